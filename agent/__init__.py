@@ -1,0 +1,1 @@
+"""The Tableside agent: the edge service on the restaurant network."""

@@ -1,0 +1,77 @@
+"""The agent's aiohttp application: create_app(config) and its start-up and clean-up."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from functools import partial
+from pathlib import Path
+
+import sqlite_utils
+from aiohttp import web
+
+from agent import tables
+from agent.config import AgentConfig
+from agent.devices import build_devices
+from agent.dispatch import Dispatcher
+from agent.link import AgentLink
+from agent.menu import MenuDoc, import_menu, load_menu_file, menu_is_empty, read_menu
+from agent.state import STATE, AgentState
+from agent.store.database import Database
+from agent.store.migrations import migrate
+from agent.web import api, pages
+from agent.web.errors import error_middleware
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024  # an order is a few KB; anything bigger is a mistake or an attack
+
+
+def create_app(config: AgentConfig) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
+    app.add_routes(api.routes)
+    app.add_routes(pages.routes)
+    app.router.add_static("/static", pages.STATIC, append_version=False)
+    app.cleanup_ctx.append(partial(_lifecycle, config))
+    return app
+
+
+def _first_start(db: sqlite_utils.Database, config: AgentConfig, menu: MenuDoc | None) -> None:
+    if menu is not None and menu_is_empty(db):
+        import_menu(db, menu)
+    tables.ensure_tables(db, [t.name for t in config.tables])
+
+
+async def _stop(tasks: list[asyncio.Task]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.asynccontextmanager
+async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator[None]:
+    database = Database(Path(config.data_dir) / "agent.sqlite")
+    database.start()
+    tasks: list[asyncio.Task] = []
+    devices = {}
+    try:
+        await asyncio.to_thread(migrate, database)
+        needs_menu = await database.read(menu_is_empty)
+        menu_doc = await asyncio.to_thread(load_menu_file, config.restaurant.menu or None) if needs_menu else None
+        await database.write(_first_start, config, menu_doc)
+        devices = build_devices(config)
+        dispatcher = Dispatcher(database, devices)
+        link = AgentLink(config, database)
+        app[STATE] = AgentState(config, database, await database.read(read_menu), dispatcher, link)
+        tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher"),
+                 asyncio.create_task(link.run(), name="link")]
+        log.info("agent started", extra={"agent_id": config.agent.id, "devices": list(devices)})
+        yield
+    finally:
+        await _stop(tasks)
+        for device in devices.values():
+            with contextlib.suppress(Exception):
+                await device.close()
+        await asyncio.to_thread(database.close)

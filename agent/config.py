@@ -1,0 +1,166 @@
+"""Agent configuration: a TOML file, then TABLESIDE_AGENT_* environment overrides.
+
+    [agent]     id, data_dir
+    [http]      host, port, public_url
+    [hub]       url                      (where pay links and the operator live)
+    [broker]    host, port, username, password, keepalive, tls
+    [link]      window, resend_after
+    [restaurant] menu                    (a menu JSON file; empty = the sample menu)
+    [[tables]]  name                     (created at first start)
+    [[printers]] name, kind, stations, options = {...}
+    [pos]       kind, options = {...}
+
+An environment variable overrides one scalar key: TABLESIDE_AGENT_<SECTION>_<KEY>, for example
+TABLESIDE_AGENT_BROKER_PORT=1884, or TABLESIDE_AGENT_<KEY> for the [agent] section itself
+(TABLESIDE_AGENT_ID). Every problem is reported with the key that has it.
+"""
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+
+from contract.topics import check_agent_id
+
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the key."""
+
+
+class AgentSection(msgspec.Struct, forbid_unknown_fields=True):
+    id: str = "agent-1"
+    data_dir: str = "./tableside-data"
+
+
+class HttpSection(msgspec.Struct, forbid_unknown_fields=True):
+    host: str = "127.0.0.1"
+    port: Port = 8080
+    public_url: str = ""  # what QR codes point at; defaults to http://host:port
+
+
+class HubSection(msgspec.Struct, forbid_unknown_fields=True):
+    url: str = "http://127.0.0.1:8090"
+
+
+class BrokerSection(msgspec.Struct, forbid_unknown_fields=True):
+    host: str = "127.0.0.1"
+    port: Port = 1883
+    username: str | None = None
+    password: str | None = None
+    keepalive: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
+
+
+class LinkSection(msgspec.Struct, forbid_unknown_fields=True):
+    window: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 200  # messages in flight, unacked
+    resend_after: Annotated[float, msgspec.Meta(gt=0)] = 15.0  # seconds without an ack
+
+
+class RestaurantSection(msgspec.Struct, forbid_unknown_fields=True):
+    menu: str = ""
+
+
+class TableConf(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+
+
+class PrinterConf(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    kind: str = "escpos-tcp"
+    stations: list[str] = msgspec.field(default_factory=lambda: ["kitchen"])
+    options: dict[str, Any] = {}
+
+
+class PosConf(msgspec.Struct, forbid_unknown_fields=True):
+    kind: str = "simulator"
+    options: dict[str, Any] = {}
+
+
+class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
+    agent: AgentSection = msgspec.field(default_factory=AgentSection)
+    http: HttpSection = msgspec.field(default_factory=HttpSection)
+    hub: HubSection = msgspec.field(default_factory=HubSection)
+    broker: BrokerSection = msgspec.field(default_factory=BrokerSection)
+    link: LinkSection = msgspec.field(default_factory=LinkSection)
+    restaurant: RestaurantSection = msgspec.field(default_factory=RestaurantSection)
+    tables: list[TableConf] = msgspec.field(default_factory=lambda: [TableConf("Table 1")])
+    printers: list[PrinterConf] = []
+    pos: PosConf | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.agent.data_dir)
+
+    @property
+    def public_url(self) -> str:
+        return (self.http.public_url or f"http://{self.http.host}:{self.http.port}").rstrip("/")
+
+
+_SCALAR_SECTIONS = {
+    "agent": AgentSection, "http": HttpSection, "hub": HubSection, "broker": BrokerSection,
+    "link": LinkSection, "restaurant": RestaurantSection,
+}
+
+
+def _env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    for section, struct in _SCALAR_SECTIONS.items():
+        for key in struct.__struct_fields__:
+            name = f"TABLESIDE_AGENT_{key.upper()}" if section == "agent" else \
+                f"TABLESIDE_AGENT_{section.upper()}_{key.upper()}"
+            if name in env:
+                raw.setdefault(section, {})[key] = env[name]
+
+
+def _key_path(error: str) -> str:
+    # msgspec says "... - at `$.broker.port`"; we say "broker.port: ..."
+    message, _, where = error.rpartition(" - at `")
+    if not where:
+        return error
+    return f"{where.rstrip('`').removeprefix('$.').removeprefix('$')}: {message}"
+
+
+def validate(config: AgentConfig) -> AgentConfig:
+    try:
+        check_agent_id(config.agent.id)
+    except ValueError as exc:
+        raise ConfigError(f"agent.id: {exc}") from None
+    names = [t.name for t in config.tables]
+    if len(set(names)) != len(names):
+        raise ConfigError("tables: two tables have the same name")
+    printer_names = [p.name for p in config.printers]
+    if len(set(printer_names)) != len(printer_names) or "pos" in printer_names:
+        raise ConfigError("printers: names must be unique and not 'pos'")
+    for i, printer in enumerate(config.printers):
+        if not printer.stations:
+            raise ConfigError(f"printers[{i}].stations: a printer serves at least one station")
+    if not config.hub.url.startswith(("http://", "https://")):
+        raise ConfigError(f"hub.url: expected an http(s) URL, got {config.hub.url!r}")
+    return config
+
+
+def from_dict(raw: dict[str, Any]) -> AgentConfig:
+    try:
+        # strict=False: environment values arrive as strings ("1884" -> 1884)
+        config = msgspec.convert(raw, AgentConfig, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_key_path(str(exc))) from None
+    return validate(config)
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> AgentConfig:
+    env = os.environ if env is None else env
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    _env_overrides(raw, env)
+    return from_dict(raw)

@@ -1,0 +1,80 @@
+"""Devices the dispatcher delivers jobs to: printers and the POS, wrapping their drivers.
+
+Printer drivers block (sockets, serial ports), so they run in a thread; POS drivers are async.
+`retry_safe` says whether a job interrupted mid-delivery may be sent again without asking staff:
+a POS dedupes by idempotency key, a printer would print the ticket twice.
+"""
+
+import abc
+import asyncio
+from datetime import datetime
+
+from agent.config import AgentConfig
+from agent.orders import POS_DEVICE
+from drivers.escpos.kitchen_ticket import KitchenTicket, TicketLine, render_kitchen_ticket
+from drivers.pos.base import Pos, PosLine, PosOrder
+from drivers.printer import Printer
+from drivers.registry import load_pos, load_printer
+
+
+class Device(abc.ABC):
+    retry_safe: bool = False
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @abc.abstractmethod
+    async def deliver(self, kind: str, payload: dict) -> None:
+        """Deliver one job; raises when it did not get through."""
+
+    async def close(self) -> None:
+        return None
+
+
+class PrinterDevice(Device):
+    def __init__(self, name: str, printer: Printer) -> None:
+        super().__init__(name)
+        self.printer = printer
+
+    async def deliver(self, kind: str, payload: dict) -> None:
+        if kind != "kitchen_ticket":
+            raise ValueError(f"printer {self.name} cannot handle {kind!r} jobs")
+        ticket = KitchenTicket(
+            table_name=payload["table_name"], order_number=payload["order_number"],
+            placed_at=datetime.fromisoformat(payload["placed_at"]).astimezone(),
+            lines=[TicketLine(qty=ln["qty"], name=ln["name"], modifiers=ln["modifiers"], note=ln["note"])
+                   for ln in payload["lines"]],
+            reprint=payload.get("reprint", False))
+        await asyncio.to_thread(self.printer.send, render_kitchen_ticket(ticket))
+
+
+class PosDevice(Device):
+    retry_safe = True
+
+    def __init__(self, pos: Pos) -> None:
+        super().__init__(POS_DEVICE)
+        self.pos = pos
+
+    async def deliver(self, kind: str, payload: dict) -> None:
+        if kind != "pos_order":
+            raise ValueError(f"the POS cannot handle {kind!r} jobs")
+        order = PosOrder(
+            order_id=payload["order_id"], number=payload["order_number"], table_name=payload["table_name"],
+            currency=payload["currency"], total_minor=payload["total_minor"],
+            lines=[PosLine(item_id=ln["item_id"], name=ln["name"], qty=ln["qty"],
+                           unit_price_minor=ln["unit_price_minor"],
+                           modifiers=[m["name"] for m in ln["modifiers"]], note=ln["note"])
+                   for ln in payload["lines"]])
+        await self.pos.submit_order(order, idempotency_key=payload["order_id"])
+
+    async def close(self) -> None:
+        await self.pos.close()
+
+
+def build_devices(config: AgentConfig) -> dict[str, Device]:
+    """One device per configured printer, plus the POS when there is one."""
+    devices: dict[str, Device] = {
+        p.name: PrinterDevice(p.name, load_printer(p.kind, **p.options)) for p in config.printers}
+    if config.pos is not None:
+        devices[POS_DEVICE] = PosDevice(load_pos(config.pos.kind, **config.pos.options))
+    return devices

@@ -1,0 +1,122 @@
+"""Device dispatch: one persistent queue and one worker per device, so a printer that is down
+never holds up another. A job is retried with growing back-off until it gets through.
+
+A job is marked `sending` before delivery starts. If the agent dies mid-delivery, the job is
+found `sending` at the next start: a retry-safe device (POS) gets it again; a printer's is held
+for staff, because printing it again could give the kitchen the order twice.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlite_utils
+
+from agent.devices import Device
+from agent.store.database import Database
+
+log = logging.getLogger(__name__)
+
+BACKOFF_START = 0.5
+BACKOFF_MAX = 30.0
+IDLE_POLL = 5.0  # a safety net: new jobs wake the worker at once
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    kind: str
+    payload: dict
+    attempts: int
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def next_job(db: sqlite_utils.Database, device: str) -> Job | None:
+    row = db.execute("""SELECT id, kind, payload, attempts FROM device_jobs
+                        WHERE device = ? AND status = 'pending' ORDER BY created_at, id LIMIT 1""",
+                     [device]).fetchone()
+    return Job(row[0], row[1], json.loads(row[2]), row[3]) if row else None
+
+
+def mark_sending(db: sqlite_utils.Database, job_id: str) -> None:
+    db.execute("UPDATE device_jobs SET status = 'sending', attempts = attempts + 1 WHERE id = ?", [job_id])
+
+
+def mark_done(db: sqlite_utils.Database, job_id: str) -> None:
+    db.execute("UPDATE device_jobs SET status = 'done', done_at = ?, last_error = NULL WHERE id = ?", [_now(), job_id])
+
+
+def mark_failed(db: sqlite_utils.Database, job_id: str, error: str) -> None:
+    db.execute("UPDATE device_jobs SET status = 'pending', last_error = ? WHERE id = ?", [error[:500], job_id])
+
+
+def recover_interrupted(db: sqlite_utils.Database, retry_safe_devices: list[str]) -> int:
+    """At start-up: jobs left `sending` by a crash go back to the queue or are held for staff."""
+    marks = ",".join("?" * len(retry_safe_devices)) or "''"
+    db.execute(f"UPDATE device_jobs SET status = 'pending' WHERE status = 'sending' AND device IN ({marks})",
+               retry_safe_devices)
+    cur = db.execute("""UPDATE device_jobs SET status = 'held',
+                        last_error = 'the agent stopped while sending this; check the printer, then confirm or reprint'
+                        WHERE status = 'sending'""")
+    return cur.rowcount
+
+
+def queue_counts(db: sqlite_utils.Database) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for device, status, n in db.execute("SELECT device, status, COUNT(*) FROM device_jobs GROUP BY device, status"):
+        counts.setdefault(device, {})[status] = n
+    return counts
+
+
+class Dispatcher:
+    def __init__(self, database: Database, devices: dict[str, Device]) -> None:
+        self.database = database
+        self.devices = devices
+        self._wake = {name: asyncio.Event() for name in devices}
+        self.last_error: dict[str, str | None] = dict.fromkeys(devices)
+
+    def wake(self, device: str | None = None) -> None:
+        """New jobs were written: let the worker(s) look now instead of at the next poll."""
+        for name, event in self._wake.items():
+            if device is None or device == name:
+                event.set()
+
+    async def run(self) -> None:
+        await self.database.write(recover_interrupted, [n for n, d in self.devices.items() if d.retry_safe])
+        async with asyncio.TaskGroup() as group:
+            for name in self.devices:
+                group.create_task(self._worker(name), name=f"device:{name}")
+
+    async def _worker(self, name: str) -> None:
+        device, wake = self.devices[name], self._wake[name]
+        backoff = BACKOFF_START
+        while True:
+            wake.clear()
+            job = await self.database.read(next_job, name)
+            if job is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), IDLE_POLL)
+                continue
+            await self.database.write(mark_sending, job.id)
+            try:
+                await device.deliver(job.kind, job.payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a driver may raise anything; it must not stop the queue
+                error = f"{exc.__class__.__name__}: {exc}"
+                self.last_error[name] = error
+                log.warning("device delivery failed", extra={"device": name, "job": job.id, "error": error})
+                await self.database.write(mark_failed, job.id, error)
+                await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+                backoff = min(backoff * 2, BACKOFF_MAX)
+                continue
+            self.last_error[name] = None
+            backoff = BACKOFF_START
+            await self.database.write(mark_done, job.id)

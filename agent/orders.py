@@ -1,0 +1,92 @@
+"""Taking an order: in ONE transaction the order, its lines, a device job per printer/POS that
+must see it, and the outbox message for the hub. After that the order cannot be lost, and the
+dispatcher and the link each do their part from what is stored."""
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import msgspec
+import sqlite_utils
+
+from agent import outbox
+from agent.config import AgentConfig
+from agent.pricing import OrderRejected, PricedLine, PricedOrder
+from agent.routing import route
+from agent.tables import Table
+from contract import messages
+from contract.ids import uuid7
+
+POS_DEVICE = "pos"
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: dict
+    replayed: bool  # True when the Idempotency-Key had already made this order
+
+
+def _line_dict(line: PricedLine) -> dict:
+    return {"item_id": line.item_id, "name": line.name, "qty": line.qty,
+            "unit_price_minor": line.unit_price_minor, "line_total_minor": line.line_total_minor,
+            "modifiers": [{"id": m.id, "name": m.name, "price_minor": m.price_minor} for m in line.modifiers],
+            "note": line.note}
+
+
+def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, priced: PricedOrder,
+                idempotency_key: str, request_hash: str) -> PlacedOrder:
+    """Runs on the writer thread inside its transaction."""
+    existing = db.execute("SELECT id, request_hash FROM orders WHERE idempotency_key = ?",
+                          [idempotency_key]).fetchone()
+    if existing:
+        if existing[1] != request_hash:
+            raise OrderRejected(422, "idempotency_key_reused",
+                                "this Idempotency-Key was already used for a different order", "Idempotency-Key")
+        return PlacedOrder(get_order(db, existing[0]), replayed=True)
+
+    order_id = uuid7()
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    number = db.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM orders").fetchone()[0]
+    db.execute("""INSERT INTO orders (id, number, table_id, idempotency_key, request_hash, status, currency,
+                                      total_minor, created_at) VALUES (?, ?, ?, ?, ?, 'received', ?, ?, ?)""",
+               [order_id, number, table.id, idempotency_key, request_hash, priced.currency, priced.total_minor, now])
+    db["order_lines"].insert_all(
+        {**_line_dict(line), "order_id": order_id, "position": i,
+         "modifiers": json.dumps(_line_dict(line)["modifiers"]), "stations": json.dumps(line.stations),
+         "course": line.course}
+        for i, line in enumerate(priced.lines))
+
+    ticket_base = {"order_id": order_id, "table_name": table.name, "order_number": number, "placed_at": now}
+    for printer, lines in route(priced.lines, config.printers).items():
+        _add_job(db, printer, "kitchen_ticket", order_id, {
+            **ticket_base,
+            "lines": [{"qty": ln.qty, "name": ln.name, "modifiers": [m.name for m in ln.modifiers],
+                       "note": ln.note, "course": ln.course} for ln in lines]})
+    if config.pos is not None:
+        _add_job(db, POS_DEVICE, "pos_order", order_id, {
+            **ticket_base, "currency": priced.currency, "total_minor": priced.total_minor,
+            "lines": [_line_dict(ln) for ln in priced.lines]})
+
+    outbox.append(db, config.agent.id, messages.OrderPlaced(
+        order_id=order_id, number=number, table_id=table.id, table_name=table.name, placed_at=now,
+        currency=priced.currency, total_minor=priced.total_minor,
+        lines=[msgspec.convert(_line_dict(ln), messages.OrderLine) for ln in priced.lines]))
+    return PlacedOrder(get_order(db, order_id), replayed=False)
+
+
+def _add_job(db: sqlite_utils.Database, device: str, kind: str, order_id: str, payload: dict) -> None:
+    db.execute("INSERT INTO device_jobs (id, device, kind, order_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+               [uuid7(), device, kind, order_id, json.dumps(payload), datetime.now(UTC).isoformat()])
+
+
+def get_order(db: sqlite_utils.Database, order_id: str) -> dict | None:
+    row = db.execute("""SELECT o.id, o.number, o.status, o.currency, o.total_minor, o.created_at, t.name
+                        FROM orders o JOIN tables t ON t.id = o.table_id WHERE o.id = ?""", [order_id]).fetchone()
+    if row is None:
+        return None
+    lines = [{"item_id": r["item_id"], "name": r["name"], "qty": r["qty"],
+              "unit_price_minor": r["unit_price_minor"], "line_total_minor": r["line_total_minor"],
+              "modifiers": json.loads(r["modifiers"]), "note": r["note"]}
+             for r in db.query("SELECT * FROM order_lines WHERE order_id = ? ORDER BY position", [order_id])]
+    return {"id": row[0], "number": row[1], "status": row[2], "currency": row[3], "total_minor": row[4],
+            "created_at": row[5], "table": {"name": row[6]}, "lines": lines}

@@ -1,0 +1,50 @@
+"""The agent's outbox: link messages written in the same transaction as what they report.
+
+A message leaves the outbox only when the hub acks its id. `seq` orders messages per agent.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import msgspec
+import sqlite_utils
+
+from contract import envelope
+from contract.ids import uuid7
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: str
+    seq: int
+    type: str
+    payload: bytes
+
+
+def append(db: sqlite_utils.Database, agent_id: str, data: msgspec.Struct) -> str:
+    """Add a message inside the caller's (writer) transaction; its id."""
+    seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox").fetchone()[0]
+    message_id = uuid7()
+    payload = envelope.encode(agent_id, seq, data, id=message_id)
+    db.execute("INSERT INTO outbox (id, seq, type, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+               [message_id, seq, data.TYPE, payload, datetime.now(UTC).isoformat()])
+    return message_id
+
+
+def pending(db: sqlite_utils.Database, after_seq: int, limit: int) -> list[OutboxMessage]:
+    rows = db.execute(
+        "SELECT id, seq, type, payload FROM outbox WHERE delivered_at IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+        [after_seq, limit]).fetchall()
+    return [OutboxMessage(*row) for row in rows]
+
+
+def mark_delivered(db: sqlite_utils.Database, ids: list[str]) -> int:
+    now = datetime.now(UTC).isoformat()
+    cur = db.execute(
+        f"UPDATE outbox SET delivered_at = ? WHERE delivered_at IS NULL AND id IN ({','.join('?' * len(ids))})",
+        [now, *ids])
+    return cur.rowcount
+
+
+def waiting(db: sqlite_utils.Database) -> int:
+    return db.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0]

@@ -1,0 +1,26 @@
+"""What the agent's request handlers share, reached through one web.AppKey."""
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from agent.config import AgentConfig
+from agent.dispatch import Dispatcher
+from agent.link import AgentLink
+from agent.menu import Menu, read_menu
+from agent.store.database import Database
+
+
+@dataclass
+class AgentState:
+    config: AgentConfig
+    database: Database
+    menu: Menu
+    dispatcher: Dispatcher
+    link: AgentLink
+
+    async def reload_menu(self) -> None:
+        self.menu = await self.database.read(read_menu)
+
+
+STATE = web.AppKey("state", AgentState)

@@ -1,0 +1,1 @@
+"""The agent's SQLite store: one writer thread, reader threads, named migrations."""

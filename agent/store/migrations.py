@@ -1,0 +1,114 @@
+"""Named, transactional migrations of the agent's database.
+
+Each migration runs in its own transaction together with the row that records it, so a crash
+leaves it either fully applied or not at all. Append new ones to MIGRATIONS; never edit one that
+has shipped.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlite_utils
+
+from agent.store.database import Database
+
+log = logging.getLogger(__name__)
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def m0001_menu(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE menu_categories (
+            id TEXT PRIMARY KEY, position INTEGER NOT NULL, name TEXT NOT NULL,
+            translations TEXT NOT NULL DEFAULT '{}')""")
+    db.execute("""
+        CREATE TABLE menu_modifier_groups (
+            id TEXT PRIMARY KEY, position INTEGER NOT NULL, name TEXT NOT NULL,
+            min_choices INTEGER NOT NULL, max_choices INTEGER NOT NULL,
+            translations TEXT NOT NULL DEFAULT '{}')""")
+    db.execute("""
+        CREATE TABLE menu_modifiers (
+            id TEXT PRIMARY KEY, group_id TEXT NOT NULL REFERENCES menu_modifier_groups(id),
+            position INTEGER NOT NULL, name TEXT NOT NULL, price_minor INTEGER NOT NULL,
+            available INTEGER NOT NULL DEFAULT 1, translations TEXT NOT NULL DEFAULT '{}')""")
+    db.execute("""
+        CREATE TABLE menu_items (
+            id TEXT PRIMARY KEY, category_id TEXT NOT NULL REFERENCES menu_categories(id),
+            position INTEGER NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
+            price_minor INTEGER NOT NULL, available INTEGER NOT NULL DEFAULT 1,
+            allergens TEXT NOT NULL DEFAULT '[]', tags TEXT NOT NULL DEFAULT '[]',
+            stations TEXT NOT NULL DEFAULT '[]', course TEXT NOT NULL DEFAULT '',
+            modifier_groups TEXT NOT NULL DEFAULT '[]', translations TEXT NOT NULL DEFAULT '{}')""")
+    db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+def m0002_tables_and_orders(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE tables (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, token TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL)""")
+    db.execute("""
+        CREATE TABLE orders (
+            id TEXT PRIMARY KEY, number INTEGER NOT NULL UNIQUE,
+            table_id TEXT NOT NULL REFERENCES tables(id),
+            idempotency_key TEXT NOT NULL UNIQUE, request_hash TEXT NOT NULL,
+            status TEXT NOT NULL, currency TEXT NOT NULL, total_minor INTEGER NOT NULL,
+            created_at TEXT NOT NULL)""")
+    db.execute("""
+        CREATE TABLE order_lines (
+            order_id TEXT NOT NULL REFERENCES orders(id), position INTEGER NOT NULL,
+            item_id TEXT NOT NULL, name TEXT NOT NULL, qty INTEGER NOT NULL,
+            unit_price_minor INTEGER NOT NULL, line_total_minor INTEGER NOT NULL,
+            modifiers TEXT NOT NULL, note TEXT NOT NULL, stations TEXT NOT NULL, course TEXT NOT NULL,
+            PRIMARY KEY (order_id, position))""")
+    db.execute("CREATE INDEX orders_table ON orders(table_id, created_at)")
+
+
+def m0003_device_jobs_and_outbox(db: sqlite_utils.Database) -> None:
+    db.execute("""
+        CREATE TABLE device_jobs (
+            id TEXT PRIMARY KEY, device TEXT NOT NULL, kind TEXT NOT NULL,
+            order_id TEXT REFERENCES orders(id), payload TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT, created_at TEXT NOT NULL, done_at TEXT)""")
+    db.execute("CREATE INDEX device_jobs_queue ON device_jobs(device, status, created_at)")
+    db.execute("""
+        CREATE TABLE outbox (
+            id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, type TEXT NOT NULL,
+            payload BLOB NOT NULL, created_at TEXT NOT NULL, delivered_at TEXT)""")
+    db.execute("CREATE INDEX outbox_pending ON outbox(seq) WHERE delivered_at IS NULL")
+
+
+MIGRATIONS: list[tuple[str, Migration]] = [
+    ("0001_menu", m0001_menu),
+    ("0002_tables_and_orders", m0002_tables_and_orders),
+    ("0003_device_jobs_and_outbox", m0003_device_jobs_and_outbox),
+]
+
+
+def _apply(db: sqlite_utils.Database, name: str, migration: Migration) -> bool:
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    if db.execute("SELECT 1 FROM _migrations WHERE name = ?", [name]).fetchone():
+        return False
+    migration(db)
+    db.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+               [name, datetime.now(UTC).isoformat()])
+    return True
+
+
+def migrate(database: Database, migrations: list[tuple[str, Migration]] = MIGRATIONS) -> list[str]:
+    """Apply every migration not yet applied, each in its own transaction; names applied now."""
+    applied = []
+    for name, migration in migrations:
+        if database.write_sync(_apply, name, migration):
+            log.info("migration applied", extra={"migration": name})
+            applied.append(name)
+    return applied
+
+
+def applied_names(db: sqlite_utils.Database) -> list[str]:
+    if not db["_migrations"].exists():
+        return []
+    return [row[0] for row in db.execute("SELECT name FROM _migrations ORDER BY name")]

@@ -1,0 +1,1 @@
+"""The agent's HTTP side: JSON API, diner pages, static files."""

@@ -1,0 +1,31 @@
+"""Every failure a client sees is `{"error": {"code", "message"}}` with a 4xx (or 5xx) status,
+never a traceback. Pages (not /api) get a short HTML page instead of JSON."""
+
+import logging
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+
+def json_error(status: int, code: str, message: str, **extra) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message, **extra}}, status=status)
+
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or not request.path.startswith("/api/"):
+            raise
+        return json_error(exc.status, _CODES.get(exc.status, "error"), exc.reason or "request refused")
+    except Exception:
+        log.exception("unhandled error", extra={"path": request.path, "method": request.method})
+        if request.path.startswith("/api/"):
+            return json_error(500, "internal", "something went wrong on the agent; nothing was changed")
+        raise web.HTTPInternalServerError(text="Something went wrong. Please ask a member of staff.") from None

@@ -1,0 +1,1 @@
+"""ESC/POS: the command language of most receipt and kitchen printers."""

@@ -1,0 +1,89 @@
+"""A builder for ESC/POS documents: formatting calls in, printer bytes out."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Self
+
+ESC = 0x1B
+GS = 0x1D
+DLE = 0x10
+EOT = 0x04
+LF = 0x0A
+
+# Real-time status requests (DLE EOT n); the printer answers each with one status byte.
+DLE_EOT_PRINTER = bytes([DLE, EOT, 1])
+DLE_EOT_OFFLINE = bytes([DLE, EOT, 2])
+DLE_EOT_ERROR = bytes([DLE, EOT, 3])
+DLE_EOT_PAPER = bytes([DLE, EOT, 4])
+
+# Python codec -> the n of ESC t n. Only pages whose numbers agree across Epson-compatible printers.
+CODE_PAGES = MappingProxyType({"cp437": 0, "cp850": 2, "cp860": 3, "cp863": 4, "cp865": 5, "cp1252": 16, "cp866": 17, "cp852": 18, "cp858": 19})
+
+ALIGNMENTS = MappingProxyType({"left": 0, "center": 1, "right": 2})
+
+
+def _byte(value: int, what: str) -> int:
+    if not 0 <= value <= 255:
+        raise ValueError(f"{what} must be 0..255, got {value}")
+    return value
+
+
+class EscPos:
+    """Collects ESC/POS bytes. Every method returns the builder, so calls can be chained."""
+
+    def __init__(self, codepage: str = "cp437") -> None:
+        if codepage not in CODE_PAGES:
+            raise ValueError(f"unsupported code page {codepage!r}; choose one of {', '.join(CODE_PAGES)}")
+        self._codepage = codepage
+        self._codepage_selected = False
+        self._buf = bytearray()
+
+    def _raw(self, *parts: int) -> Self:
+        self._buf += bytes(parts)
+        return self
+
+    def init(self) -> Self:
+        """ESC @: reset the printer, which also drops the code page, so text() selects it again."""
+        self._codepage_selected = False
+        return self._raw(ESC, ord("@"))
+
+    def text(self, s: str) -> Self:
+        """Text in the builder's code page; characters it cannot encode print as '?'."""
+        if not self._codepage_selected:
+            # The printer's default page is a setting on the printer: never trust it.
+            self._raw(ESC, ord("t"), CODE_PAGES[self._codepage])
+            self._codepage_selected = True
+        self._buf += s.encode(self._codepage, errors="replace")
+        return self
+
+    def line(self, s: str = "") -> Self:
+        return self.text(s + "\n")
+
+    def bold(self, on: bool = True) -> Self:
+        """ESC E n."""
+        return self._raw(ESC, ord("E"), 1 if on else 0)
+
+    def size(self, width: int = 1, height: int = 1) -> Self:
+        """GS ! n: character magnification, 1..8 each way."""
+        for name, value in (("width", width), ("height", height)):
+            if not 1 <= value <= 8:
+                raise ValueError(f"{name} must be 1..8, got {value}")
+        return self._raw(GS, ord("!"), (width - 1) << 4 | (height - 1))
+
+    def align(self, how: str) -> Self:
+        """ESC a n; takes effect at the start of a line."""
+        if how not in ALIGNMENTS:
+            raise ValueError(f"align must be one of {', '.join(ALIGNMENTS)}, got {how!r}")
+        return self._raw(ESC, ord("a"), ALIGNMENTS[how])
+
+    def feed(self, lines: int = 1) -> Self:
+        """ESC d n: print what is buffered and feed n lines."""
+        return self._raw(ESC, ord("d"), _byte(lines, "feed lines"))
+
+    def cut(self) -> Self:
+        """GS V 66 0: feed to the cutter and cut partially (a full cut can jam some printers)."""
+        return self._raw(GS, ord("V"), 66, 0)
+
+    def to_bytes(self) -> bytes:
+        return bytes(self._buf)

@@ -1,0 +1,37 @@
+"""The interface every printer driver implements."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+
+class PrinterError(Exception):
+    """A print job failed; the message says what is wrong and what to do about it."""
+
+
+class PrinterOffline(PrinterError):
+    """The printer could not be reached: worth retrying later, unlike other errors."""
+
+
+class Printer(abc.ABC):
+    """A printer that takes whole jobs as raw bytes.
+
+    Subclasses take their settings as keyword-only arguments and pass anything they do not know
+    on to this constructor, so a misspelt option in the config fails loudly at start-up.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        if options:
+            raise TypeError(f"{type(self).__name__} does not understand the option(s): {', '.join(sorted(options))}")
+
+    @abc.abstractmethod
+    def send(self, data: bytes) -> None:
+        """Write one whole job. Blocks, but never forever: every step has a timeout.
+
+        Raises PrinterOffline when the printer cannot be reached, PrinterError on other failures.
+        """
+
+    def describe(self) -> str:
+        """A short human label, e.g. for the staff dashboard and log lines."""
+        return type(self).__name__

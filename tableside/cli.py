@@ -1,0 +1,114 @@
+"""The `tableside` console script: demo, agent, hub and printer tools as sub-commands."""
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("a port is 0-65535 (0 picks a free one)")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tableside", description="Table-side ordering and payment.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run broker, hub, agent, printer emulators and demo POS on loopback")
+    demo.add_argument("--data-dir", type=Path, default=Path("demo-data"))
+    demo.add_argument("--agent-port", type=_port, default=8080)
+    demo.add_argument("--hub-port", type=_port, default=8090)
+    demo.add_argument("--broker-port", type=_port, default=0)
+
+    agent = sub.add_parser("agent", help="the restaurant-side service").add_subparsers(dest="action", required=True)
+    agent_run = agent.add_parser("run", help="serve the agent")
+    agent_run.add_argument("--config", type=Path, help="TOML file (TABLESIDE_AGENT_* variables override it)")
+
+    hub = sub.add_parser("hub", help="the cloud service").add_subparsers(dest="action", required=True)
+    hub_run = hub.add_parser("run", help="serve the hub")
+    hub_run.add_argument("--config", type=Path, help="TOML file (TABLESIDE_HUB_* variables override it)")
+
+    printer = sub.add_parser("printer", help="printer tools").add_subparsers(dest="action", required=True)
+    emulator = printer.add_parser("emulator", help="a network ESC/POS printer that saves tickets as text")
+    emulator.add_argument("--port", type=_port, default=9100)
+    emulator.add_argument("--out-dir", type=Path, default=Path("tickets"))
+    return parser
+
+
+async def _serve_until_signal(start, stop) -> None:
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, done.set)
+    await start()
+    try:
+        await done.wait()
+    finally:
+        await stop()
+
+
+def _run_agent(args) -> int:
+    from agent.app import create_app
+    from agent.config import ConfigError, load_config
+    from tableside.serve import Server
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"tableside agent: configuration error: {exc}", file=sys.stderr)
+        return 2
+    server = Server(create_app(config), config.http.host, config.http.port)
+    asyncio.run(_serve_until_signal(server.start, server.stop))
+    return 0
+
+
+def _run_hub(args) -> int:
+    from hub.app import create_app
+    from hub.config import ConfigError, load_config
+    from tableside.serve import Server
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"tableside hub: configuration error: {exc}", file=sys.stderr)
+        return 2
+    server = Server(create_app(config), config.http_host, config.http_port)
+    asyncio.run(_serve_until_signal(server.start, server.stop))
+    return 0
+
+
+def _run_emulator(args) -> int:
+    from drivers.escpos.emulator import PrinterEmulator
+
+    emulator = PrinterEmulator(out_dir=args.out_dir)
+
+    async def start() -> None:
+        await emulator.start("127.0.0.1", args.port)
+        print(f"ESC/POS printer emulator on 127.0.0.1:{emulator.port}, tickets in {args.out_dir}", flush=True)
+
+    asyncio.run(_serve_until_signal(start, emulator.stop))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "demo":
+        from tableside.demo import DemoOptions
+        from tableside.demo import main as demo_main
+
+        return demo_main(DemoOptions(args.data_dir, args.agent_port, args.hub_port, args.broker_port))
+    if args.command == "agent":
+        return _run_agent(args)
+    if args.command == "hub":
+        return _run_hub(args)
+    return _run_emulator(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""`tableside demo`: the whole system on one machine, on loopback, in one process.
+
+Broker (embedded amqtt), hub (SQLite, demo payments), one agent with the sample menu, two
+network ESC/POS printer emulators (kitchen and bar) whose tickets land as text files, and the
+demo POS. Everything lives under --data-dir, so a second start keeps the data.
+"""
+
+import asyncio
+import json
+import logging
+import secrets
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import qrcode
+
+from agent import tables
+from agent.app import create_app as create_agent_app
+from agent.config import from_dict as agent_config
+from agent.store.database import connect
+from drivers.escpos.emulator import PrinterEmulator
+from hub.app import create_app as create_hub_app
+from hub.config import HubConfig
+from tableside.broker import EmbeddedBroker
+from tableside.serve import Server
+
+HOST = "127.0.0.1"
+AGENT_ID = "demo-agent"
+TABLE_NAMES = [f"Table {n}" for n in range(1, 9)] + ["Terrace 1", "Terrace 2"]
+PRINTERS = {"kitchen": ["kitchen", "desserts"], "bar": ["bar"]}
+
+
+@dataclass
+class DemoOptions:
+    data_dir: Path
+    agent_port: int = 8080
+    hub_port: int = 8090
+    broker_port: int = 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _secrets(data_dir: Path) -> dict:
+    """Tokens made at the first start and kept, so URLs and credentials survive a restart."""
+    path = data_dir / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    values = {"operator_token": secrets.token_urlsafe(32)}
+    path.write_text(json.dumps(values))
+    path.chmod(0o600)
+    return values
+
+
+def _table_links(agent_db: Path, public_url: str) -> list[dict]:
+    db = connect(agent_db, readonly=True)
+    try:
+        rows = tables.all_tables(db)
+    finally:
+        db.close()
+    return [{"name": t.name, "token": t.token, "url": f"{public_url}/t/{t.token}"} for t in rows]
+
+
+def _print_banner(info: dict, out=sys.stdout) -> None:
+    qr = qrcode.QRCode(border=1)
+    qr.add_data(info["tables"][0]["url"])
+    print("\nTableside demo is running. Ctrl-C stops it.\n", file=out)
+    print(f"  Scan for {info['tables'][0]['name']}:", file=out)
+    qr.print_ascii(out=out, invert=True)
+    print("  Diner links:", file=out)
+    for table in info["tables"]:
+        print(f"    {table['name']:<10} {table['url']}", file=out)
+    print(f"\n  Staff dashboard   {info['staff_url']}", file=out)
+    print(f"  Hub               {info['hub_url']}", file=out)
+    print(f"  Operator token    {info['operator_token']}", file=out)
+    print(f"  Kitchen tickets   {info['tickets']['kitchen']}", file=out)
+    print(f"  Bar tickets       {info['tickets']['bar']}", file=out)
+    print(f"  All of this is in {info['demo_json']}\n", file=out, flush=True)
+
+
+async def run_demo(options: DemoOptions, ready: asyncio.Event | None = None,
+                   stop: asyncio.Event | None = None) -> None:
+    data_dir = options.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    keep = _secrets(data_dir)
+    broker_port = options.broker_port or free_port()
+    stop = stop or asyncio.Event()
+    started: list = []
+    try:
+        broker = EmbeddedBroker(HOST, broker_port)
+        await broker.start()
+        started.append(broker)
+
+        emulators = {}
+        for name in PRINTERS:
+            emulator = PrinterEmulator(out_dir=data_dir / "tickets" / name)
+            await emulator.start(HOST, 0)
+            started.append(emulator)
+            emulators[name] = emulator
+
+        hub_port = options.hub_port or free_port()
+        hub_config = HubConfig(
+            data_dir=data_dir / "hub", operator_token=keep["operator_token"], http_host=HOST, http_port=hub_port,
+            broker_host=HOST, broker_port=broker_port, shared_subscription=False)
+        hub_config.data_dir.mkdir(exist_ok=True)
+        hub = await Server(create_hub_app(hub_config), HOST, hub_port).start()
+        started.append(hub)
+        hub_url = f"http://{HOST}:{hub.port}"
+
+        agent_port = options.agent_port or free_port()
+        config = agent_config({
+            "agent": {"id": AGENT_ID, "data_dir": str(data_dir / "agent")},
+            "http": {"host": HOST, "port": agent_port},
+            "hub": {"url": hub_url},
+            "broker": {"host": HOST, "port": broker_port},
+            "tables": [{"name": n} for n in TABLE_NAMES],
+            "printers": [{"name": name, "kind": "escpos-tcp", "stations": stations,
+                          "options": {"host": HOST, "port": emulators[name].port}}
+                         for name, stations in PRINTERS.items()],
+            "pos": {"kind": "simulator", "options": {"path": str(data_dir / "pos-checks.jsonl")}},
+        })
+        agent = await Server(create_agent_app(config), HOST, agent_port).start()
+        started.append(agent)
+        agent_url = f"http://{HOST}:{agent.port}"
+
+        info = {
+            "agent_url": agent_url,
+            "staff_url": f"{agent_url}/staff",
+            "hub_url": hub_url,
+            "broker": f"mqtt://{HOST}:{broker_port}",
+            "operator_token": keep["operator_token"],
+            "agent_id": AGENT_ID,
+            "tables": await asyncio.to_thread(_table_links, Path(config.data_dir) / "agent.sqlite", agent_url),
+            "tickets": {name: str(data_dir / "tickets" / name) for name in PRINTERS},
+            "pos_checks": str(data_dir / "pos-checks.jsonl"),
+            "demo_json": str(data_dir / "demo.json"),
+        }
+        (data_dir / "demo.json").write_text(json.dumps(info, indent=2))
+        _print_banner(info)
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+    finally:
+        for part in reversed(started):
+            await part.stop()
+
+
+def main(options: DemoOptions) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_demo(options, stop=stop)
+
+    try:
+        asyncio.run(_main())
+    except OSError as exc:
+        print(f"tableside demo: {exc.strerror or exc} (is another demo using the same port? "
+              "try --agent-port 0 --hub-port 0)", file=sys.stderr)
+        return 1
+    print("Tableside demo stopped.")
+    return 0

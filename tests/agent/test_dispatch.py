@@ -1,0 +1,90 @@
+"""Device queues: tickets reach the printer, one device down never holds up another, and a
+job interrupted mid-print is held for staff instead of printed twice."""
+
+import asyncio
+
+from agent.app import create_app
+from agent.dispatch import recover_interrupted
+from agent.state import STATE
+from agent.store.database import Database
+from agent.store.migrations import migrate
+from tests.agent.conftest import make_config
+from tests.agent.helpers import count, place, table_tokens
+from tests.services import free_port
+
+STEAK = {"item_id": "steak-frites", "qty": 2, "modifiers": ["doneness-rare"], "note": "cut in half"}
+
+
+
+async def _wait(predicate, timeout=10.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_ticket_reaches_the_printer_with_the_lines(agent_client, emulator):
+    token = (await table_tokens(agent_client))["Table 2"]
+    order = (await (await place(agent_client, token, [STEAK])).json())["order"]
+    [ticket] = await emulator.wait_for_tickets(1, timeout=10)
+    assert "Table 2" in ticket and f"#{order['number']}" in ticket
+    assert "2 x Steak frites" in ticket and "Rare" in ticket and "cut in half" in ticket
+    await _wait(lambda: _done(agent_client))
+
+
+async def _done(client):
+    return await count(client, "SELECT COUNT(*) FROM device_jobs WHERE status = 'done'") == 2
+
+
+async def test_one_printer_down_does_not_hold_up_another(aiohttp_client, tmp_path, emulator):
+    dead_port = free_port()
+    config = make_config(tmp_path, pos=False, printers=[
+        {"name": "bar", "stations": ["bar"], "options": {"host": "127.0.0.1", "port": dead_port, "timeout": 1}},
+        {"name": "kitchen", "stations": ["kitchen"], "options": {"host": "127.0.0.1", "port": emulator.port}},
+    ])
+    client = await aiohttp_client(create_app(config))
+    token = (await table_tokens(client))["Table 1"]
+    menu = await (await client.get("/api/v1/menu")).json()
+    drink = next(i["id"] for c in menu["categories"] for i in c["items"]
+                 if not i["modifier_groups"] and i["course"] == "drink" and i["available"])
+    for _ in range(3):  # the bar's tickets pile up first
+        assert (await place(client, token, [{"item_id": drink}])).status == 201
+    assert (await place(client, token, [STEAK])).status == 201
+    [ticket] = await emulator.wait_for_tickets(1, timeout=10)
+    assert "Steak frites" in ticket
+    state = client.app[STATE]
+    await _wait(lambda: _bar_failed(client))
+    assert "PrinterOffline" in state.dispatcher.last_error["bar"]
+    assert await count(client, "SELECT COUNT(*) FROM device_jobs WHERE device = 'bar' AND status = 'done'") == 0
+
+
+async def _bar_failed(client):
+    return await count(client, "SELECT COUNT(*) FROM device_jobs WHERE device = 'bar' AND attempts > 0") > 0
+
+
+async def test_interrupted_print_is_held_but_pos_job_retried(tmp_path):
+    database = Database(tmp_path / "x.sqlite")
+    database.start()
+    try:
+        migrate(database)
+
+        def seed(db):
+            for job_id, device in (("j1", "kitchen"), ("j2", "pos")):
+                db.execute("INSERT INTO device_jobs (id, device, kind, payload, status, created_at) "
+                           "VALUES (?, ?, 'k', '{}', 'sending', 'now')", [job_id, device])
+
+        await database.write(seed)
+        assert await database.write(recover_interrupted, ["pos"]) == 1
+        rows = dict(await database.read(lambda db: db.execute("SELECT id, status FROM device_jobs").fetchall()))
+        assert rows == {"j1": "held", "j2": "pending"}
+    finally:
+        database.close()
+
+
+async def test_pos_gets_each_order_once(agent_client):
+    token = (await table_tokens(agent_client))["Table 1"]
+    await place(agent_client, token, [STEAK], key="pos-once-key")
+    await place(agent_client, token, [STEAK], key="pos-once-key")
+    await _wait(lambda: _done(agent_client))
+    pos = agent_client.app[STATE].dispatcher.devices["pos"].pos
+    assert len(pos.checks) == 1 and pos.checks[0]["total_minor"] > 0

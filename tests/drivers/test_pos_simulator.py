@@ -1,0 +1,85 @@
+import asyncio
+import json
+
+import pytest
+
+from drivers.pos.base import PosError, PosLine, PosOrder
+from drivers.pos.simulator import SimulatorPos
+
+
+def order(order_id: str = "ord-1", number: int = 1) -> PosOrder:
+    return PosOrder(order_id, number, "Table 2", "EUR", 2300, [PosLine("pizza-m", "Margherita", 2, 1150, ["Extra cheese"], "")])
+
+
+def file_lines(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+async def test_same_key_same_ref_one_line(tmp_path):
+    path = tmp_path / "checks.jsonl"
+    pos = SimulatorPos(path=path)
+    ref = await pos.submit_order(order(), "key-1")
+    assert ref == "CHK-0001"
+    assert await pos.submit_order(order(), "key-1") == ref
+    [check] = file_lines(path)
+    assert check["ref"] == ref and check["idempotency_key"] == "key-1"
+    assert check["order_id"] == "ord-1" and check["total_minor"] == 2300
+    assert check["lines"][0]["modifiers"] == ["Extra cheese"]
+    assert "created_at" in check
+    assert pos.checks == [check]
+
+
+async def test_concurrent_submits_with_one_key_make_one_check(tmp_path):
+    pos = SimulatorPos(path=tmp_path / "checks.jsonl")
+    refs = await asyncio.gather(*(pos.submit_order(order(), "k") for _ in range(5)))
+    assert set(refs) == {"CHK-0001"}
+    assert len(file_lines(tmp_path / "checks.jsonl")) == 1
+
+
+async def test_new_keys_new_refs(tmp_path):
+    pos = SimulatorPos(path=tmp_path / "checks.jsonl")
+    assert await pos.submit_order(order("a"), "k1") == "CHK-0001"
+    assert await pos.submit_order(order("b", 2), "k2") == "CHK-0002"
+
+
+async def test_idempotency_survives_a_restart(tmp_path):
+    path = tmp_path / "sub" / "checks.jsonl"
+    first = SimulatorPos(path=path)
+    ref = await first.submit_order(order(), "key-1")
+    await first.close()
+
+    second = SimulatorPos(path=path)
+    assert await second.submit_order(order(), "key-1") == ref
+    assert await second.submit_order(order("ord-2", 2), "key-2") == "CHK-0002"
+    assert [c["ref"] for c in file_lines(path)] == ["CHK-0001", "CHK-0002"]
+
+
+async def test_torn_last_line_is_skipped_and_not_glued_to(tmp_path):
+    path = tmp_path / "checks.jsonl"
+    await SimulatorPos(path=path).submit_order(order(), "key-1")
+    with path.open("a") as f:
+        f.write('{"ref": "CHK-00')  # power cut mid-write
+    pos = SimulatorPos(path=path)
+    assert await pos.submit_order(order("ord-2", 2), "key-2") == "CHK-0002"
+    again = SimulatorPos(path=path)
+    assert await again.submit_order(order("ord-2", 2), "key-2") == "CHK-0002"
+    assert [c["ref"] for c in again.checks] == ["CHK-0001", "CHK-0002"]
+
+
+async def test_key_reused_for_another_order_is_refused():
+    pos = SimulatorPos()
+    await pos.submit_order(order("a"), "k")
+    with pytest.raises(PosError, match="already used"):
+        await pos.submit_order(order("b"), "k")
+
+
+async def test_in_memory_without_path():
+    pos = SimulatorPos()
+    assert await pos.submit_order(order(), "k") == await pos.submit_order(order(), "k")
+    assert len(pos.checks) == 1
+    assert "in memory" in pos.describe()
+
+
+async def test_empty_key_is_refused():
+    with pytest.raises(PosError):
+        await SimulatorPos().submit_order(order(), "")

@@ -1,0 +1,104 @@
+import asyncio
+import socket
+from datetime import datetime
+
+import pytest
+
+from drivers.escpos.emulator import PrinterEmulator
+from drivers.escpos.kitchen_ticket import KitchenTicket, TicketLine, render_kitchen_ticket
+from drivers.escpos.tcp import TcpPrinter
+from drivers.printer import PrinterOffline
+
+
+def job(number: int) -> bytes:
+    return render_kitchen_ticket(
+        KitchenTicket("Table 4", number, datetime(2024, 3, 1, 12, 0), [TicketLine(2, "Margherita", ["Extra cheese"], "no onions")])
+    )
+
+
+@pytest.fixture
+async def emulator(tmp_path):
+    emu = PrinterEmulator(tmp_path / "tickets")
+    await emu.start()
+    yield emu
+    await emu.stop()
+
+
+async def test_ticket_arrives_and_is_written(emulator, tmp_path):
+    printer = TcpPrinter(host="127.0.0.1", port=emulator.port, timeout=2)
+    await asyncio.to_thread(printer.send, job(1))
+    [text] = await emulator.wait_for_tickets(1, timeout=5)
+    assert "Order #1" in text and "2 x Margherita" in text and "  ! no onions" in text
+    path = tmp_path / "tickets" / "ticket-0001.txt"
+    assert path.read_text(encoding="utf-8") == text
+
+
+async def test_two_tickets_in_one_job_and_another_job(emulator, tmp_path):
+    printer = TcpPrinter(host="127.0.0.1", port=emulator.port)
+    await asyncio.to_thread(printer.send, job(1) + job(2))
+    await asyncio.to_thread(printer.send, job(3))
+    tickets = await emulator.wait_for_tickets(3)
+    assert ["Order #1" in tickets[0], "Order #2" in tickets[1], "Order #3" in tickets[2]] == [True] * 3
+    assert sorted(p.name for p in (tmp_path / "tickets").iterdir()) == [f"ticket-000{n}.txt" for n in (1, 2, 3)]
+
+
+async def test_numbering_continues_after_restart(tmp_path):
+    out = tmp_path / "tickets"
+    for number in (1, 2):
+        emu = PrinterEmulator(out)
+        await emu.start()
+        try:
+            await asyncio.to_thread(TcpPrinter(host="127.0.0.1", port=emu.port).send, job(number))
+            await emu.wait_for_tickets(1)
+        finally:
+            await emu.stop()
+    assert "Order #1" in (out / "ticket-0001.txt").read_text(encoding="utf-8")
+    assert "Order #2" in (out / "ticket-0002.txt").read_text(encoding="utf-8")
+
+
+async def test_job_without_cut_is_not_a_ticket(emulator):
+    await asyncio.to_thread(TcpPrinter(host="127.0.0.1", port=emulator.port).send, b"\x1b@half a ticket\n")
+    await asyncio.to_thread(TcpPrinter(host="127.0.0.1", port=emulator.port).send, job(7))
+    [text] = await emulator.wait_for_tickets(1)
+    assert "half" not in text
+    assert emulator.incomplete == ["half a ticket\n"]
+
+
+async def test_wait_for_tickets_times_out(emulator):
+    with pytest.raises(TimeoutError):
+        await emulator.wait_for_tickets(1, timeout=0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_closed_port_raises_offline_naming_host_and_port():
+    port = free_port()
+    printer = TcpPrinter(host="127.0.0.1", port=port, timeout=2)
+    with pytest.raises(PrinterOffline, match=f"127.0.0.1:{port}.*switched on"):
+        printer.send(job(1))
+
+
+def test_unknown_option_is_refused():
+    with pytest.raises(TypeError, match="tiemout"):
+        TcpPrinter(host="printer.local", tiemout=3)
+
+
+def test_describe_names_the_address():
+    assert "10.0.0.5:9100" in TcpPrinter(host="10.0.0.5").describe()
+
+
+async def test_status_request_answered_on_raw_socket(emulator):
+    reader, writer = await asyncio.open_connection("127.0.0.1", emulator.port)
+    try:
+        for n, expected in [(1, 0x16), (2, 0x12), (3, 0x12), (4, 0x12)]:
+            writer.write(bytes([0x10, 0x04, n]))
+            await writer.drain()
+            assert await asyncio.wait_for(reader.readexactly(1), 2) == bytes([expected])
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    assert emulator.tickets == []
