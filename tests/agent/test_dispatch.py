@@ -1,8 +1,6 @@
 """Device queues: tickets reach the printer, one device down never holds up another, and a
 job interrupted mid-print is held for staff instead of printed twice."""
 
-import asyncio
-
 from agent.app import create_app
 from agent.dispatch import recover_interrupted
 from agent.state import STATE
@@ -11,16 +9,10 @@ from agent.store.migrations import migrate
 from tests.agent.conftest import make_config
 from tests.agent.helpers import count, place, table_tokens
 from tests.services import free_port
+from tests.waiting import eventually
 
 STEAK = {"item_id": "steak-frites", "qty": 2, "modifiers": ["doneness-rare"], "note": "cut in half"}
 
-
-
-async def _wait(predicate, timeout=10.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 async def test_ticket_reaches_the_printer_with_the_lines(agent_client, emulator):
@@ -29,7 +21,7 @@ async def test_ticket_reaches_the_printer_with_the_lines(agent_client, emulator)
     [ticket] = await emulator.wait_for_tickets(1, timeout=10)
     assert "Table 2" in ticket and f"#{order['number']}" in ticket
     assert "2 x Steak frites" in ticket and "Rare" in ticket and "cut in half" in ticket
-    await _wait(lambda: _done(agent_client))
+    await eventually(lambda: _done(agent_client))
 
 
 async def _done(client):
@@ -53,7 +45,7 @@ async def test_one_printer_down_does_not_hold_up_another(aiohttp_client, tmp_pat
     [ticket] = await emulator.wait_for_tickets(1, timeout=10)
     assert "Steak frites" in ticket
     state = client.app[STATE]
-    await _wait(lambda: _bar_failed(client))
+    await eventually(lambda: _bar_failed(client))
     assert "PrinterOffline" in state.dispatcher.last_error["bar"]
     assert await count(client, "SELECT COUNT(*) FROM device_jobs WHERE device = 'bar' AND status = 'done'") == 0
 
@@ -85,6 +77,6 @@ async def test_pos_gets_each_order_once(agent_client):
     token = (await table_tokens(agent_client))["Table 1"]
     await place(agent_client, token, [STEAK], key="pos-once-key")
     await place(agent_client, token, [STEAK], key="pos-once-key")
-    await _wait(lambda: _done(agent_client))
+    await eventually(lambda: _done(agent_client))
     pos = agent_client.app[STATE].dispatcher.devices["pos"].pos
     assert len(pos.checks) == 1 and pos.checks[0]["total_minor"] > 0
