@@ -1,5 +1,8 @@
 import pytest
 
+from agent.app import create_app
+from drivers.escpos.emulator import PrinterEmulator
+from tests.agent.helpers import make_config
 from tests.services import mosquitto
 
 
@@ -8,3 +11,21 @@ def broker():
     """A private Mosquitto on a free loopback port (tests may stop and start it)."""
     with mosquitto() as b:
         yield b
+
+
+@pytest.fixture
+async def emulator(tmp_path):
+    """A network ESC/POS printer emulator on a free port, tickets under tmp_path/tickets."""
+    printer = PrinterEmulator(out_dir=tmp_path / "tickets")
+    await printer.start("127.0.0.1", 0)
+    yield printer
+    await printer.stop()
+
+
+@pytest.fixture
+async def agent_client(aiohttp_client, tmp_path, emulator):
+    """An agent with the sample menu, one printer (the emulator) and the demo POS."""
+    config = make_config(tmp_path, printers=[{
+        "name": "kitchen", "stations": ["kitchen", "bar", "desserts"],
+        "options": {"host": "127.0.0.1", "port": emulator.port}}])
+    return await aiohttp_client(create_app(config))

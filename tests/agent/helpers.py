@@ -3,7 +3,9 @@
 import uuid
 
 from agent import tables
+from agent.config import from_dict
 from agent.state import STATE
+from tests.services import free_port
 
 
 async def table_tokens(client) -> dict[str, str]:
@@ -18,3 +20,17 @@ async def place(client, token: str, lines: list[dict], key: str | None = None):
 
 async def count(client, sql: str) -> int:
     return await client.app[STATE].database.read(lambda db: db.execute(sql).fetchone()[0])
+
+
+def make_config(tmp_path, broker_port=None, printers=(), pos=True, **sections):
+    raw = {
+        "agent": {"id": "test-agent", "data_dir": str(tmp_path / "agent")},
+        # a closed port unless a test brings a broker: the link just keeps retrying
+        "broker": {"host": "127.0.0.1", "port": broker_port or free_port()},
+        "tables": [{"name": "Table 1"}, {"name": "Table 2"}],
+        "printers": list(printers),
+        **sections,
+    }
+    if pos:
+        raw["pos"] = {"kind": "simulator", "options": {"path": str(tmp_path / "pos.jsonl")}}
+    return from_dict(raw)

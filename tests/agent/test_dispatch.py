@@ -6,8 +6,7 @@ from agent.dispatch import recover_interrupted
 from agent.state import STATE
 from agent.store.database import Database
 from agent.store.migrations import migrate
-from tests.agent.conftest import make_config
-from tests.agent.helpers import count, place, table_tokens
+from tests.agent.helpers import count, make_config, place, table_tokens
 from tests.services import free_port
 from tests.waiting import eventually
 

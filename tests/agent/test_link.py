@@ -10,8 +10,7 @@ from agent import outbox
 from agent.app import create_app
 from agent.state import STATE
 from contract import envelope, messages, topics
-from tests.agent.conftest import make_config
-from tests.agent.helpers import place, table_tokens
+from tests.agent.helpers import make_config, place, table_tokens
 from tests.waiting import eventually
 
 SOUP = {"item_id": "onion-soup", "qty": 1}

@@ -1,0 +1,31 @@
+"""Builders for link messages as an agent would send them."""
+
+from contract import envelope, messages
+from contract.ids import uuid7
+
+TOKEN = "operator-token-for-tests-0123456789"
+
+
+def order_placed(order_id: str | None = None, *, number: int = 7, lines: int = 2) -> messages.OrderPlaced:
+    line_list = [
+        messages.OrderLine(
+            item_id=f"item-{i}", name=f"Dish {i}", qty=i + 1, unit_price_minor=450 + i,
+            line_total_minor=(450 + i) * (i + 1) + 50,
+            modifiers=[messages.LineModifier(id="extra-cheese", name="Extra cheese", price_minor=50)],
+            note="no onions" if i == 0 else "",
+        )
+        for i in range(lines)
+    ]
+    return messages.OrderPlaced(
+        order_id=order_id or uuid7(), number=number, table_id="table-4", table_name="Table 4",
+        placed_at="2025-03-01T19:30:00.000Z", currency="EUR",
+        total_minor=sum(line.line_total_minor for line in line_list), lines=line_list,
+    )
+
+
+def encoded(agent_id: str, data, *, seq: int = 1, id: str | None = None) -> bytes:
+    return envelope.encode(agent_id, seq, data, id=id)
+
+
+def decoded(agent_id: str, data, *, seq: int = 1, id: str | None = None) -> envelope.Envelope:
+    return envelope.decode(encoded(agent_id, data, seq=seq, id=id))

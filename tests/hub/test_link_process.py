@@ -1,0 +1,74 @@
+"""HubLink.process: what the hub does with each message, without a broker."""
+
+import pytest
+from sqlalchemy import select
+
+from contract import envelope, messages, topics
+from hub.config import HubConfig
+from hub.link import HubLink
+from hub.store.tables import rejected_messages
+from tests.hub.factories import TOKEN, encoded, order_placed
+
+
+@pytest.fixture
+def link(store, tmp_path):
+    return HubLink(HubConfig(data_dir=tmp_path, operator_token=TOKEN), store)
+
+
+def rejected(store) -> dict[str, str]:
+    with store.engine.connect() as conn:
+        return {r.message_id: r.reason for r in conn.execute(select(rejected_messages))}
+
+
+async def test_order_is_applied_and_acked(link, store):
+    data = order_placed()
+    body = encoded("agent-1", data)
+    msg_id = envelope.decode(body).id
+    assert await link.process(topics.up("agent-1", "order.placed"), body) == ("agent-1", msg_id)
+    assert await link.process(topics.up("agent-1", "order.placed"), body) == ("agent-1", msg_id)
+    assert await store.count_orders("agent-1") == 1
+    assert (await store.get_agent("agent-1"))["last_seen_at"] is not None
+
+
+async def test_agent_mismatch_is_rejected_recorded_and_acked(link, store):
+    data = order_placed()
+    body = encoded("agent-2", data)  # agent-1 publishing as agent-2
+    msg_id = envelope.decode(body).id
+    assert await link.process(topics.up("agent-1", "order.placed"), body) == ("agent-1", msg_id)
+    assert await store.count_orders() == 0
+    assert "does not match topic agent" in rejected(store)[msg_id]
+    assert await store.get_agent("agent-2") is None
+
+
+@pytest.mark.parametrize(("type_", "data", "why"), [
+    ("order.placed", b'{"order_id": 5}', "bad order.placed data"),
+    ("order.refunded", b"{}", "unknown message type"),
+])
+async def test_bad_data_is_rejected_and_acked(link, store, type_, data, why):
+    body = (b'{"id":"m-1","type":"%s","agent_id":"agent-1","seq":1,"sent_at":"x","data":%s}'
+            % (type_.encode(), data))
+    assert await link.process(topics.up("agent-1", type_), body) == ("agent-1", "m-1")
+    assert why in rejected(store)["m-1"]
+
+
+async def test_undecodable_envelope_is_dropped_but_agent_seen(link, store):
+    assert await link.process(topics.up("agent-1", "order.placed"), b"\x00garbage" * 100) is None
+    assert rejected(store) == {}
+    assert (await store.get_agent("agent-1"))["last_seen_at"] is not None
+
+
+async def test_presence_sets_online_without_ack(link, store):
+    assert await link.process(topics.up("agent-1", "presence"), encoded("agent-1", messages.Presence(online=True))) is None
+    assert (await store.get_agent("agent-1"))["online"] is True
+    will = encoded("agent-1", messages.Presence(online=False))
+    seen = (await store.get_agent("agent-1"))["last_seen_at"]
+    assert await link.process(topics.up("agent-1", "presence"), will, retained=True) is None
+    agent = await store.get_agent("agent-1")
+    assert agent["online"] is False and agent["last_seen_at"] == seen  # a replay is not a sighting
+
+
+async def test_foreign_and_down_topics_are_ignored(link, store):
+    body = encoded("agent-1", order_placed())
+    assert await link.process("something/else", body) is None
+    assert await link.process(topics.down("agent-1", "order.placed"), body) is None
+    assert await store.count_orders() == 0
