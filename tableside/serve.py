@@ -6,14 +6,25 @@ from aiohttp import web
 class Server:
     def __init__(self, app: web.Application, host: str, port: int) -> None:
         self.app, self.host, self.port = app, host, port
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
 
     async def start(self) -> "Server":
-        await self._runner.setup()  # runs the app's start-up (cleanup_ctx) first
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # the bound port when 0 was asked
+        runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await runner.setup()  # runs the app's start-up (cleanup_ctx) first
+        try:
+            await web.TCPSite(runner, self.host, self.port, reuse_address=True).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self.port = runner.addresses[0][1]  # the bound port when 0 was asked
         return self
 
     async def stop(self) -> None:
-        await self._runner.cleanup()
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()

@@ -55,10 +55,9 @@ class Mosquitto:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [self.binary(), "-c", str(self.config)],
-            stdout=subprocess.DEVNULL, stderr=open(self.dir / "log", "ab"),
-        )
+        with open(self.dir / "log", "ab") as log:  # the child keeps its own copy of the handle
+            self.proc = subprocess.Popen([self.binary(), "-c", str(self.config)],
+                                         stdout=subprocess.DEVNULL, stderr=log)
         wait_for_port(self.port)
 
     def stop(self) -> None:

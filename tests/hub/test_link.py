@@ -12,6 +12,7 @@ from hub.config import HubConfig
 from hub.link import HubLink
 from hub.store import HubStore, migrate
 from tests.hub.factories import TOKEN, encoded, order_placed
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.service
 AGENT = "agent-1"
@@ -83,19 +84,13 @@ async def test_presence_updates_online(hub, broker):
     assert (await store.get_agent(AGENT))["online"] is True
 
 
-async def wait_until(predicate, timeout: float = 15) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
-
-
 async def test_link_reconnects_after_broker_restart(hub, broker):
     link, store = hub
     await asyncio.to_thread(broker.stop)
-    await wait_until(lambda: not link.connected)
+    await eventually(lambda: not link.connected, within=15, what="link down")
     await asyncio.sleep(0.3)  # let it fail a few connection attempts
     await asyncio.to_thread(broker.start)
-    await wait_until(lambda: link.connected)
+    await eventually(lambda: link.connected, within=15, what="link up again")
 
     data = order_placed()
     body = encoded(AGENT, data)

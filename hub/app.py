@@ -1,0 +1,49 @@
+"""The hub's aiohttp application factory."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from hub import api
+from hub.appkeys import CONFIG, LINK, STORE
+from hub.config import HubConfig
+from hub.errors import error_middleware
+from hub.link import HubLink
+from hub.store import HubStore, migrate
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: HubConfig) -> web.Application:
+    app = web.Application(middlewares=[error_middleware])
+    app[CONFIG] = config
+    app.cleanup_ctx.append(_store_and_link)
+    api.setup_routes(app)
+    return app
+
+
+def _prepare_database(config: HubConfig) -> None:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(config.database_url)
+
+
+@contextlib.asynccontextmanager
+async def _store_and_link(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    await asyncio.to_thread(_prepare_database, config)
+    store = HubStore.open(config.database_url)
+    link = HubLink(config, store)
+    app[STORE] = store
+    app[LINK] = link
+    task = asyncio.create_task(link.run(), name="hub-link")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await store.close()
+        log.info("hub stopped")

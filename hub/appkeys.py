@@ -1,0 +1,11 @@
+"""Typed keys for the hub application's state (no string-keyed globals)."""
+
+from aiohttp import web
+
+from hub.config import HubConfig
+from hub.link import HubLink
+from hub.store import HubStore
+
+CONFIG = web.AppKey("config", HubConfig)
+STORE = web.AppKey("store", HubStore)
+LINK = web.AppKey("link", HubLink)

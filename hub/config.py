@@ -1,0 +1,223 @@
+"""Hub configuration: a TOML file, then TABLESIDE_HUB_* environment overrides.
+
+    [hub]
+    data_dir = "/var/lib/tableside-hub"      # required; holds the SQLite file by default
+    database_url = "postgresql+psycopg://hub@db/hub"   # default sqlite:///{data_dir}/hub.sqlite
+    public_url = "https://hub.example.com"   # default http://{http.host}:{http.port}
+    operator_token = "..."                   # required, at least 24 characters
+
+    [http]
+    host = "127.0.0.1"
+    port = 8090
+
+    [broker]
+    host = "127.0.0.1"
+    port = 1883
+    username = "hub"                         # optional
+    password = "..."                         # optional
+    shared_subscription = true               # false for brokers without $share (the demo's amqtt)
+    client_id = "hub-1"                      # default hub-<random>
+
+Every key has an environment override named TABLESIDE_HUB_<KEY> for the [hub] section and
+TABLESIDE_HUB_<SECTION>_<KEY> for the others, e.g. TABLESIDE_HUB_OPERATOR_TOKEN,
+TABLESIDE_HUB_DATABASE_URL, TABLESIDE_HUB_HTTP_PORT, TABLESIDE_HUB_BROKER_PASSWORD.
+Relative paths are taken from the working directory. Errors name the key (and the variable when
+the value came from one) and never echo secrets.
+"""
+
+import secrets
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "TABLESIDE_HUB_"
+MIN_TOKEN_LENGTH = 24
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or wrong; the message names the key."""
+
+
+# --- value checks, shared by load_config (raw text/TOML values) and HubConfig (typed values) ---
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _secret(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("expected a non-empty string")
+    return value
+
+
+def _token(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    if len(value) < MIN_TOKEN_LENGTH:
+        raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters, got {len(value)}")
+    return value
+
+
+def _port(value: Any, *, allow_zero: bool = False) -> int:
+    text = value.strip() if isinstance(value, str) else value
+    try:
+        port = int(text) if not isinstance(text, bool) else None
+    except (TypeError, ValueError):
+        port = None
+    low = 0 if allow_zero else 1
+    if port is None or not low <= port <= 65535 or isinstance(text, float):
+        raise ValueError(f"expected an integer {low}-65535, got {value!r}")
+    return port
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    words = {"1": True, "true": True, "yes": True, "on": True,
+             "0": False, "false": False, "no": False, "off": False}
+    if isinstance(value, str) and value.strip().lower() in words:
+        return words[value.strip().lower()]
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _path(value: Any) -> Path:
+    if isinstance(value, Path):
+        return value
+    return Path(_text(value))
+
+
+def _database_url(value: Any) -> str:
+    text = _text(value)
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise ValueError("expected a URL like sqlite:///path or postgresql+psycopg://...") from None
+    # People paste plain postgres:// URLs; psycopg 3 is the driver we ship.
+    if url.drivername in ("postgres", "postgresql"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.drivername not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+        # Only the scheme is echoed: the rest may hold a password.
+        raise ValueError(f"expected sqlite:///... or postgresql+psycopg://..., got a {url.drivername} URL")
+    return url.render_as_string(hide_password=False)
+
+
+def _http_url(value: Any) -> str:
+    text = _text(value)
+    if not text.startswith(("http://", "https://")) or len(text) <= len("https://"):
+        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+    return text.rstrip("/")
+
+
+def _check(key: str, check: Callable[[Any], Any], value: Any) -> Any:
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class HubConfig:
+    data_dir: Path
+    operator_token: str
+    database_url: str = ""  # "" means sqlite:///{data_dir}/hub.sqlite
+    http_host: str = "127.0.0.1"
+    http_port: int = 8090  # 0 picks a free port (tests, demo)
+    public_url: str = ""  # "" means http://{http_host}:{http_port}
+    broker_host: str = "127.0.0.1"
+    broker_port: int = 1883
+    broker_username: str | None = None
+    broker_password: str | None = field(default=None, repr=False)
+    shared_subscription: bool = True
+    client_id: str = field(default_factory=lambda: f"hub-{secrets.token_hex(4)}")
+
+    def __post_init__(self) -> None:
+        # Checked here too, so a config built in code is as safe as one loaded from a file.
+        def put(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        put("data_dir", _check("hub.data_dir", _path, self.data_dir))
+        put("operator_token", _check("hub.operator_token", _token, self.operator_token))
+        database_url = self.database_url or f"sqlite:///{self.data_dir}/hub.sqlite"
+        put("database_url", _check("hub.database_url", _database_url, database_url))
+        put("http_host", _check("http.host", _text, self.http_host))
+        put("http_port", _check("http.port", lambda v: _port(v, allow_zero=True), self.http_port))
+        public_url = self.public_url or f"http://{self.http_host}:{self.http_port}"
+        put("public_url", _check("hub.public_url", _http_url, public_url))
+        put("broker_host", _check("broker.host", _text, self.broker_host))
+        put("broker_port", _check("broker.port", _port, self.broker_port))
+        if self.broker_username is not None:
+            _check("broker.username", _text, self.broker_username)
+        if self.broker_password is not None:
+            _check("broker.password", _secret, self.broker_password)
+        put("shared_subscription", _check("broker.shared_subscription", _bool, self.shared_subscription))
+        put("client_id", _check("broker.client_id", _text, self.client_id))
+
+
+# (section, key) -> (HubConfig field, check of the raw value)
+_KEYS: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
+    ("hub", "data_dir"): ("data_dir", _path),
+    ("hub", "database_url"): ("database_url", _database_url),
+    ("hub", "public_url"): ("public_url", _http_url),
+    ("hub", "operator_token"): ("operator_token", _token),
+    ("http", "host"): ("http_host", _text),
+    ("http", "port"): ("http_port", lambda v: _port(v, allow_zero=True)),
+    ("broker", "host"): ("broker_host", _text),
+    ("broker", "port"): ("broker_port", _port),
+    ("broker", "username"): ("broker_username", _text),
+    ("broker", "password"): ("broker_password", _secret),
+    ("broker", "shared_subscription"): ("shared_subscription", _bool),
+    ("broker", "client_id"): ("client_id", _text),
+}
+_REQUIRED = (("hub", "data_dir"), ("hub", "operator_token"))
+
+
+def env_name(section: str, key: str) -> str:
+    middle = "" if section == "hub" else f"{section}_"
+    return f"{ENV_PREFIX}{middle}{key}".upper()
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            doc = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    sections = {section for section, _ in _KEYS}
+    for section, table in doc.items():
+        if section not in sections:
+            raise ConfigError(f"{section}: unknown section (expected one of {', '.join(sorted(sections))})")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{section}: expected a [{section}] table")
+        for key in table:
+            if (section, key) not in _KEYS:
+                raise ConfigError(f"{section}.{key}: unknown key")
+    return doc
+
+
+def load_config(path: Path | None, env: Mapping[str, str]) -> HubConfig:
+    """Read the TOML file (if any), apply TABLESIDE_HUB_* overrides, check everything."""
+    doc = _read_toml(path) if path is not None else {}
+    values: dict[str, Any] = {}
+    for (section, key), (name, check) in _KEYS.items():
+        label = f"{section}.{key}"
+        raw = doc.get(section, {}).get(key)
+        var = env_name(section, key)
+        if var in env:
+            raw, label = env[var], f"{label} (from {var})"
+        if raw is None:
+            if (section, key) in _REQUIRED:
+                raise ConfigError(f"{section}.{key}: required (set it in [{section}] or {var})")
+            continue
+        values[name] = _check(label, check, raw)
+    return HubConfig(**values)

@@ -1,0 +1,43 @@
+"""Engines for the hub database: SQLite (default) or PostgreSQL, each set up the way it needs."""
+
+from typing import Any
+
+from sqlalchemy import Engine, NullPool, StaticPool, create_engine, event
+from sqlalchemy.engine import make_url
+
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the API read while the link writes; FULL because an acked order must survive
+    # a power cut; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def make_engine(database_url: str, *, pool_size: int = 5, pooled: bool = True) -> Engine:
+    """An Engine with pool and pragmas fit for the URL's backend; pooled=False for one-offs."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        memory = url.database in (None, "", ":memory:")
+        if memory:  # one shared connection, or every thread would see its own empty database
+            pool: dict[str, Any] = {"poolclass": StaticPool}
+        elif pooled:
+            pool = {"pool_size": pool_size, "max_overflow": 0}
+        else:
+            pool = {"poolclass": NullPool}
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}, **pool
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if not pooled:
+        return create_engine(url, poolclass=NullPool)
+    # pre_ping and recycle: a hub outlives database restarts and idle-connection reapers.
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                         pool_recycle=1800)

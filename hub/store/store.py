@@ -1,0 +1,175 @@
+"""HubStore: the hub's database behind async methods.
+
+SQLAlchemy's engine is blocking, so every call runs on the store's own small thread pool
+(sized like the connection pool), never on the event loop.
+"""
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import msgspec
+from sqlalchemy import Engine, func, insert, select
+
+from contract.envelope import Envelope
+from contract.messages import OrderPlaced
+from hub.store.engine import make_engine
+from hub.store.tables import agents, inbox, order_lines, orders, rejected_messages
+from hub.store.upsert import insert_ignore, upsert
+
+T = TypeVar("T")
+MAX_REJECTED_PAYLOAD = 64 * 1024  # enough to see what went wrong; an abuser cannot fill the disk
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class HubStore:
+    def __init__(self, engine: Engine, *, workers: int = 5) -> None:
+        self._engine = engine
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hub-store")
+
+    @classmethod
+    def open(cls, database_url: str, *, workers: int = 5) -> "HubStore":
+        """A store on a new engine; the database must already be migrated."""
+        return cls(make_engine(database_url, pool_size=workers), workers=workers)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    async def close(self) -> None:
+        def close() -> None:
+            self._executor.shutdown(wait=True)
+            self._engine.dispose()
+
+        await asyncio.to_thread(close)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args))
+
+    # --- writes ---
+
+    async def apply_order_placed(self, env: Envelope, data: OrderPlaced) -> bool:
+        """Record the message and store the order, all or nothing; False for a duplicate
+        (message id already applied, or order id already stored)."""
+        return await self._run(self._apply_order_placed, env, data)
+
+    def _apply_order_placed(self, env: Envelope, data: OrderPlaced) -> bool:
+        now = _now()
+        with self._engine.connect() as conn, conn.begin() as tx:
+            applied = insert_ignore(conn, inbox, {
+                "message_id": env.id, "agent_id": env.agent_id, "type": env.type,
+                "seq": env.seq, "received_at": now,
+            }) and insert_ignore(conn, orders, {
+                "id": data.order_id, "agent_id": env.agent_id, "number": data.number,
+                "table_id": data.table_id, "table_name": data.table_name,
+                "currency": data.currency, "total_minor": data.total_minor,
+                "placed_at": data.placed_at, "received_at": now, "body": bytes(env.data).decode(),
+            })
+            if not applied:
+                # The same order under a new message id: keep nothing, not even the inbox row.
+                tx.rollback()
+                return False
+            if data.lines:
+                conn.execute(insert(order_lines), [
+                    {
+                        "order_id": data.order_id, "position": position, "item_id": line.item_id,
+                        "name": line.name, "qty": line.qty, "unit_price_minor": line.unit_price_minor,
+                        "line_total_minor": line.line_total_minor,
+                        "modifiers": msgspec.json.encode(line.modifiers).decode(), "note": line.note,
+                    }
+                    for position, line in enumerate(data.lines)
+                ])
+        return True
+
+    async def record_rejected(self, message_id: str, agent_id: str, type_: str, reason: str,
+                              payload: bytes | str) -> bool:
+        """Keep a message the hub will not apply; False when it was already recorded."""
+        if isinstance(payload, bytes):
+            payload = payload[:MAX_REJECTED_PAYLOAD].decode("utf-8", errors="replace")
+        row = {"message_id": message_id, "agent_id": agent_id, "type": type_,
+               "reason": reason, "payload": payload[:MAX_REJECTED_PAYLOAD], "received_at": _now()}
+        return await self._run(self._insert_ignore, rejected_messages, row)
+
+    def _insert_ignore(self, table: Any, row: dict[str, Any]) -> bool:
+        with self._engine.begin() as conn:
+            return insert_ignore(conn, table, row)
+
+    async def touch_agent(self, agent_id: str, online: bool | None = None, *, seen: bool = True) -> None:
+        """Create the agent if new; set last_seen_at to now (when `seen`) and `online` if given.
+
+        seen=False is for retained messages: the broker replayed them, the agent did not speak.
+        """
+        await self._run(self._touch_agent, agent_id, online, seen)
+
+    def _touch_agent(self, agent_id: str, online: bool | None, seen: bool) -> None:
+        now = _now()
+        update: dict[str, Any] = {}
+        if seen:
+            update["last_seen_at"] = now
+        if online is not None:
+            update["online"] = online
+        row = {"id": agent_id, "name": agent_id, "created_at": now,
+               "last_seen_at": now if seen else None, "online": bool(online)}
+        with self._engine.begin() as conn:
+            if update:
+                upsert(conn, agents, row, ["id"], update)
+            else:
+                insert_ignore(conn, agents, row)
+
+    # --- reads ---
+
+    async def get_order(self, order_id: str) -> dict[str, Any] | None:
+        """The order with its lines (position order), or None."""
+        return await self._run(self._get_order, order_id)
+
+    def _get_order(self, order_id: str) -> dict[str, Any] | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(orders).where(orders.c.id == order_id)).mappings().first()
+            if row is None:
+                return None
+            lines = conn.execute(
+                select(order_lines).where(order_lines.c.order_id == order_id).order_by(order_lines.c.position)
+            ).mappings().all()
+        order = {k: v for k, v in row.items() if k != "body"}
+        order["lines"] = [
+            {**{k: v for k, v in line.items() if k != "order_id"},
+             "modifiers": msgspec.json.decode(line["modifiers"])}
+            for line in lines
+        ]
+        return order
+
+    async def get_agent(self, agent_id: str) -> dict[str, Any] | None:
+        return await self._run(self._get_agent, agent_id)
+
+    def _get_agent(self, agent_id: str) -> dict[str, Any] | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(agents).where(agents.c.id == agent_id)).mappings().first()
+        return dict(row) if row else None
+
+    async def list_agents(self) -> list[dict[str, Any]]:
+        """Every agent with its order count, by id."""
+        return await self._run(self._list_agents)
+
+    def _list_agents(self) -> list[dict[str, Any]]:
+        counts = (select(orders.c.agent_id, func.count().label("n")).group_by(orders.c.agent_id)
+                  .subquery())
+        stmt = (select(agents, func.coalesce(counts.c.n, 0).label("order_count"))
+                .outerjoin(counts, counts.c.agent_id == agents.c.id).order_by(agents.c.id))
+        with self._engine.connect() as conn:
+            return [dict(row) for row in conn.execute(stmt).mappings()]
+
+    async def count_orders(self, agent_id: str | None = None) -> int:
+        return await self._run(self._count_orders, agent_id)
+
+    def _count_orders(self, agent_id: str | None) -> int:
+        stmt = select(func.count()).select_from(orders)
+        if agent_id is not None:
+            stmt = stmt.where(orders.c.agent_id == agent_id)
+        with self._engine.connect() as conn:
+            return conn.execute(stmt).scalar_one()

@@ -1,0 +1,100 @@
+"""The hub's tables (SQLAlchemy Core). Migrations in hub/migrations must match these."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    false,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend: SQLite drops the zone, so it is put back on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+# Ids are unbounded strings: a malformed id from an agent must still be recordable, never a
+# DataError that would leave the message unacked forever.
+agents = Table(
+    "agents", metadata,
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=True),
+    Column("online", Boolean, nullable=False, server_default=false()),
+)
+
+# One row per applied link message: the receiver's half of exactly-once.
+inbox = Table(
+    "inbox", metadata,
+    Column("message_id", String, primary_key=True),
+    Column("agent_id", String, nullable=False, index=True),
+    Column("type", String, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+orders = Table(
+    "orders", metadata,
+    Column("id", String, primary_key=True),
+    Column("agent_id", String, nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("table_id", String, nullable=False),
+    Column("table_name", String, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+    Column("placed_at", String, nullable=False),  # as the agent wrote it (ISO 8601)
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("body", Text, nullable=False),  # the OrderPlaced data as received, JSON
+)
+
+order_lines = Table(
+    "order_lines", metadata,
+    Column("order_id", String, ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("item_id", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("unit_price_minor", BigInteger, nullable=False),
+    Column("line_total_minor", BigInteger, nullable=False),
+    Column("modifiers", Text, nullable=False),  # JSON list of {id, name, price_minor}
+    Column("note", Text, nullable=False),
+)
+
+# Messages the hub could not apply, kept so someone can look; they are acked all the same.
+rejected_messages = Table(
+    "rejected_messages", metadata,
+    Column("message_id", String, primary_key=True),
+    Column("agent_id", String, nullable=False, index=True),
+    Column("type", String, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)
