@@ -42,7 +42,15 @@ def _first_start(db: sqlite_utils.Database, config: AgentConfig, menu: MenuDoc |
     tables.ensure_tables(db, [t.name for t in config.tables])
 
 
-async def _stop(tasks: list[asyncio.Task]) -> None:
+STOP_GRACE = 5.0  # seconds the link gets to say goodbye to the broker
+
+
+async def _stop(tasks: list[asyncio.Task], link: AgentLink | None) -> None:
+    if link is not None:
+        link.stop()
+        link_task = next(t for t in tasks if t.get_name() == "link")
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(link_task), STOP_GRACE)
     for task in tasks:
         task.cancel()
     for task in tasks:
@@ -56,6 +64,7 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
     database.start()
     tasks: list[asyncio.Task] = []
     devices = {}
+    link = None
     try:
         await asyncio.to_thread(migrate, database)
         needs_menu = await database.read(menu_is_empty)
@@ -70,7 +79,7 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         log.info("agent started", extra={"agent_id": config.agent.id, "devices": list(devices)})
         yield
     finally:
-        await _stop(tasks)
+        await _stop(tasks, link)
         for device in devices.values():
             with contextlib.suppress(Exception):
                 await device.close()

@@ -34,6 +34,7 @@ class AgentLink:
         self.connected = False
         self.last_ack_at: datetime | None = None
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._in_flight: dict[str, float] = {}  # message id -> when sent
         self._sent_up_to = 0  # highest seq published in this connection
 
@@ -42,8 +43,9 @@ class AgentLink:
         self._wake.set()
 
     async def run(self) -> None:
+        """Connect, pump, reconnect with back-off; until stop()."""
         backoff = BACKOFF_START
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self._session()
             except (aiomqtt.MqttError, OSError) as exc:
@@ -51,8 +53,13 @@ class AgentLink:
             if self.connected:  # it was up: after a drop, try again soon
                 backoff = BACKOFF_START
             self.connected = False
-            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), backoff * random.uniform(0.8, 1.2))
             backoff = min(backoff * 2, BACKOFF_MAX)
+
+    def stop(self) -> None:
+        """Leave the broker cleanly (saying offline) instead of being cancelled mid-handshake."""
+        self._stopping.set()
 
     def _presence(self, online: bool) -> bytes:
         # presence is not an outbox message: seq 0 means "not sequenced"
@@ -72,7 +79,8 @@ class AgentLink:
             self._in_flight.clear()
             self._sent_up_to = 0
             log.info("link up", extra={"broker": f"{broker.host}:{broker.port}"})
-            await first_failure(self._pump(client), self._receive(client))
+            await first_failure(self._pump(client), self._receive(client), self._stopping.wait())
+            await client.publish(topics.up(self.agent_id, "presence"), self._presence(False), qos=1, retain=True)
 
     async def _pump(self, client: aiomqtt.Client) -> None:
         window, resend_after = self.config.link.window, self.config.link.resend_after
@@ -81,6 +89,8 @@ class AgentLink:
             if self._in_flight and time.monotonic() - min(self._in_flight.values()) > resend_after:
                 log.info("no ack in time, resending", extra={"in_flight": len(self._in_flight)})
                 self._in_flight.clear()
+            if not self._in_flight:
+                # nothing awaits an ack: look from the start, so no undelivered row is ever skipped
                 self._sent_up_to = 0
             room = window - len(self._in_flight)
             batch = await self.database.read(outbox.pending, self._sent_up_to, room) if room > 0 else []
@@ -116,7 +126,7 @@ class AgentLink:
 
 
 async def first_failure(*coros) -> None:
-    """Run coroutines together until one ends; cancel the rest; raise what it raised."""
+    """Run coroutines together until one ends (or fails); cancel the rest; raise what it raised."""
     tasks = [asyncio.ensure_future(c) for c in coros]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -16,6 +16,8 @@ from hub.store import HubStore, migrate
 
 log = logging.getLogger(__name__)
 
+STOP_GRACE = 5.0  # seconds the link gets to leave the broker cleanly
+
 
 def create_app(config: HubConfig) -> web.Application:
     app = web.Application(middlewares=[error_middleware])
@@ -42,6 +44,9 @@ async def _store_and_link(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        link.stop()  # leave the broker cleanly; cancel only if that takes too long
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(task), STOP_GRACE)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

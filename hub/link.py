@@ -6,6 +6,7 @@ A message the hub cannot use is recorded as rejected and acked too: resending wo
 """
 
 import asyncio
+import contextlib
 import itertools
 import logging
 
@@ -34,6 +35,7 @@ class HubLink:
         self._store = store
         self._backoff = backoff or Backoff(0.5, 30.0)
         self._connected = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._ack_seq = itertools.count(1)  # acks are not outboxed, so a process counter does
 
     @property
@@ -50,11 +52,15 @@ class HubLink:
         """Return once connected and subscribed."""
         await self._connected.wait()
 
+    def stop(self) -> None:
+        """Leave the broker cleanly instead of being cancelled mid-handshake."""
+        self._stopping.set()
+
     async def run(self) -> None:
-        """Connect, consume, reconnect with back-off; forever, until cancelled."""
+        """Connect, consume, reconnect with back-off; until stop() (or cancelled)."""
         broker = f"{self._config.broker_host}:{self._config.broker_port}"
         failing = False  # log a state change once, not every failed attempt
-        while True:
+        while not self._stopping.is_set():
             error: BaseException | None = None
             try:
                 async with self._client() as client:
@@ -63,8 +69,7 @@ class HubLink:
                     self._backoff.reset()
                     failing = False
                     log.info("link connected broker=%s subscription=%s", broker, self.subscription)
-                    async for message in client.messages:
-                        await self._handle(client, message)
+                    await self._consume_until_stopped(client)
             except aiomqtt.MqttError as exc:
                 error = exc
             except Exception as exc:  # a bug here must not end the link for good
@@ -80,7 +85,24 @@ class HubLink:
             else:
                 log.debug("link still down broker=%s error=%s retry_in=%.1fs", broker, error, delay)
             failing = True
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+
+    async def _consume_until_stopped(self, client: aiomqtt.Client) -> None:
+        async def consume() -> None:
+            async for message in client.messages:
+                await self._handle(client, message)
+
+        consumer = asyncio.create_task(consume())
+        stopping = asyncio.create_task(self._stopping.wait())
+        try:
+            await asyncio.wait([consumer, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (consumer, stopping):
+                task.cancel()
+            await asyncio.gather(consumer, stopping, return_exceptions=True)
+        if consumer.done() and not consumer.cancelled() and consumer.exception():
+            raise consumer.exception()
 
     def _client(self) -> aiomqtt.Client:
         cfg = self._config

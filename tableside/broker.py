@@ -4,8 +4,6 @@ amqtt keeps sessions in memory and has no shared subscriptions; the demo's hub t
 subscribes without `$share`, and the link's outbox, not the broker, carries delivery.
 """
 
-import logging
-
 from amqtt.broker import Broker
 
 
@@ -18,8 +16,6 @@ class EmbeddedBroker:
         })
 
     async def start(self) -> None:
-        # amqtt logs every packet at INFO; the demo's terminal is for people
-        logging.getLogger("amqtt").setLevel(logging.WARNING)
         await self._broker.start()
 
     async def stop(self) -> None:

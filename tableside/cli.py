@@ -2,10 +2,13 @@
 
 import argparse
 import asyncio
+import faulthandler
 import logging
 import signal
 import sys
 from pathlib import Path
+
+from tableside import logs
 
 
 def _port(text: str) -> int:
@@ -97,7 +100,9 @@ def _run_emulator(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID` prints every thread's stack: for a hung process
+    # the demo's terminal is for people: warnings only, the banner says the rest
+    logs.setup(logging.WARNING if args.command == "demo" else logging.INFO)
     if args.command == "demo":
         from tableside.demo import DemoOptions
         from tableside.demo import main as demo_main

@@ -7,7 +7,6 @@ demo POS. Everything lives under --data-dir, so a second start keeps the data.
 
 import asyncio
 import json
-import logging
 import secrets
 import signal
 import socket
@@ -67,7 +66,8 @@ def _table_links(agent_db: Path, public_url: str) -> list[dict]:
     return [{"name": t.name, "token": t.token, "url": f"{public_url}/t/{t.token}"} for t in rows]
 
 
-def _print_banner(info: dict, out=sys.stdout) -> None:
+def _print_banner(info: dict, out=None) -> None:
+    out = out or sys.stdout
     qr = qrcode.QRCode(border=1)
     qr.add_data(info["tables"][0]["url"])
     print("\nTableside demo is running. Ctrl-C stops it.\n", file=out)
@@ -152,8 +152,6 @@ async def run_demo(options: DemoOptions, ready: asyncio.Event | None = None,
 
 
 def main(options: DemoOptions) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
     async def _main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
