@@ -33,9 +33,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 10.0) -> None:
+def wait_for_port(port: int, timeout: float = 10.0, alive: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and (alive is None or alive.poll() is None):
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return
         time.sleep(0.05)
@@ -45,20 +45,25 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
 class Mosquitto:
     """Our own mosquitto on a free loopback port, so tests may stop and restart it freely."""
 
-    def __init__(self, port: int | None = None, extra_config: str = "") -> None:
+    def __init__(self, port: int | None = None, extra_config: str = "", anonymous: bool = True) -> None:
         self.port = port or free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="tableside-mosquitto-"))
         self.config = self.dir / "mosquitto.conf"
-        self.config.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra_config}"
-        )
+        # as root, mosquitto would drop to its own user, which cannot read files in our private temp dirs
+        run_as = "user root\n" if os.geteuid() == 0 else ""
+        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous {str(anonymous).lower()}\n"
+                               f"persistence false\n{run_as}{extra_config}")
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         with open(self.dir / "log", "ab") as log:  # the child keeps its own copy of the handle
             self.proc = subprocess.Popen([self.binary(), "-c", str(self.config)],
                                          stdout=subprocess.DEVNULL, stderr=log)
-        wait_for_port(self.port)
+        try:
+            wait_for_port(self.port, alive=self.proc)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"mosquitto did not start: {(self.dir / 'log').read_text()[-2000:]}") from None
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
