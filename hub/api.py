@@ -17,6 +17,23 @@ def json(value: object, status: int = 200) -> web.Response:
     return web.json_response(value, status=status, dumps=_dumps)
 
 
+_HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>Tableside hub</title>
+<style>body{{font:1rem/1.5 system-ui,sans-serif;margin:2rem auto;max-width:40rem;padding:0 1rem;color:#1a1a1a}}
+code{{background:#f2f2f2;padding:0 .25rem}}</style></head><body><main>
+<h1>Tableside hub</h1><p>Link to the agents: <strong>{link}</strong>.</p>
+<p>Operators use the API with their bearer token: <code>GET /api/v1/agents</code>,
+<code>GET /api/v1/orders/{{order_id}}</code>. Health: <a href="/healthz">/healthz</a>.</p>
+</main></body></html>"""
+
+
+async def home(request: web.Request) -> web.Response:
+    """A human page for whoever opens the hub's URL; nothing private on it."""
+    link = request.app.get(LINK)
+    state = "connected" if link and link.connected else "not connected"
+    return web.Response(text=_HOME.format(link=state), content_type="text/html")
+
+
 async def healthz(request: web.Request) -> web.Response:
     link = request.app.get(LINK)
     return json({"ok": True, "link": {"connected": bool(link and link.connected)}})
@@ -37,6 +54,7 @@ async def list_agents(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/", home)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/api/v1/orders/{order_id}", get_order)
     app.router.add_get("/api/v1/agents", list_agents)

@@ -25,3 +25,18 @@ async def table_page(request: web.Request) -> web.StreamResponse:
         return web.Response(text=_BAD_LINK, status=404, content_type="text/html")
     response = web.FileResponse(STATIC / "diner" / "index.html", headers={"Cache-Control": "no-cache"})
     return response
+
+
+_STAFF = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1"><title>Tableside staff</title>
+<style>body{font:1.1rem/1.5 system-ui,sans-serif;margin:2rem auto;max-width:36rem;padding:0 1rem;color:#1a1a1a}</style>
+</head><body><main><h1>Staff</h1>
+<p>The staff dashboard (sign-in, live order board, tables and QR codes) is not built yet.</p>
+<p>Until then: kitchen tickets print as orders arrive, and the agent's state (hub link, messages
+waiting, each printer's queue and last error) is at <a href="/healthz">/healthz</a>.</p>
+</main></body></html>"""
+
+
+@routes.get("/staff")
+async def staff_page(request: web.Request) -> web.Response:
+    return web.Response(text=_STAFF, content_type="text/html")

@@ -152,3 +152,10 @@ async def test_unknown_api_path_and_order_are_json_errors(agent_client):
     assert (await _error(await agent_client.get("/api/v1/nothing-here"), 404))["code"] == "not_found"
     assert (await _error(await agent_client.get("/api/v1/orders/nope"), 404))["code"] == "not_found"
     assert (await _error(await agent_client.delete("/api/v1/menu"), 405))["code"] == "method_not_allowed"
+
+
+async def test_staff_url_answers_and_health_reports_devices_and_link(agent_client):
+    assert (await agent_client.get("/staff")).status == 200
+    health = await (await agent_client.get("/healthz")).json()
+    assert health["link"]["connected"] is False and health["link"]["waiting"] == 0
+    assert set(health["devices"]) == {"kitchen", "pos"}

@@ -79,3 +79,10 @@ async def test_framework_errors_and_crashes_are_json(client):
     assert "GET" in resp.headers["Allow"]
     body = await assert_error(await client.get("/boom"), 500, "internal")
     assert "secret internals" not in str(body) and "Traceback" not in str(body)
+
+
+async def test_home_page_is_for_people_and_shows_nothing_private(client):
+    resp = await client.get("/")
+    assert resp.status == 200 and resp.content_type == "text/html"
+    text = await resp.text()
+    assert "Tableside hub" in text and TOKEN not in text
