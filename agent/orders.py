@@ -50,11 +50,11 @@ def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, pr
     db.execute("""INSERT INTO orders (id, number, table_id, idempotency_key, request_hash, status, currency,
                                       total_minor, created_at) VALUES (?, ?, ?, ?, ?, 'received', ?, ?, ?)""",
                [order_id, number, table.id, idempotency_key, request_hash, priced.currency, priced.total_minor, now])
+    line_dicts = [_line_dict(line) for line in priced.lines]
     db["order_lines"].insert_all(
-        {**_line_dict(line), "order_id": order_id, "position": i,
-         "modifiers": json.dumps(_line_dict(line)["modifiers"]), "stations": json.dumps(line.stations),
-         "course": line.course}
-        for i, line in enumerate(priced.lines))
+        {**d, "order_id": order_id, "position": i, "modifiers": json.dumps(d["modifiers"]),
+         "stations": json.dumps(line.stations), "course": line.course}
+        for i, (d, line) in enumerate(zip(line_dicts, priced.lines, strict=True)))
 
     ticket_base = {"order_id": order_id, "table_name": table.name, "order_number": number, "placed_at": now}
     for printer, lines in route(priced.lines, config.printers).items():
@@ -65,12 +65,12 @@ def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, pr
     if config.pos is not None:
         _add_job(db, POS_DEVICE, "pos_order", order_id, {
             **ticket_base, "currency": priced.currency, "total_minor": priced.total_minor,
-            "lines": [_line_dict(ln) for ln in priced.lines]})
+            "lines": line_dicts})
 
     outbox.append(db, config.agent.id, messages.OrderPlaced(
         order_id=order_id, number=number, table_id=table.id, table_name=table.name, placed_at=now,
         currency=priced.currency, total_minor=priced.total_minor,
-        lines=[msgspec.convert(_line_dict(ln), messages.OrderLine) for ln in priced.lines]))
+        lines=[msgspec.convert(d, messages.OrderLine) for d in line_dicts]))
     return PlacedOrder(get_order(db, order_id), replayed=False)
 
 

@@ -108,7 +108,6 @@ async def run_demo(options: DemoOptions, ready: asyncio.Event | None = None,
         hub_config = HubConfig(
             data_dir=data_dir / "hub", operator_token=keep["operator_token"], http_host=HOST, http_port=hub_port,
             broker_host=HOST, broker_port=broker_port, shared_subscription=False)
-        hub_config.data_dir.mkdir(exist_ok=True)
         hub = await Server(create_hub_app(hub_config), HOST, hub_port).start()
         started.append(hub)
         hub_url = f"http://{HOST}:{hub.port}"
