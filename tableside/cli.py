@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import faulthandler
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -55,32 +56,23 @@ async def _serve_until_signal(start, stop) -> None:
         await stop()
 
 
-def _run_agent(args) -> int:
-    from agent.app import create_app
-    from agent.config import ConfigError, load_config
+def _run_service(name: str, args) -> int:
+    """`tableside agent run` / `tableside hub run`: load the config, serve until a signal."""
     from tableside.serve import Server
 
+    if name == "agent":
+        from agent.app import create_app
+        from agent.config import ConfigError, load_config
+    else:
+        from hub.app import create_app
+        from hub.config import ConfigError, load_config
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, os.environ)
     except ConfigError as exc:
-        print(f"tableside agent: configuration error: {exc}", file=sys.stderr)
+        print(f"tableside {name}: configuration error: {exc}", file=sys.stderr)
         return 2
-    server = Server(create_app(config), config.http.host, config.http.port)
-    asyncio.run(_serve_until_signal(server.start, server.stop))
-    return 0
-
-
-def _run_hub(args) -> int:
-    from hub.app import create_app
-    from hub.config import ConfigError, load_config
-    from tableside.serve import Server
-
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"tableside hub: configuration error: {exc}", file=sys.stderr)
-        return 2
-    server = Server(create_app(config), config.http_host, config.http_port)
+    host, port = (config.http.host, config.http.port) if name == "agent" else (config.http_host, config.http_port)
+    server = Server(create_app(config), host, port)
     asyncio.run(_serve_until_signal(server.start, server.stop))
     return 0
 
@@ -108,10 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         from tableside.demo import main as demo_main
 
         return demo_main(DemoOptions(args.data_dir, args.agent_port, args.hub_port, args.broker_port))
-    if args.command == "agent":
-        return _run_agent(args)
-    if args.command == "hub":
-        return _run_hub(args)
+    if args.command in ("agent", "hub"):
+        return _run_service(args.command, args)
     return _run_emulator(args)
 
 

@@ -1,0 +1,54 @@
+"""The `tableside` command as an installer or operator runs it."""
+
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+
+from tests.services import free_port, wait_for_port
+
+
+def tableside(*args, env=None, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "tableside.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})}, **kwargs)
+
+
+def test_bad_config_names_the_key_and_exits_2(tmp_path):
+    bad = tmp_path / "agent.toml"
+    bad.write_text("[broker]\nport = 'x'\n")
+    proc = tableside("agent", "run", "--config", str(bad))
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and "broker.port" in out and "Traceback" not in out
+
+    proc = tableside("hub", "run", env={"TABLESIDE_HUB_DATA_DIR": str(tmp_path), "TABLESIDE_HUB_OPERATOR_TOKEN": "short"})
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and "operator_token" in out and "short" not in out.split("operator_token", 1)[1]
+
+
+def test_agent_and_hub_serve_until_sigterm(tmp_path):
+    agent_port, hub_port = free_port(), free_port()
+    procs = [
+        tableside("agent", "run", env={"TABLESIDE_AGENT_DATA_DIR": str(tmp_path / "agent"),
+                                       "TABLESIDE_AGENT_HTTP_PORT": str(agent_port),
+                                       "TABLESIDE_AGENT_BROKER_PORT": str(free_port())}),
+        tableside("hub", "run", env={"TABLESIDE_HUB_DATA_DIR": str(tmp_path / "hub"),
+                                     "TABLESIDE_HUB_OPERATOR_TOKEN": "t" * 32,
+                                     "TABLESIDE_HUB_HTTP_PORT": str(hub_port),
+                                     "TABLESIDE_HUB_BROKER_PORT": str(free_port())}),
+    ]
+    try:
+        for port, proc in zip((agent_port, hub_port), procs, strict=True):
+            wait_for_port(port, timeout=30, alive=proc)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
+                assert resp.status == 200
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            out, _ = proc.communicate(timeout=30)
+            assert proc.returncode == 0, out
+            assert "Traceback" not in out
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
