@@ -71,7 +71,7 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         menu_doc = await asyncio.to_thread(load_menu_file, config.restaurant.menu or None) if needs_menu else None
         await database.write(_first_start, config, menu_doc)
         devices = build_devices(config)
-        dispatcher = Dispatcher(database, devices)
+        dispatcher = Dispatcher(database, devices, config.dispatch.hold_after)
         link = AgentLink(config, database)
         app[STATE] = AgentState(config, database, await database.read(read_menu), dispatcher, link)
         tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher"),

@@ -5,6 +5,7 @@
     [hub]       url                      (where pay links and the operator live)
     [broker]    host, port, username, password, keepalive, tls
     [link]      window, resend_after
+    [dispatch]  hold_after               (seconds; older unprinted tickets wait for staff)
     [restaurant] menu                    (a menu JSON file; empty = the sample menu)
     [[tables]]  name                     (created at first start)
     [[printers]] name, kind, stations, options = {...}
@@ -61,6 +62,11 @@ class LinkSection(msgspec.Struct, forbid_unknown_fields=True):
     resend_after: Annotated[float, msgspec.Meta(gt=0)] = 15.0  # seconds without an ack
 
 
+class DispatchSection(msgspec.Struct, forbid_unknown_fields=True):
+    # a ticket that could not print for this long waits for staff instead of printing late
+    hold_after: Annotated[float, msgspec.Meta(gt=0)] = 900.0
+
+
 class RestaurantSection(msgspec.Struct, forbid_unknown_fields=True):
     menu: str = ""
 
@@ -87,6 +93,7 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
     hub: HubSection = msgspec.field(default_factory=HubSection)
     broker: BrokerSection = msgspec.field(default_factory=BrokerSection)
     link: LinkSection = msgspec.field(default_factory=LinkSection)
+    dispatch: DispatchSection = msgspec.field(default_factory=DispatchSection)
     restaurant: RestaurantSection = msgspec.field(default_factory=RestaurantSection)
     tables: list[TableConf] = msgspec.field(default_factory=lambda: [TableConf("Table 1")])
     printers: list[PrinterConf] = []
@@ -103,7 +110,7 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
 
 _SCALAR_SECTIONS = {
     "agent": AgentSection, "http": HttpSection, "hub": HubSection, "broker": BrokerSection,
-    "link": LinkSection, "restaurant": RestaurantSection,
+    "link": LinkSection, "dispatch": DispatchSection, "restaurant": RestaurantSection,
 }
 
 

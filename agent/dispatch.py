@@ -12,7 +12,7 @@ import json
 import logging
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
@@ -24,6 +24,27 @@ log = logging.getLogger(__name__)
 BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
 IDLE_POLL = 5.0  # a safety net: new jobs wake the worker at once
+
+
+@dataclass
+class DeviceHealth:
+    """What staff see about a device: failing since when, how often, and why."""
+
+    failures: int = 0
+    failing_since: str | None = None
+    last_error: str | None = None
+
+    def failed(self, error: str) -> None:
+        self.failures += 1
+        self.failing_since = self.failing_since or _now()
+        self.last_error = error
+
+    def recovered(self) -> None:
+        self.failures, self.failing_since, self.last_error = 0, None, None
+
+    def as_dict(self) -> dict:
+        return {"state": "failing" if self.failures else "ok", "failures": self.failures,
+                "failing_since": self.failing_since, "last_error": self.last_error}
 
 
 @dataclass(frozen=True)
@@ -43,6 +64,15 @@ def next_job(db: sqlite_utils.Database, device: str) -> Job | None:
                         WHERE device = ? AND status = 'pending' ORDER BY created_at, id LIMIT 1""",
                      [device]).fetchone()
     return Job(row[0], row[1], json.loads(row[2]), row[3]) if row else None
+
+
+def hold_stale(db: sqlite_utils.Database, device: str, max_age: float) -> int:
+    """Hold a device's jobs older than max_age seconds: a printer that was off overnight must not
+    print the whole backlog in the morning. Staff confirm (print) or drop them."""
+    cutoff = (datetime.now(UTC) - timedelta(seconds=max_age)).isoformat()
+    return db.execute(f"""UPDATE device_jobs SET status = 'held',
+                         last_error = 'older than {max_age:.0f} s when the device could take it; confirm to print'
+                         WHERE device = ? AND status = 'pending' AND created_at < ?""", [device, cutoff]).rowcount
 
 
 def mark_sending(db: sqlite_utils.Database, job_id: str) -> None:
@@ -76,11 +106,12 @@ def queue_counts(db: sqlite_utils.Database) -> dict[str, dict[str, int]]:
 
 
 class Dispatcher:
-    def __init__(self, database: Database, devices: dict[str, Device]) -> None:
+    def __init__(self, database: Database, devices: dict[str, Device], hold_after: float = 900.0) -> None:
         self.database = database
         self.devices = devices
+        self.hold_after = hold_after
         self._wake = {name: asyncio.Event() for name in devices}
-        self.last_error: dict[str, str | None] = dict.fromkeys(devices)
+        self.health = {name: DeviceHealth() for name in devices}
 
     def wake(self, device: str | None = None) -> None:
         """New jobs were written: let the worker(s) look now instead of at the next poll."""
@@ -99,6 +130,8 @@ class Dispatcher:
         backoff = BACKOFF_START
         while True:
             wake.clear()
+            if not device.retry_safe and await self.database.write(hold_stale, name, self.hold_after):
+                log.warning("stale jobs held for staff", extra={"device": name})
             job = await self.database.read(next_job, name)
             if job is None:
                 with contextlib.suppress(TimeoutError):
@@ -111,12 +144,12 @@ class Dispatcher:
                 raise
             except Exception as exc:  # a driver may raise anything; it must not stop the queue
                 error = f"{exc.__class__.__name__}: {exc}"
-                self.last_error[name] = error
+                self.health[name].failed(error)
                 log.warning("device delivery failed", extra={"device": name, "job": job.id, "error": error})
                 await self.database.write(mark_failed, job.id, error)
                 await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
                 backoff = min(backoff * 2, BACKOFF_MAX)
                 continue
-            self.last_error[name] = None
+            self.health[name].recovered()
             backoff = BACKOFF_START
             await self.database.write(mark_done, job.id)

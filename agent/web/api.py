@@ -86,6 +86,6 @@ async def health(request: web.Request) -> web.Response:
         "ok": True,
         "link": {"connected": state.link.connected, "waiting": waiting,
                  "last_ack_at": state.link.last_ack_at.isoformat() if state.link.last_ack_at else None},
-        "devices": {name: {"queue": devices.get(name, {}), "last_error": state.dispatcher.last_error[name]}
-                    for name in state.dispatcher.devices},
+        "devices": {name: {"queue": devices.get(name, {}), **health.as_dict()}
+                    for name, health in state.dispatcher.health.items()},
     })

@@ -45,7 +45,9 @@ async def test_one_printer_down_does_not_hold_up_another(aiohttp_client, tmp_pat
     assert "Steak frites" in ticket
     state = client.app[STATE]
     await eventually(lambda: _bar_failed(client))
-    assert "PrinterOffline" in state.dispatcher.last_error["bar"]
+    assert "PrinterOffline" in state.dispatcher.health["bar"].last_error
+    health = await (await client.get("/healthz")).json()
+    assert health["devices"]["bar"]["state"] == "failing" and health["devices"]["kitchen"]["state"] == "ok"
     assert await count(client, "SELECT COUNT(*) FROM device_jobs WHERE device = 'bar' AND status = 'done'") == 0
 
 
@@ -79,3 +81,25 @@ async def test_pos_gets_each_order_once(agent_client):
     await eventually(lambda: _done(agent_client))
     pos = agent_client.app[STATE].dispatcher.devices["pos"].pos
     assert len(pos.checks) == 1 and pos.checks[0]["total_minor"] > 0
+
+
+async def test_a_backlog_older_than_hold_after_waits_for_staff(aiohttp_client, tmp_path, emulator):
+    """The printer was off overnight: in the morning its old tickets are held, not printed."""
+    dead_port = free_port()
+    config = make_config(tmp_path, dispatch={"hold_after": 1.0}, printers=[
+        {"name": "kitchen", "stations": ["kitchen"], "options": {"host": "127.0.0.1", "port": dead_port, "timeout": 1}}])
+    client = await aiohttp_client(create_app(config))
+    token = (await table_tokens(client))["Table 1"]
+    assert (await place(client, token, [STEAK])).status == 201
+    held = "SELECT COUNT(*) FROM device_jobs WHERE device = 'kitchen' AND status = 'held'"
+    await eventually(lambda: _count_is(client, held, 1), within=15, what="old ticket held")
+    # the POS dedupes, so its job is never held for age
+    assert await count(client, "SELECT COUNT(*) FROM device_jobs WHERE device = 'pos' AND status = 'held'") == 0
+    reason = await client.app[STATE].database.read(
+        lambda db: db.execute("SELECT last_error FROM device_jobs WHERE status = 'held'").fetchone()[0])
+    assert "confirm to print" in reason
+    assert emulator.tickets == []
+
+
+async def _count_is(client, sql, expected):
+    return await count(client, sql) == expected
