@@ -5,6 +5,8 @@ from __future__ import annotations
 import abc
 from typing import Any
 
+from drivers.escpos.status import PrinterState, PrinterStatus
+
 
 class PrinterError(Exception):
     """A print job failed; the message says what is wrong and what to do about it."""
@@ -31,6 +33,13 @@ class Printer(abc.ABC):
 
         Raises PrinterOffline when the printer cannot be reached, PrinterError on other failures.
         """
+
+    def status(self) -> PrinterStatus:
+        """Ask the printer how it is. Blocks briefly; never raises for an unreachable printer.
+
+        OFFLINE when it cannot be reached, UNKNOWN when it does not say (as here, by default).
+        """
+        return PrinterStatus(PrinterState.UNKNOWN, "this connection is one-way")
 
     def describe(self) -> str:
         """A short human label, e.g. for the staff dashboard and log lines."""

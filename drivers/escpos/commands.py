@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Self
 
+from drivers.escpos.codepages import CODE_PAGES, codepage_for_language, encode_text
+
 ESC = 0x1B
 GS = 0x1D
 DLE = 0x10
@@ -17,9 +19,9 @@ DLE_EOT_OFFLINE = bytes([DLE, EOT, 2])
 DLE_EOT_ERROR = bytes([DLE, EOT, 3])
 DLE_EOT_PAPER = bytes([DLE, EOT, 4])
 
-# Python codec -> the n of ESC t n. Only pages whose numbers agree across Epson-compatible printers.
-CODE_PAGES = MappingProxyType({"cp437": 0, "cp850": 2, "cp860": 3, "cp863": 4, "cp865": 5, "cp1252": 16, "cp866": 17, "cp852": 18, "cp858": 19})
+__all__ = ["CODE_PAGES", "EscPos"]  # CODE_PAGES (codec -> n of ESC t n) lives in codepages.py
 
+QR_ERROR_LEVELS = MappingProxyType({"L": 48, "M": 49, "Q": 50, "H": 51})
 ALIGNMENTS = MappingProxyType({"left": 0, "center": 1, "right": 2})
 
 
@@ -35,9 +37,14 @@ class EscPos:
     def __init__(self, codepage: str = "cp437") -> None:
         if codepage not in CODE_PAGES:
             raise ValueError(f"unsupported code page {codepage!r}; choose one of {', '.join(CODE_PAGES)}")
-        self._codepage = codepage
+        self.codepage = codepage
         self._codepage_selected = False
         self._buf = bytearray()
+
+    @classmethod
+    def for_language(cls, language: str) -> Self:
+        """A builder in the code page that prints the language (see codepages.py)."""
+        return cls(codepage_for_language(language))
 
     def _raw(self, *parts: int) -> Self:
         self._buf += bytes(parts)
@@ -52,9 +59,9 @@ class EscPos:
         """Text in the builder's code page; characters it cannot encode print as '?'."""
         if not self._codepage_selected:
             # The printer's default page is a setting on the printer: never trust it.
-            self._raw(ESC, ord("t"), CODE_PAGES[self._codepage])
+            self._raw(ESC, ord("t"), CODE_PAGES[self.codepage])
             self._codepage_selected = True
-        self._buf += s.encode(self._codepage, errors="replace")
+        self._buf += encode_text(s, self.codepage)
         return self
 
     def line(self, s: str = "") -> Self:
@@ -84,6 +91,24 @@ class EscPos:
     def cut(self) -> Self:
         """GS V 66 0: feed to the cutter and cut partially (a full cut can jam some printers)."""
         return self._raw(GS, ord("V"), 66, 0)
+
+    def qr(self, data: str, module_size: int = 6, error_level: str = "M") -> Self:
+        """GS ( k: a QR code (model 2) of ASCII data, e.g. a URL, printed where the line starts."""
+        if not 1 <= module_size <= 16:
+            raise ValueError(f"QR module size must be 1..16, got {module_size}")
+        if error_level not in QR_ERROR_LEVELS:
+            raise ValueError(f"QR error level must be one of {', '.join(QR_ERROR_LEVELS)}, got {error_level!r}")
+        payload = data.encode("ascii")
+        if not 0 < len(payload) <= 7089:
+            raise ValueError(f"QR data must be 1..7089 bytes, got {len(payload)}")
+        store = len(payload) + 3
+        return (
+            self._raw(GS, ord("("), ord("k"), 4, 0, 49, 65, 50, 0)  # model 2
+            ._raw(GS, ord("("), ord("k"), 3, 0, 49, 67, module_size)
+            ._raw(GS, ord("("), ord("k"), 3, 0, 49, 69, QR_ERROR_LEVELS[error_level])
+            ._raw(GS, ord("("), ord("k"), store & 0xFF, store >> 8, 49, 80, 48, *payload)
+            ._raw(GS, ord("("), ord("k"), 3, 0, 49, 81, 48)  # print what was stored
+        )
 
     def to_bytes(self) -> bytes:
         return bytes(self._buf)

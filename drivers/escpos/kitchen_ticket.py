@@ -9,6 +9,9 @@ from datetime import datetime
 from drivers.escpos.commands import EscPos
 
 MIN_COLUMNS = 16
+PAPER_COLUMNS = {"80mm": 48, "58mm": 32}  # characters per line at Font A
+# The order the kitchen sends courses out; a course not listed goes with "other".
+COURSES = ("starter", "main", "side", "dessert", "drink", "other")
 
 
 @dataclass
@@ -17,6 +20,7 @@ class TicketLine:
     name: str
     modifiers: list[str] = field(default_factory=list)
     note: str = ""
+    course: str = ""  # one of COURSES; "" (or anything else) counts as "other"
 
 
 @dataclass
@@ -34,15 +38,31 @@ def _wrap(text: str, width: int, indent: str = "", hanging: str | None = None) -
     return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=follow) or [indent.rstrip()]
 
 
-def render_kitchen_ticket(ticket: KitchenTicket, columns: int = 48) -> bytes:
+def _by_course(lines: list[TicketLine]) -> list[tuple[str, list[TicketLine]]]:
+    groups: dict[str, list[TicketLine]] = {course: [] for course in COURSES}
+    for line in lines:
+        course = line.course.strip().lower()
+        groups[course if course in groups else "other"].append(line)
+    return [(course, items) for course, items in groups.items() if items]
+
+
+def render_kitchen_ticket(
+    ticket: KitchenTicket, columns: int | None = None, *, paper: str = "80mm", language: str = "en"
+) -> bytes:
     """ESC/POS bytes for one ticket, ending in its only cut.
 
-    columns is characters per line at normal size: 48 on 80 mm paper, 42 or 32 on narrower rolls.
+    columns is characters per line at normal size; by default it follows paper (48 on 80 mm,
+    32 on 58 mm). language picks the code page (see codepages.py). Lines are grouped by course
+    in COURSES order under a small header, unless no line names a course.
     """
+    if columns is None:
+        if paper not in PAPER_COLUMNS:
+            raise ValueError(f"paper must be one of {', '.join(PAPER_COLUMNS)}, got {paper!r}")
+        columns = PAPER_COLUMNS[paper]
     if columns < MIN_COLUMNS:
         raise ValueError(f"columns must be at least {MIN_COLUMNS}, got {columns}")
     wide = columns // 2  # double-width characters take two columns each
-    doc = EscPos().init()
+    doc = EscPos.for_language(language).init()
 
     if ticket.reprint:
         # Loud, so the kitchen does not cook a second round of the same order.
@@ -63,7 +83,19 @@ def render_kitchen_ticket(ticket: KitchenTicket, columns: int = 48) -> bytes:
     doc.line(clock + date.rjust(columns - len(clock)))
     doc.line("-" * columns)
 
-    for item in ticket.lines:
+    groups = _by_course(ticket.lines)
+    with_headers = any(line.course for line in ticket.lines)
+    for course, items in groups:
+        if with_headers:
+            doc.line(f"-- {course.upper()} --"[:columns])
+        _render_items(doc, items, columns)
+
+    doc.line("-" * columns)
+    return doc.feed(2).cut().to_bytes()
+
+
+def _render_items(doc: EscPos, items: list[TicketLine], columns: int) -> None:
+    for item in items:
         head = f"{item.qty} x "
         doc.bold(True)
         for row in _wrap(head + item.name, columns, hanging=" " * len(head)):
@@ -75,6 +107,3 @@ def render_kitchen_ticket(ticket: KitchenTicket, columns: int = 48) -> bytes:
         if item.note:
             for row in _wrap(item.note, columns, indent="  ! ", hanging="    "):
                 doc.line(row)
-
-    doc.line("-" * columns)
-    return doc.feed(2).cut().to_bytes()

@@ -6,16 +6,37 @@ import socket
 import time
 from typing import Any
 
+from drivers.escpos.status import PrinterState, PrinterStatus, query_status, status_request
 from drivers.printer import Printer, PrinterOffline
 
 # After the job is sent, how long to wait for the printer to hang up before closing anyway.
 DRAIN_SECONDS = 1.0
 
 
-class TcpPrinter(Printer):
-    """One connection per job, so a printer that was power-cycled between jobs just works."""
+class _HungUp(Exception):
+    """The printer closed the connection."""
 
-    def __init__(self, *, host: str, port: int = 9100, timeout: float = 5.0, **options: Any) -> None:
+
+class TcpPrinter(Printer):
+    """One connection per job, so a printer that was power-cycled between jobs just works.
+
+    With check_status (the default), each job first asks the printer's status on the same
+    connection: a printer that says it cannot print (paper out, cover open, error, offline) gets
+    no job and send raises PrinterOffline, so the job is retried rather than lost. A printer that
+    answered is asked once more after the job: if it hangs up instead, the job did not arrive
+    whole and send raises. A printer that does not answer status requests just gets the job.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int = 9100,
+        timeout: float = 5.0,
+        status_timeout: float = 1.0,
+        check_status: bool = True,
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
         if not host:
             raise ValueError("TcpPrinter needs a host")
@@ -23,9 +44,13 @@ class TcpPrinter(Printer):
             raise ValueError(f"TcpPrinter port must be 1..65535, got {port}")
         if not timeout > 0:
             raise ValueError(f"TcpPrinter timeout must be positive, got {timeout}")
+        if not status_timeout > 0:
+            raise ValueError(f"TcpPrinter status_timeout must be positive, got {status_timeout}")
         self.host = host
         self.port = int(port)
         self.timeout = float(timeout)
+        self.status_timeout = float(status_timeout)
+        self.check_status = bool(check_status)
 
     def describe(self) -> str:
         return f"ESC/POS printer at {self.address}"
@@ -37,9 +62,27 @@ class TcpPrinter(Printer):
     def send(self, data: bytes) -> None:
         try:
             with socket.create_connection((self.host, self.port), timeout=self.timeout) as sock:
-                sock.sendall(data)
+                answered = False
+                if self.check_status:
+                    try:
+                        status = self._query(sock)
+                    except _HungUp as e:
+                        raise PrinterOffline(
+                            f"printer {self.address} hung up at once: it may be offline or busy with another client"
+                        ) from e
+                    if not status.can_print:
+                        raise PrinterOffline(f"printer {self.address} cannot print: {status.detail}")
+                    answered = status.state is not PrinterState.UNKNOWN
+                sock.settimeout(self.timeout)
+                sock.sendall(data + (status_request(1) if answered else b""))
+                if answered:
+                    self._answer(sock)  # a hang-up raises; a slow answer is no sign of a lost job
                 sock.shutdown(socket.SHUT_WR)
                 self._drain(sock)
+        except _HungUp as e:
+            raise PrinterOffline(
+                f"printer {self.address} hung up before it had the whole job: it may be partly printed"
+            ) from e
         except ConnectionRefusedError as e:
             raise PrinterOffline(
                 f"printer {self.address} refused the connection: is it switched on and on the network?"
@@ -53,11 +96,50 @@ class TcpPrinter(Printer):
             raise PrinterOffline(
                 f"printer {self.address}: cannot resolve the host name ({e.strerror}): check the printer's address"
             ) from e
+        except ConnectionResetError as e:
+            raise PrinterOffline(
+                f"printer {self.address} reset the connection during the job: it may be partly printed"
+            ) from e
         except OSError as e:
             raise PrinterOffline(
                 f"printer {self.address} could not be reached ({e.strerror or e}): "
                 "is it switched on and on the network?"
             ) from e
+
+    def status(self) -> PrinterStatus:
+        try:
+            with socket.create_connection((self.host, self.port), timeout=self.timeout) as sock:
+                try:
+                    return self._query(sock)
+                except _HungUp:
+                    return PrinterStatus(PrinterState.OFFLINE, f"printer {self.address} hung up without answering")
+        except ConnectionRefusedError:
+            return PrinterStatus(PrinterState.OFFLINE, f"printer {self.address} refused the connection")
+        except TimeoutError:
+            return PrinterStatus(PrinterState.OFFLINE, f"printer {self.address} did not answer within {self.timeout:g} s")
+        except OSError as e:
+            return PrinterStatus(PrinterState.OFFLINE, f"printer {self.address} could not be reached ({e.strerror or e})")
+
+    def _query(self, sock: socket.socket) -> PrinterStatus:
+        def exchange(request: bytes) -> int | None:
+            sock.settimeout(self.timeout)
+            sock.sendall(request)
+            return self._answer(sock)
+
+        return query_status(exchange)
+
+    def _answer(self, sock: socket.socket) -> int | None:
+        """One status byte, None if none comes within status_timeout; _HungUp if the printer hangs up."""
+        sock.settimeout(self.status_timeout)
+        try:
+            byte = sock.recv(1)
+        except TimeoutError:
+            return None
+        except ConnectionResetError as e:
+            raise _HungUp from e
+        if not byte:
+            raise _HungUp
+        return byte[0]
 
     @staticmethod
     def _drain(sock: socket.socket) -> None:

@@ -45,7 +45,7 @@ def test_contains_every_part():
 
 def test_table_name_is_double_size_bold_and_items_bold():
     data = render_kitchen_ticket(make_ticket())
-    assert b"\x1bE\x01\x1d!\x11" + b"\x1bt\x00Table 7\n" in data
+    assert b"\x1bE\x01\x1d!\x11" + b"\x1bt\x13Table 7\n" in data
     assert b"\x1bE\x012 x Margherita\n" in data
 
 
@@ -91,3 +91,38 @@ def test_time_line_spans_the_paper():
 def test_too_narrow_is_refused():
     with pytest.raises(ValueError):
         render_kitchen_ticket(make_ticket(), columns=8)
+
+
+def test_paper_58mm_is_32_columns():
+    lines = text_of(render_kitchen_ticket(make_ticket(), paper="58mm")).splitlines()
+    assert "-" * 32 in lines and all(len(line) <= 32 for line in lines)
+
+
+def test_lines_grouped_by_course_in_service_order():
+    ticket = make_ticket(lines=[
+        TicketLine(1, "Espresso", course="drink"),
+        TicketLine(1, "Tiramisu", course="dessert"),
+        TicketLine(2, "Bruschetta", course="starter"),
+        TicketLine(1, "Bread"),
+        TicketLine(1, "Fries", course="side"),
+        TicketLine(1, "Lasagne", course="main"),
+        TicketLine(1, "Olives", course="Starter"),
+    ])
+    lines = text_of(render_kitchen_ticket(ticket)).splitlines()
+    order = ["-- STARTER --", "2 x Bruschetta", "1 x Olives", "-- MAIN --", "1 x Lasagne", "-- SIDE --", "1 x Fries",
+             "-- DESSERT --", "1 x Tiramisu", "-- DRINK --", "1 x Espresso", "-- OTHER --", "1 x Bread"]
+    assert [line for line in lines if line in order] == order
+
+
+def test_no_course_headers_when_no_line_names_a_course():
+    assert "--" not in " ".join(text_of(render_kitchen_ticket(make_ticket())).splitlines()[2:-1]).replace("-" * 48, "")
+
+
+def test_language_picks_the_code_page_and_text_round_trips():
+    ticket = make_ticket(table_name="Terrasse", lines=[TicketLine(1, "Œufs brouillés à 9 €", note="sans crème")])
+    data = render_kitchen_ticket(ticket, language="fr")
+    assert b"\x1bt\x13" in data
+    text = text_of(data)
+    assert "1 x OEufs brouillés à 9 €" in text and "  ! sans crème" in text
+    pl = text_of(render_kitchen_ticket(make_ticket(lines=[TicketLine(1, "Żurek, gołąbki")]), language="pl"))
+    assert "1 x Żurek, gołąbki" in pl
