@@ -16,6 +16,11 @@ class PrinterOffline(PrinterError):
     """The printer could not be reached: worth retrying later, unlike other errors."""
 
 
+class PrinterMaybePrinted(PrinterOffline):
+    """The connection broke while the job was going out: some or all of it may be on paper.
+    Sending it again could give the kitchen the order twice, so a person decides."""
+
+
 class Printer(abc.ABC):
     """A printer that takes whole jobs as raw bytes.
 

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from drivers.escpos.status import PrinterState, PrinterStatus, query_status, status_request
-from drivers.printer import Printer, PrinterOffline
+from drivers.printer import Printer, PrinterMaybePrinted, PrinterOffline
 
 # After the job is sent, how long to wait for the printer to hang up before closing anyway.
 DRAIN_SECONDS = 1.0
@@ -80,7 +80,7 @@ class TcpPrinter(Printer):
                 sock.shutdown(socket.SHUT_WR)
                 self._drain(sock)
         except _HungUp as e:
-            raise PrinterOffline(
+            raise PrinterMaybePrinted(
                 f"printer {self.address} hung up before it had the whole job: it may be partly printed"
             ) from e
         except ConnectionRefusedError as e:
@@ -97,7 +97,7 @@ class TcpPrinter(Printer):
                 f"printer {self.address}: cannot resolve the host name ({e.strerror}): check the printer's address"
             ) from e
         except ConnectionResetError as e:
-            raise PrinterOffline(
+            raise PrinterMaybePrinted(
                 f"printer {self.address} reset the connection during the job: it may be partly printed"
             ) from e
         except OSError as e:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 class PosError(Exception):
@@ -35,6 +36,53 @@ class PosOrder:
     lines: list[PosLine]
 
 
+@dataclass
+class PosModifier:
+    pos_id: str
+    name: str
+    price_minor: int
+
+
+@dataclass
+class PosItem:
+    pos_id: str  # the POS's own id of the thing to order (Square: the item variation)
+    name: str
+    price_minor: int
+    category: str
+    available: bool
+    modifiers: list[PosModifier] = field(default_factory=list)
+
+
+@dataclass
+class PosMenu:
+    items: list[PosItem]
+
+
+UpdateKind = Literal["sold_out", "back_in_stock", "check_status", "menu_changed"]
+
+
+@dataclass
+class PosUpdate:
+    """Something the POS tells us: an item sold out or back, a check changed state, the menu changed.
+
+    pos_id is the item's (or the check's) id in the POS; "" for menu_changed. detail is human text
+    or, for check_status, the new state (e.g. "OPEN", "COMPLETED", "CANCELED").
+    """
+
+    kind: UpdateKind
+    pos_id: str
+    detail: str = ""
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value whatever the case of its name (aiohttp's CIMultiDict or a plain dict)."""
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
 class Pos(abc.ABC):
     """A POS that turns orders into checks.
 
@@ -54,6 +102,45 @@ class Pos(abc.ABC):
         so a retry after a lost answer is always safe.
         Raises PosUnavailable when the POS cannot be reached, PosError when it refuses.
         """
+
+    def _cannot(self, what: str) -> NotImplementedError:
+        return NotImplementedError(f"{self.describe()} cannot {what}; this driver does not support it")
+
+    async def add_payment(self, check_ref: str, amount_minor: int, tip_minor: int, method: str,
+                          idempotency_key: str) -> str:
+        """Record a payment taken by Tableside (method "card" via Stripe, "cash", ...) on a check.
+
+        amount_minor excludes the tip. Returns the POS's reference for the payment; the same
+        idempotency_key again returns the same reference and records nothing new.
+        """
+        raise self._cannot("record payments")
+
+    async def close_check(self, check_ref: str) -> None:
+        """Mark the check paid and closed. Closing a closed check again is not an error."""
+        raise self._cannot("close checks")
+
+    async def fetch_menu(self) -> PosMenu:
+        """The POS's catalogue, to import into or reconcile with our menu."""
+        raise self._cannot("export its menu")
+
+    async def poll_updates(self, since: str | None) -> tuple[list[PosUpdate], str | None]:
+        """Updates after the opaque cursor `since`, and the cursor to pass next time.
+
+        since=None asks for a full sync: the current state of everything the driver can report
+        (e.g. every sold-out item), so a fresh agent starts right.
+        """
+        raise self._cannot("be polled for updates")
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[PosUpdate]:
+        """Verify a webhook the POS sent us and turn it into updates; PosError if it is not genuine.
+
+        Header names are matched case-insensitively.
+        """
+        raise self._cannot("send webhooks")
+
+    async def check(self) -> str:
+        """Health probe: a short human text when the POS answers, PosUnavailable/PosError otherwise."""
+        raise self._cannot("be health-checked")
 
     async def close(self) -> None:  # noqa: B027 - optional hook, deliberately empty
         """Release connections; most drivers hold none."""

@@ -6,12 +6,13 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from drivers.pos.base import Pos, PosError, PosOrder, PosUnavailable
+from drivers.pos.base import Pos, PosError, PosItem, PosMenu, PosModifier, PosOrder, PosUnavailable, PosUpdate
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,13 @@ class SimulatorPos(Pos):
         self._loaded = self.path is None
         self._torn_tail = False
         self._lock = asyncio.Lock()  # one submit at a time, so a key can never make two checks
+        # Payments and closings go to the same file as lines with an "event" field.
+        self._payments: dict[str, list[dict[str, Any]]] = {}
+        self._payment_by_key: dict[str, dict[str, Any]] = {}
+        self._closed: set[str] = set()
+        self._catalogue: dict[str, PosItem] = {}
+        self._sold_out: set[str] = set()
+        self._updates: list[PosUpdate] = []
 
     @property
     def checks(self) -> list[dict[str, Any]]:
@@ -77,15 +85,98 @@ class SimulatorPos(Pos):
                 **asdict(order),
                 "created_at": datetime.now(UTC).isoformat(),
             }
-            if self.path is not None:
-                line = ("\n" if self._torn_tail else "") + json.dumps(check, ensure_ascii=False) + "\n"
-                try:
-                    await asyncio.to_thread(_append_line, self.path, line)
-                except OSError as e:
-                    raise PosUnavailable(f"simulator POS cannot write {self.path} ({e.strerror or e}): check the disk") from e
-                self._torn_tail = False
+            await self._write(check)
             self._remember(check)
             return check["ref"]
+
+    def payments_for(self, check_ref: str) -> list[dict[str, Any]]:
+        """The payments recorded on a check, oldest first."""
+        return list(self._payments.get(check_ref, []))
+
+    def is_closed(self, check_ref: str) -> bool:
+        return check_ref in self._closed
+
+    async def add_payment(self, check_ref: str, amount_minor: int, tip_minor: int, method: str,
+                          idempotency_key: str) -> str:
+        if not idempotency_key:
+            raise PosError("simulator POS: a payment needs an idempotency key, so retries cannot double it")
+        if amount_minor < 0 or tip_minor < 0:
+            raise PosError(f"simulator POS: amounts cannot be negative (amount {amount_minor}, tip {tip_minor})")
+        async with self._lock:
+            await self._load()
+            if (known := self._payment_by_key.get(idempotency_key)) is not None:
+                if known["check_ref"] != check_ref:
+                    raise PosError(f"simulator POS: idempotency key {idempotency_key!r} was already used for a "
+                                   f"payment on {known['check_ref']}, not {check_ref}")
+                return known["ref"]
+            if not any(c["ref"] == check_ref for c in self._checks):
+                raise PosError(f"simulator POS: no check {check_ref!r}")
+            if check_ref in self._closed:
+                raise PosError(f"simulator POS: check {check_ref} is closed; it takes no more payments")
+            number = sum(len(p) for p in self._payments.values()) + 1
+            payment = {"event": "payment", "ref": f"PAY-{number:04d}", "check_ref": check_ref,
+                       "amount_minor": amount_minor, "tip_minor": tip_minor, "method": method,
+                       "idempotency_key": idempotency_key, "created_at": datetime.now(UTC).isoformat()}
+            await self._write(payment)
+            self._remember(payment)
+            return payment["ref"]
+
+    async def close_check(self, check_ref: str) -> None:
+        async with self._lock:
+            await self._load()
+            if not any(c["ref"] == check_ref for c in self._checks):
+                raise PosError(f"simulator POS: no check {check_ref!r}")
+            if check_ref in self._closed:
+                return
+            event = {"event": "close", "check_ref": check_ref, "closed_at": datetime.now(UTC).isoformat()}
+            await self._write(event)
+            self._remember(event)
+        self._updates.append(PosUpdate("check_status", check_ref, "COMPLETED"))
+
+    async def fetch_menu(self) -> PosMenu:
+        async with self._lock:
+            await self._load()
+        return PosMenu([PosItem(i.pos_id, i.name, i.price_minor, i.category, i.pos_id not in self._sold_out,
+                                list(i.modifiers)) for i in self._catalogue.values()])
+
+    def set_sold_out(self, pos_id: str, sold_out: bool = True) -> None:
+        """Mark an item sold out (or back in stock), as staff would on the till; queues an update."""
+        if sold_out == (pos_id in self._sold_out):
+            return
+        (self._sold_out.add if sold_out else self._sold_out.discard)(pos_id)
+        self._updates.append(PosUpdate("sold_out" if sold_out else "back_in_stock", pos_id, ""))
+
+    async def poll_updates(self, since: str | None) -> tuple[list[PosUpdate], str | None]:
+        start = 0
+        if since is not None:
+            try:
+                start = int(since)
+            except ValueError:
+                raise PosError(f"simulator POS: bad cursor {since!r}") from None
+        return self._updates[start:], str(len(self._updates))
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> list[PosUpdate]:
+        """The simulator's "webhook" is a JSON list of {"kind", "pos_id", "detail"}, unsigned."""
+        try:
+            raw = json.loads(body)
+            return [PosUpdate(u["kind"], u["pos_id"], u.get("detail", "")) for u in raw]
+        except (ValueError, TypeError, KeyError) as e:
+            raise PosError(f"simulator POS: unreadable webhook body ({e})") from e
+
+    async def check(self) -> str:
+        async with self._lock:
+            await self._load()
+        return f"{self.describe()}: {len(self._checks)} check(s), {len(self._closed)} closed"
+
+    async def _write(self, record: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        line = ("\n" if self._torn_tail else "") + json.dumps(record, ensure_ascii=False) + "\n"
+        try:
+            await asyncio.to_thread(_append_line, self.path, line)
+        except OSError as e:
+            raise PosUnavailable(f"simulator POS cannot write {self.path} ({e.strerror or e}): check the disk") from e
+        self._torn_tail = False
 
     async def _load(self) -> None:
         """Read the checks already on file once, so idempotency survives a restart."""
@@ -100,9 +191,21 @@ class SimulatorPos(Pos):
             self._remember(check)
         self._loaded = True
 
-    def _remember(self, check: dict[str, Any]) -> None:
-        self._checks.append(check)
-        self._by_key[check["idempotency_key"]] = check
+    def _remember(self, record: dict[str, Any]) -> None:
+        event = record.get("event")
+        if event == "payment":
+            self._payments.setdefault(record["check_ref"], []).append(record)
+            self._payment_by_key[record["idempotency_key"]] = record
+            return
+        if event == "close":
+            self._closed.add(record["check_ref"])
+            return
+        self._checks.append(record)
+        self._by_key[record["idempotency_key"]] = record
+        for line in record.get("lines", []):
+            self._catalogue[line["item_id"]] = PosItem(
+                line["item_id"], line["name"], line["unit_price_minor"], "", True,
+                [PosModifier(name, name, 0) for name in line.get("modifiers", [])])
 
     def _last_number(self) -> int:
         numbers = [int(c["ref"].removeprefix("CHK-")) for c in self._checks if c.get("ref", "").startswith("CHK-")]

@@ -8,7 +8,7 @@ from drivers.escpos.emulator import PrinterEmulator
 from drivers.escpos.kitchen_ticket import KitchenTicket, TicketLine, render_kitchen_ticket
 from drivers.escpos.status import PrinterState, PrinterStatus, parse_status
 from drivers.escpos.tcp import TcpPrinter
-from drivers.printer import Printer, PrinterOffline
+from drivers.printer import Printer, PrinterMaybePrinted, PrinterOffline
 
 OK = {1: 0x16, 2: 0x12, 3: 0x12, 4: 0x12}
 
@@ -146,7 +146,7 @@ async def test_paper_out_discards_a_job_sent_without_asking(emulator):
 
 async def test_drop_mid_ticket_raises_and_keeps_only_an_incomplete_ticket(emulator):
     emulator.fault = "drop_mid_ticket"
-    with pytest.raises(PrinterOffline, match="partly printed"):
+    with pytest.raises(PrinterMaybePrinted, match="partly printed"):
         await asyncio.to_thread(printer_for(emulator).send, job(5))
     await asyncio.sleep(0.1)
     assert emulator.tickets == []

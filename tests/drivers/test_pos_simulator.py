@@ -83,3 +83,52 @@ async def test_in_memory_without_path():
 async def test_empty_key_is_refused():
     with pytest.raises(PosError):
         await SimulatorPos().submit_order(order(), "")
+
+
+async def test_payments_and_close_survive_a_restart(tmp_path):
+    path = tmp_path / "checks.jsonl"
+    pos = SimulatorPos(path=path)
+    ref = await pos.submit_order(order(), "key-1")
+    pay = await pos.add_payment(ref, 2000, 200, "card", "pay-1")
+    assert await pos.add_payment(ref, 2000, 200, "card", "pay-1") == pay
+    await pos.add_payment(ref, 300, 0, "cash", "pay-2")
+    await pos.close_check(ref)
+    await pos.close_check(ref)
+    with pytest.raises(PosError, match="closed"):
+        await pos.add_payment(ref, 1, 0, "cash", "pay-3")
+    again = SimulatorPos(path=path)
+    assert await again.submit_order(order("ord-2", 2), "key-2") == "CHK-0002"
+    assert again.is_closed(ref) and not again.is_closed("CHK-0002")
+    assert [p["amount_minor"] for p in again.payments_for(ref)] == [2000, 300]
+    assert await again.add_payment(ref, 2000, 200, "card", "pay-1") == pay
+    assert [c["ref"] for c in again.checks] == ["CHK-0001", "CHK-0002"]
+
+
+async def test_payment_on_unknown_check_is_refused():
+    with pytest.raises(PosError, match="no check"):
+        await SimulatorPos().add_payment("CHK-9999", 100, 0, "cash", "k")
+
+
+async def test_menu_sold_out_and_updates():
+    from drivers.pos.base import PosUpdate
+    pos = SimulatorPos()
+    await pos.submit_order(order(), "k")
+    [item] = (await pos.fetch_menu()).items
+    assert (item.pos_id, item.name, item.price_minor, item.available) == ("pizza-m", "Margherita", 1150, True)
+    assert [m.name for m in item.modifiers] == ["Extra cheese"]
+    updates, cursor = await pos.poll_updates(None)
+    assert updates == []
+    pos.set_sold_out("pizza-m", True)
+    pos.set_sold_out("pizza-m", True)  # no change, no update
+    assert not (await pos.fetch_menu()).items[0].available
+    updates, cursor = await pos.poll_updates(cursor)
+    assert updates == [PosUpdate("sold_out", "pizza-m", "")]
+    pos.set_sold_out("pizza-m", False)
+    await pos.close_check("CHK-0001")
+    updates, cursor = await pos.poll_updates(cursor)
+    assert updates == [PosUpdate("back_in_stock", "pizza-m", ""), PosUpdate("check_status", "CHK-0001", "COMPLETED")]
+    assert (await pos.poll_updates(cursor))[0] == []
+    assert "1 check(s), 1 closed" in await pos.check()
+    assert pos.parse_webhook({}, b'[{"kind": "sold_out", "pos_id": "x"}]') == [PosUpdate("sold_out", "x", "")]
+    with pytest.raises(PosError):
+        pos.parse_webhook({}, b"nope")

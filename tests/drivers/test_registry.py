@@ -29,5 +29,5 @@ def test_unknown_printer_kind_names_it_and_the_known_ones():
 
 
 def test_unknown_pos_kind_names_it_and_the_known_ones():
-    with pytest.raises(LookupError, match=r"'square'.*known kinds: .*simulator"):
-        load_pos("square")
+    with pytest.raises(LookupError, match=r"'abacus'.*known kinds: .*simulator.*square.*webhook"):
+        load_pos("abacus")
