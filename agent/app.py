@@ -70,10 +70,12 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         needs_menu = await database.read(menu_is_empty)
         menu_doc = await asyncio.to_thread(load_menu_file, config.restaurant.menu or None) if needs_menu else None
         await database.write(_first_start, config, menu_doc)
-        devices = build_devices(config)
-        dispatcher = Dispatcher(database, devices, config.dispatch.hold_after)
+        menu = await database.read(read_menu)
+        # tickets print in the menu's own language, with the code page that language needs
+        devices = build_devices(config, language=menu.restaurant.get("locale", "en"))
+        dispatcher = Dispatcher(database, devices, config.dispatch)
         link = AgentLink(config, database)
-        app[STATE] = AgentState(config, database, await database.read(read_menu), dispatcher, link)
+        app[STATE] = AgentState(config, database, menu, dispatcher, link)
         tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher"),
                  asyncio.create_task(link.run(), name="link")]
         log.info("agent started", extra={"agent_id": config.agent.id, "devices": list(devices)})

@@ -5,10 +5,10 @@
     [hub]       url                      (where pay links and the operator live)
     [broker]    host, port, username, password, keepalive, tls
     [link]      window, resend_after
-    [dispatch]  hold_after               (seconds; older unprinted tickets wait for staff)
+    [dispatch]  hold_after, status_interval, fallback_after
     [restaurant] menu                    (a menu JSON file; empty = the sample menu)
     [[tables]]  name                     (created at first start)
-    [[printers]] name, kind, stations, options = {...}
+    [[printers]] name, kind, stations, paper ("80mm"/"58mm"), fallback, options = {...}
     [pos]       kind, options = {...}
 
 An environment variable overrides one scalar key: TABLESIDE_AGENT_<SECTION>_<KEY>, for example
@@ -20,7 +20,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -65,6 +65,8 @@ class LinkSection(msgspec.Struct, forbid_unknown_fields=True):
 class DispatchSection(msgspec.Struct, forbid_unknown_fields=True):
     # a ticket that could not print for this long waits for staff instead of printing late
     hold_after: Annotated[float, msgspec.Meta(gt=0)] = 900.0
+    status_interval: Annotated[float, msgspec.Meta(gt=0)] = 15.0  # how often printers are asked
+    fallback_after: Annotated[int, msgspec.Meta(ge=1)] = 3  # failed tries before the fallback takes over
 
 
 class RestaurantSection(msgspec.Struct, forbid_unknown_fields=True):
@@ -79,6 +81,8 @@ class PrinterConf(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     kind: str = "escpos-tcp"
     stations: list[str] = msgspec.field(default_factory=lambda: ["kitchen"])
+    paper: Literal["80mm", "58mm"] = "80mm"
+    fallback: str | None = None  # another printer that takes this one's tickets while it is out
     options: dict[str, Any] = {}
 
 
@@ -145,6 +149,8 @@ def validate(config: AgentConfig) -> AgentConfig:
     for i, printer in enumerate(config.printers):
         if not printer.stations:
             raise ConfigError(f"printers[{i}].stations: a printer serves at least one station")
+        if printer.fallback is not None and (printer.fallback == printer.name or printer.fallback not in printer_names):
+            raise ConfigError(f"printers[{i}].fallback: {printer.fallback!r} is not another configured printer")
     if not config.hub.url.startswith(("http://", "https://")):
         raise ConfigError(f"hub.url: expected an http(s) URL, got {config.hub.url!r}")
     return config

@@ -9,9 +9,10 @@ import abc
 import asyncio
 from datetime import datetime
 
-from agent.config import AgentConfig
+from agent.config import AgentConfig, PrinterConf
 from agent.orders import POS_DEVICE
 from drivers.escpos.kitchen_ticket import KitchenTicket, TicketLine, render_kitchen_ticket
+from drivers.escpos.status import PrinterState, PrinterStatus
 from drivers.pos.base import Pos, PosLine, PosOrder
 from drivers.printer import Printer
 from drivers.registry import load_pos, load_printer
@@ -27,25 +28,41 @@ class Device(abc.ABC):
     async def deliver(self, kind: str, payload: dict) -> None:
         """Deliver one job; raises when it did not get through."""
 
+    async def status(self) -> PrinterStatus | None:
+        """What the device says about itself, when it can say anything (None: not asked)."""
+        return None
+
     async def close(self) -> None:
         return None
 
 
 class PrinterDevice(Device):
-    def __init__(self, name: str, printer: Printer) -> None:
-        super().__init__(name)
+    def __init__(self, conf: PrinterConf, printer: Printer, language: str = "en") -> None:
+        super().__init__(conf.name)
         self.printer = printer
+        self.paper = conf.paper
+        self.fallback = conf.fallback
+        self.language = language
+
+    def render(self, payload: dict) -> bytes:
+        ticket = KitchenTicket(
+            table_name=payload["table_name"], order_number=payload["order_number"],
+            placed_at=datetime.fromisoformat(payload["placed_at"]).astimezone(),
+            lines=[TicketLine(qty=ln["qty"], name=ln["name"], modifiers=ln["modifiers"], note=ln["note"],
+                              course=ln.get("course", "")) for ln in payload["lines"]],
+            reprint=payload.get("reprint", False), redirected_from=payload.get("redirected_from", ""))
+        return render_kitchen_ticket(ticket, paper=self.paper, language=self.language)
 
     async def deliver(self, kind: str, payload: dict) -> None:
         if kind != "kitchen_ticket":
             raise ValueError(f"printer {self.name} cannot handle {kind!r} jobs")
-        ticket = KitchenTicket(
-            table_name=payload["table_name"], order_number=payload["order_number"],
-            placed_at=datetime.fromisoformat(payload["placed_at"]).astimezone(),
-            lines=[TicketLine(qty=ln["qty"], name=ln["name"], modifiers=ln["modifiers"], note=ln["note"])
-                   for ln in payload["lines"]],
-            reprint=payload.get("reprint", False))
-        await asyncio.to_thread(self.printer.send, render_kitchen_ticket(ticket))
+        await asyncio.to_thread(self.printer.send, self.render(payload))
+
+    async def status(self) -> PrinterStatus:
+        try:
+            return await asyncio.to_thread(self.printer.status)
+        except Exception as exc:  # a driver's bug must not look like a healthy printer
+            return PrinterStatus(PrinterState.UNKNOWN, f"status query failed: {exc}")
 
 
 class PosDevice(Device):
@@ -71,10 +88,10 @@ class PosDevice(Device):
         await self.pos.close()
 
 
-def build_devices(config: AgentConfig) -> dict[str, Device]:
+def build_devices(config: AgentConfig, language: str = "en") -> dict[str, Device]:
     """One device per configured printer, plus the POS when there is one."""
     devices: dict[str, Device] = {
-        p.name: PrinterDevice(p.name, load_printer(p.kind, **p.options)) for p in config.printers}
+        p.name: PrinterDevice(p, load_printer(p.kind, **p.options), language) for p in config.printers}
     if config.pos is not None:
         devices[POS_DEVICE] = PosDevice(load_pos(config.pos.kind, **config.pos.options))
     return devices

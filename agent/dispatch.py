@@ -16,8 +16,10 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
-from agent.devices import Device
+from agent.config import DispatchSection
+from agent.devices import Device, PrinterDevice
 from agent.store.database import Database
+from drivers.printer import PrinterMaybePrinted
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,8 @@ class DeviceHealth:
     failures: int = 0
     failing_since: str | None = None
     last_error: str | None = None
+    status: str | None = None  # what the device itself last said (printers: online, paper_out, ...)
+    status_detail: str = ""
 
     def failed(self, error: str) -> None:
         self.failures += 1
@@ -44,7 +48,8 @@ class DeviceHealth:
 
     def as_dict(self) -> dict:
         return {"state": "failing" if self.failures else "ok", "failures": self.failures,
-                "failing_since": self.failing_since, "last_error": self.last_error}
+                "failing_since": self.failing_since, "last_error": self.last_error,
+                "status": self.status, "status_detail": self.status_detail}
 
 
 @dataclass(frozen=True)
@@ -83,8 +88,16 @@ def mark_done(db: sqlite_utils.Database, job_id: str) -> None:
     db.execute("UPDATE device_jobs SET status = 'done', done_at = ?, last_error = NULL WHERE id = ?", [_now(), job_id])
 
 
-def mark_failed(db: sqlite_utils.Database, job_id: str, error: str) -> None:
-    db.execute("UPDATE device_jobs SET status = 'pending', last_error = ? WHERE id = ?", [error[:500], job_id])
+def mark_failed(db: sqlite_utils.Database, job_id: str, error: str, hold: bool = False) -> None:
+    """Back in the queue, or held for staff when sending again could print it twice."""
+    db.execute("UPDATE device_jobs SET status = ?, last_error = ? WHERE id = ?",
+               ["held" if hold else "pending", error[:500], job_id])
+
+
+def redirect(db: sqlite_utils.Database, device: str, fallback: str) -> int:
+    """Hand a printer's waiting tickets to its fallback, marked with whose they are."""
+    return db.execute("""UPDATE device_jobs SET device = ?, payload = json_set(payload, '$.redirected_from', ?)
+                         WHERE device = ? AND status = 'pending'""", [fallback, device, device]).rowcount
 
 
 def recover_interrupted(db: sqlite_utils.Database, retry_safe_devices: list[str]) -> int:
@@ -106,10 +119,10 @@ def queue_counts(db: sqlite_utils.Database) -> dict[str, dict[str, int]]:
 
 
 class Dispatcher:
-    def __init__(self, database: Database, devices: dict[str, Device], hold_after: float = 900.0) -> None:
+    def __init__(self, database: Database, devices: dict[str, Device], settings: DispatchSection | None = None) -> None:
         self.database = database
         self.devices = devices
-        self.hold_after = hold_after
+        self.settings = settings or DispatchSection()
         self._wake = {name: asyncio.Event() for name in devices}
         self.health = {name: DeviceHealth() for name in devices}
 
@@ -122,15 +135,37 @@ class Dispatcher:
     async def run(self) -> None:
         await self.database.write(recover_interrupted, [n for n, d in self.devices.items() if d.retry_safe])
         async with asyncio.TaskGroup() as group:
-            for name in self.devices:
+            for name, device in self.devices.items():
                 group.create_task(self._worker(name), name=f"device:{name}")
+                if isinstance(device, PrinterDevice):
+                    group.create_task(self._poll_status(name), name=f"status:{name}")
+
+    async def _poll_status(self, name: str) -> None:
+        """Ask the printer how it is, now and then, so staff see paper out before a ticket fails."""
+        while True:
+            status = await self.devices[name].status()
+            self.health[name].status, self.health[name].status_detail = status.state.value, status.detail
+            await asyncio.sleep(self.settings.status_interval)
+
+    async def _maybe_redirect(self, name: str) -> None:
+        device, health = self.devices[name], self.health[name]
+        fallback = getattr(device, "fallback", None)
+        if not fallback or fallback not in self.devices or health.failures < self.settings.fallback_after:
+            return
+        if self.health[fallback].failures:
+            return  # the fallback is out too: keep the tickets where they are
+        moved = await self.database.write(redirect, name, fallback)
+        if moved:
+            log.warning("tickets sent to the fallback printer", extra={"device": name, "fallback": fallback,
+                                                                        "jobs": moved})
+            self.wake(fallback)
 
     async def _worker(self, name: str) -> None:
         device, wake = self.devices[name], self._wake[name]
         backoff = BACKOFF_START
         while True:
             wake.clear()
-            if not device.retry_safe and await self.database.write(hold_stale, name, self.hold_after):
+            if not device.retry_safe and await self.database.write(hold_stale, name, self.settings.hold_after):
                 log.warning("stale jobs held for staff", extra={"device": name})
             job = await self.database.read(next_job, name)
             if job is None:
@@ -146,7 +181,8 @@ class Dispatcher:
                 error = f"{exc.__class__.__name__}: {exc}"
                 self.health[name].failed(error)
                 log.warning("device delivery failed", extra={"device": name, "job": job.id, "error": error})
-                await self.database.write(mark_failed, job.id, error)
+                await self.database.write(mark_failed, job.id, error, isinstance(exc, PrinterMaybePrinted))
+                await self._maybe_redirect(name)
                 await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
                 backoff = min(backoff * 2, BACKOFF_MAX)
                 continue

@@ -30,6 +30,7 @@ class KitchenTicket:
     placed_at: datetime
     lines: list[TicketLine]
     reprint: bool = False
+    redirected_from: str = ""  # the station printer that was out, when a fallback prints this
 
 
 def _wrap(text: str, width: int, indent: str = "", hanging: str | None = None) -> list[str]:
@@ -70,6 +71,13 @@ def render_kitchen_ticket(
         for row in _wrap("** REPRINT **", wide):
             doc.line(row)
         doc.size(1, 1).bold(False).align("left")
+
+    if ticket.redirected_from:
+        # The fallback printer may stand in another room: say whose ticket this is.
+        doc.align("center").bold(True)
+        for row in _wrap(f">> for {ticket.redirected_from.upper()} (its printer is out) <<", columns):
+            doc.line(row)
+        doc.bold(False).align("left")
 
     doc.bold(True).size(2, 2)
     for row in _wrap(ticket.table_name, wide):

@@ -1,6 +1,8 @@
 """Device queues: tickets reach the printer, one device down never holds up another, and a
 job interrupted mid-print is held for staff instead of printed twice."""
 
+import asyncio
+
 from agent.app import create_app
 from agent.dispatch import recover_interrupted
 from agent.state import STATE
@@ -103,3 +105,47 @@ async def test_a_backlog_older_than_hold_after_waits_for_staff(aiohttp_client, t
 
 async def _count_is(client, sql, expected):
     return await count(client, sql) == expected
+
+
+async def test_fallback_printer_takes_the_tickets_of_one_that_is_out(aiohttp_client, tmp_path, emulator):
+    config = make_config(tmp_path, pos=False, dispatch={"fallback_after": 2}, printers=[
+        {"name": "bar", "stations": ["bar"], "fallback": "kitchen",
+         "options": {"host": "127.0.0.1", "port": free_port(), "timeout": 1}},
+        {"name": "kitchen", "stations": ["kitchen"], "options": {"host": "127.0.0.1", "port": emulator.port}},
+    ])
+    client = await aiohttp_client(create_app(config))
+    token = (await table_tokens(client))["Table 1"]
+    assert (await place(client, token, [{"item_id": "kronenbourg", "qty": 2}])).status == 201
+    [ticket] = await emulator.wait_for_tickets(1, timeout=20)
+    assert "for BAR" in ticket and "2 x Kronenbourg" in ticket
+    assert await count(client, "SELECT COUNT(*) FROM device_jobs WHERE device = 'kitchen' AND status = 'done'") == 1
+
+
+async def test_a_ticket_cut_off_mid_print_is_held_not_printed_again(agent_client, emulator):
+    emulator.fault = "drop_mid_ticket"
+    token = (await table_tokens(agent_client))["Table 1"]
+    assert (await place(agent_client, token, [STEAK])).status == 201
+    held = "SELECT COUNT(*) FROM device_jobs WHERE device = 'kitchen' AND status = 'held'"
+    await eventually(lambda: _count_is(agent_client, held, 1), within=15, what="cut-off ticket held")
+    emulator.fault = None
+    await asyncio.sleep(1.5)  # a retry, if there were one, would have printed by now
+    assert emulator.tickets == []
+    assert await count(agent_client, "SELECT attempts FROM device_jobs WHERE device = 'kitchen'") == 1
+
+
+async def test_printer_status_is_polled_and_shown(aiohttp_client, tmp_path, emulator):
+    emulator.fault = "paper_out"
+    config = make_config(tmp_path, pos=False, dispatch={"status_interval": 0.2}, printers=[
+        {"name": "kitchen", "stations": ["kitchen"], "options": {"host": "127.0.0.1", "port": emulator.port}}])
+    client = await aiohttp_client(create_app(config))
+
+    async def kitchen_status():
+        return (await (await client.get("/healthz")).json())["devices"]["kitchen"]["status"]
+
+    await eventually(lambda: _equals(kitchen_status(), "paper_out"), what="paper out shown")
+    emulator.fault = None
+    await eventually(lambda: _equals(kitchen_status(), "online"), what="back online")
+
+
+async def _equals(awaitable, expected):
+    return await awaitable == expected
