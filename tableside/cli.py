@@ -38,6 +38,16 @@ def _parser() -> argparse.ArgumentParser:
     hub_run.add_argument("--config", type=Path, help="TOML file (TABLESIDE_HUB_* variables override it)")
 
     printer = sub.add_parser("printer", help="printer tools").add_subparsers(dest="action", required=True)
+    printer_list = printer.add_parser("list", help="configured printers with their status, serial ports, "
+                                                   "USB printers, and hosts that take raw printing")
+    printer_list.add_argument("--config", type=Path)
+    printer_list.add_argument("--host", action="append", default=[], help="a host to try on TCP 9100 (repeat)")
+    printer_test = printer.add_parser("test", help="print a test page and report the printer's status")
+    printer_test.add_argument("name")
+    printer_test.add_argument("--config", type=Path)
+    pos = sub.add_parser("pos", help="POS tools").add_subparsers(dest="action", required=True)
+    pos_check = pos.add_parser("check", help="ask the configured POS whether it answers")
+    pos_check.add_argument("--config", type=Path)
     emulator = printer.add_parser("emulator", help="a network ESC/POS printer that saves tickets as text")
     emulator.add_argument("--port", type=_port, default=9100)
     emulator.add_argument("--out-dir", type=Path, default=Path("tickets"))
@@ -77,6 +87,30 @@ def _run_service(name: str, args) -> int:
     return 0
 
 
+def _installer(args) -> int:
+    """printer list / printer test / pos check: human answers, exit 1 with the driver's advice."""
+    from agent import installer
+    from agent.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config, os.environ)
+        if args.command == "pos":
+            print(f"POS: {asyncio.run(installer.check_pos(config))}")
+        elif args.action == "test":
+            before, after = asyncio.run(installer.test_print(config, args.name))
+            print(f"printed a test page on {args.name} (status before: {before}; after: {after})")
+        else:
+            for found in asyncio.run(installer.list_printers(config, args.host)):
+                print(f"{found.where:<10} {found.name:<28} {found.detail}")
+    except (ConfigError, LookupError, TypeError) as exc:
+        print(f"tableside: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the driver's message says what is wrong and what to do
+        print(f"tableside: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _run_emulator(args) -> int:
     from drivers.escpos.emulator import PrinterEmulator
 
@@ -94,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID` prints every thread's stack: for a hung process
     # the demo's terminal is for people: warnings only, the banner says the rest
-    logs.setup(logging.WARNING if args.command == "demo" else logging.INFO)
+    serving = args.command in ("agent", "hub") or getattr(args, "action", None) == "emulator"
+    logs.setup(logging.INFO if serving else logging.WARNING)
     if args.command == "demo":
         from tableside.demo import DemoOptions
         from tableside.demo import main as demo_main
@@ -102,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         return demo_main(DemoOptions(args.data_dir, args.agent_port, args.hub_port, args.broker_port))
     if args.command in ("agent", "hub"):
         return _run_service(args.command, args)
+    if args.command == "pos" or args.action in ("list", "test"):
+        return _installer(args)
     return _run_emulator(args)
 
 

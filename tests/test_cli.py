@@ -1,5 +1,6 @@
 """The `tableside` command as an installer or operator runs it."""
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -52,3 +53,33 @@ def test_agent_and_hub_serve_until_sigterm(tmp_path):
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
+
+
+async def _run(*args: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "tableside.cli", *args,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode, out.decode()
+
+
+async def test_installer_tools_against_the_emulator(tmp_path, emulator):
+    config = tmp_path / "agent.toml"
+    config.write_text(f'[agent]\ndata_dir = "{tmp_path}"\n'
+                      f'[[printers]]\nname = "kitchen"\noptions = {{ host = "127.0.0.1", port = {emulator.port} }}\n'
+                      f'[[printers]]\nname = "bar"\nstations = ["bar"]\n'
+                      f'options = {{ host = "127.0.0.1", port = {free_port()}, timeout = 1 }}\n'
+                      f'[pos]\nkind = "simulator"\n')
+    code, out = await _run("printer", "test", "kitchen", "--config", str(config))
+    assert code == 0 and "status before: online" in out, out
+    [ticket] = await emulator.wait_for_tickets(1)
+    assert "TEST PAGE" in ticket and "Crème brûlée, Größe, €" in ticket  # the code page prints them
+
+    code, out = await _run("printer", "test", "bar", "--config", str(config))
+    assert code == 1 and "switched on" in out and "Traceback" not in out
+    code, out = await _run("printer", "test", "fax", "--config", str(config))
+    assert code == 2 and "configured printers: kitchen, bar" in out
+
+    code, out = await _run("printer", "list", "--config", str(config))
+    assert code == 0 and "kitchen" in out and "online" in out and "offline" in out, out
+    code, out = await _run("pos", "check", "--config", str(config))
+    assert code == 0 and out.startswith("POS:"), out
