@@ -5,7 +5,7 @@
     [hub]       url                      (where pay links and the operator live)
     [broker]    host, port, username, password, keepalive, tls
     [link]      window, resend_after
-    [dispatch]  hold_after, status_interval, fallback_after
+    [dispatch]  hold_after, status_interval, fallback_after, deliver_timeout
     [restaurant] menu                    (a menu JSON file; empty = the sample menu)
     [[tables]]  name                     (created at first start)
     [[printers]] name, kind, stations, paper ("80mm"/"58mm"), fallback, options = {...}
@@ -67,6 +67,7 @@ class DispatchSection(msgspec.Struct, forbid_unknown_fields=True):
     hold_after: Annotated[float, msgspec.Meta(gt=0)] = 900.0
     status_interval: Annotated[float, msgspec.Meta(gt=0)] = 15.0  # how often printers are asked
     fallback_after: Annotated[int, msgspec.Meta(ge=1)] = 3  # failed tries before the fallback takes over
+    deliver_timeout: Annotated[float, msgspec.Meta(gt=0)] = 60.0  # a driver that hangs longer has failed
 
 
 class RestaurantSection(msgspec.Struct, forbid_unknown_fields=True):

@@ -174,14 +174,18 @@ class Dispatcher:
                 continue
             await self.database.write(mark_sending, job.id)
             try:
-                await device.deliver(job.kind, job.payload)
+                await asyncio.wait_for(device.deliver(job.kind, job.payload), self.settings.deliver_timeout)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a driver may raise anything; it must not stop the queue
-                error = f"{exc.__class__.__name__}: {exc}"
+                hung = isinstance(exc, TimeoutError)
+                error = (f"the driver did not finish within {self.settings.deliver_timeout:g} s" if hung
+                         else f"{exc.__class__.__name__}: {exc}")
                 self.health[name].failed(error)
                 log.warning("device delivery failed", extra={"device": name, "job": job.id, "error": error})
-                await self.database.write(mark_failed, job.id, error, isinstance(exc, PrinterMaybePrinted))
+                # after a hang or a cut-off, a printer may have printed: a person decides
+                maybe_done = isinstance(exc, PrinterMaybePrinted) or (hung and not device.retry_safe)
+                await self.database.write(mark_failed, job.id, error, maybe_done)
                 await self._maybe_redirect(name)
                 await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
                 backoff = min(backoff * 2, BACKOFF_MAX)
