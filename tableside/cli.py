@@ -45,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     printer_test = printer.add_parser("test", help="print a test page and report the printer's status")
     printer_test.add_argument("name")
     printer_test.add_argument("--config", type=Path)
+    jobs = sub.add_parser("jobs", help="tickets held for staff").add_subparsers(dest="action", required=True)
+    jobs_list = jobs.add_parser("list", help="held tickets and why")
+    jobs_list.add_argument("--config", type=Path)
+    for action, text in (("release", "print a held ticket as it is"),
+                         ("reprint", "print it again, marked REPRINT"), ("drop", "it printed: forget it")):
+        act = jobs.add_parser(action, help=text)
+        act.add_argument("job_id")
+        act.add_argument("--config", type=Path)
     pos = sub.add_parser("pos", help="POS tools").add_subparsers(dest="action", required=True)
     pos_check = pos.add_parser("check", help="ask the configured POS whether it answers")
     pos_check.add_argument("--config", type=Path)
@@ -111,6 +119,34 @@ def _installer(args) -> int:
     return 0
 
 
+def _jobs(args) -> int:
+    """Works on the agent's database beside the running agent (SQLite serialises the writers)."""
+    from agent import held_jobs
+    from agent.config import ConfigError, load_config
+    from agent.store.database import Database
+
+    try:
+        config = load_config(args.config, os.environ)
+    except ConfigError as exc:
+        print(f"tableside jobs: configuration error: {exc}", file=sys.stderr)
+        return 2
+    database = Database(config.data_dir / "agent.sqlite")
+    database.start()
+    try:
+        if args.action == "list":
+            for job in database.write_sync(held_jobs.list_held):
+                print(f"{job['id']}  {job['device']:<10} {job['table']} #{job['number']}  {job['reason']}")
+        else:
+            result = database.write_sync(getattr(held_jobs, args.action), args.job_id)
+            print(f"{args.action}: {args.job_id}" + (f" -> new job {result}" if result else ""))
+    except held_jobs.JobError as exc:
+        print(f"tableside jobs: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        database.close()
+    return 0
+
+
 def _run_emulator(args) -> int:
     from drivers.escpos.emulator import PrinterEmulator
 
@@ -137,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         return demo_main(DemoOptions(args.data_dir, args.agent_port, args.hub_port, args.broker_port))
     if args.command in ("agent", "hub"):
         return _run_service(args.command, args)
+    if args.command == "jobs":
+        return _jobs(args)
     if args.command == "pos" or args.action in ("list", "test"):
         return _installer(args)
     return _run_emulator(args)

@@ -83,3 +83,37 @@ async def test_installer_tools_against_the_emulator(tmp_path, emulator):
     assert code == 0 and "kitchen" in out and "online" in out and "offline" in out, out
     code, out = await _run("pos", "check", "--config", str(config))
     assert code == 0 and out.startswith("POS:"), out
+
+
+async def test_staff_reprint_a_ticket_that_was_cut_off(aiohttp_client, tmp_path, emulator):
+    """The printer hung up mid-ticket: the agent held it; `tableside jobs reprint` prints it again,
+    marked REPRINT, while the agent runs."""
+    from agent.app import create_app
+    from tests.agent.helpers import count, make_config, place, table_tokens
+    from tests.waiting import eventually
+
+    data_dir = tmp_path / "agent"
+    config_file = tmp_path / "agent.toml"
+    config_file.write_text(f'[agent]\nid = "test-agent"\ndata_dir = "{data_dir}"\n')
+    config = make_config(tmp_path, pos=False, printers=[
+        {"name": "kitchen", "stations": ["kitchen"], "options": {"host": "127.0.0.1", "port": emulator.port}}])
+    client = await aiohttp_client(create_app(config))
+    emulator.fault = "drop_mid_ticket"
+    await place(client, (await table_tokens(client))["Table 1"], [{"item_id": "onion-soup", "qty": 1}])
+    held = "SELECT COUNT(*) FROM device_jobs WHERE status = 'held'"
+    await eventually(lambda: _count_is(count(client, held), 1), within=15, what="ticket held")
+    emulator.fault = None
+
+    code, out = await _run("jobs", "list", "--config", str(config_file))
+    assert code == 0 and "Table 1" in out and "partly printed" in out, out
+    job_id = out.split()[0]
+    code, out = await _run("jobs", "reprint", job_id, "--config", str(config_file))
+    assert code == 0 and "new job" in out, out
+    [ticket] = await emulator.wait_for_tickets(1, timeout=15)
+    assert "REPRINT" in ticket and "French onion soup" in ticket
+    code, out = await _run("jobs", "reprint", job_id, "--config", str(config_file))
+    assert code == 2 and "not held" in out  # the same held ticket cannot be reprinted twice by mistake
+
+
+async def _count_is(awaitable, expected):
+    return await awaitable == expected

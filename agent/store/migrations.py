@@ -81,10 +81,26 @@ def m0003_device_jobs_and_outbox(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX outbox_pending ON outbox(seq) WHERE delivered_at IS NULL")
 
 
+def m0004_pos_ids(db: sqlite_utils.Database) -> None:
+    # Our item id stays stable across POS imports; the POS's own id maps onto it.
+    # modifier_group_id: the "<item> options" group made for the item's POS modifiers, if any.
+    db.execute("""
+        CREATE TABLE menu_pos_ids (
+            pos_id TEXT PRIMARY KEY, item_id TEXT NOT NULL UNIQUE, modifier_group_id TEXT)""")
+    # A POS modifier may hang off several items (Square modifier lists), and each of our
+    # modifiers belongs to one group, so a modifier is mapped per (item, POS modifier).
+    db.execute("""
+        CREATE TABLE menu_pos_modifier_ids (
+            item_pos_id TEXT NOT NULL, pos_id TEXT NOT NULL, modifier_id TEXT NOT NULL UNIQUE,
+            PRIMARY KEY (item_pos_id, pos_id))""")
+    db.execute("CREATE INDEX menu_pos_modifier_ids_pos ON menu_pos_modifier_ids(pos_id)")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_menu", m0001_menu),
     ("0002_tables_and_orders", m0002_tables_and_orders),
     ("0003_device_jobs_and_outbox", m0003_device_jobs_and_outbox),
+    ("0004_pos_ids", m0004_pos_ids),
 ]
 
 
