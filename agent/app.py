@@ -16,10 +16,12 @@ from agent.devices import build_devices
 from agent.dispatch import Dispatcher
 from agent.link import AgentLink
 from agent.menu import MenuDoc, import_menu, load_menu_file, menu_is_empty, read_menu
+from agent.orders import POS_DEVICE
+from agent.pos_sync import poll_pos_updates, sync_from_pos
 from agent.state import STATE, AgentState
 from agent.store.database import Database
 from agent.store.migrations import migrate
-from agent.web import api, pages
+from agent.web import api, pages, pos_webhook
 from agent.web.errors import error_middleware
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ def create_app(config: AgentConfig) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
     app.add_routes(api.routes)
     app.add_routes(pages.routes)
+    app.add_routes(pos_webhook.routes)
     app.router.add_static("/static", pages.STATIC, append_version=False)
     app.cleanup_ctx.append(partial(_lifecycle, config))
     return app
@@ -58,6 +61,16 @@ async def _stop(tasks: list[asyncio.Task], link: AgentLink | None) -> None:
             await task
 
 
+async def _import_pos_menu(state: AgentState, pos) -> None:
+    """A POS that is down at start-up must not keep the agent from taking orders."""
+    try:
+        result = await sync_from_pos(state, pos)
+        log.info("menu imported from the POS", extra={"created": result.created, "updated": result.updated,
+                                                      "retired": result.retired})
+    except Exception as exc:
+        log.warning("menu import from the POS failed; keeping the stored menu", extra={"error": str(exc)})
+
+
 @contextlib.asynccontextmanager
 async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator[None]:
     database = Database(Path(config.data_dir) / "agent.sqlite")
@@ -78,6 +91,12 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         app[STATE] = AgentState(config, database, menu, dispatcher, link)
         tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher"),
                  asyncio.create_task(link.run(), name="link")]
+        if POS_DEVICE in devices:
+            pos = devices[POS_DEVICE].pos
+            if config.pos.import_menu_on_start:
+                await _import_pos_menu(app[STATE], pos)
+            tasks.append(asyncio.create_task(poll_pos_updates(app[STATE], pos, config.pos.poll_interval),
+                                             name="pos-poll"))
         log.info("agent started", extra={"agent_id": config.agent.id, "devices": list(devices)})
         yield
     finally:

@@ -9,7 +9,7 @@
     [restaurant] menu                    (a menu JSON file; empty = the sample menu)
     [[tables]]  name                     (created at first start)
     [[printers]] name, kind, stations, paper ("80mm"/"58mm"), fallback, options = {...}
-    [pos]       kind, options = {...}
+    [pos]       kind, poll_interval, import_menu_on_start, options = {...}
 
 An environment variable overrides one scalar key: TABLESIDE_AGENT_<SECTION>_<KEY>, for example
 TABLESIDE_AGENT_BROKER_PORT=1884, or TABLESIDE_AGENT_<KEY> for the [agent] section itself
@@ -89,6 +89,8 @@ class PrinterConf(msgspec.Struct, forbid_unknown_fields=True):
 
 class PosConf(msgspec.Struct, forbid_unknown_fields=True):
     kind: str = "simulator"
+    poll_interval: Annotated[float, msgspec.Meta(gt=0)] = 15.0  # seconds between asking for sold-out changes
+    import_menu_on_start: bool = False  # take items and prices from the POS at each start (ids stay ours)
     options: dict[str, Any] = {}
 
 

@@ -78,7 +78,7 @@ class PosDevice(Device):
         order = PosOrder(
             order_id=payload["order_id"], number=payload["order_number"], table_name=payload["table_name"],
             currency=payload["currency"], total_minor=payload["total_minor"],
-            lines=[PosLine(item_id=ln["item_id"], name=ln["name"], qty=ln["qty"],
+            lines=[PosLine(item_id=ln.get("pos_id") or ln["item_id"], name=ln["name"], qty=ln["qty"],
                            unit_price_minor=ln["unit_price_minor"],
                            modifiers=[m["name"] for m in ln["modifiers"]], note=ln["note"])
                    for ln in payload["lines"]])

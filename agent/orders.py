@@ -65,13 +65,19 @@ def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, pr
     if config.pos is not None:
         _add_job(db, POS_DEVICE, "pos_order", order_id, {
             **ticket_base, "currency": priced.currency, "total_minor": priced.total_minor,
-            "lines": line_dicts})
+            "lines": [{**d, "pos_id": _pos_id(db, d["item_id"])} for d in line_dicts]})
 
     outbox.append(db, config.agent.id, messages.OrderPlaced(
         order_id=order_id, number=number, table_id=table.id, table_name=table.name, placed_at=now,
         currency=priced.currency, total_minor=priced.total_minor,
         lines=[msgspec.convert(d, messages.OrderLine) for d in line_dicts]))
     return PlacedOrder(get_order(db, order_id), replayed=False)
+
+
+def _pos_id(db: sqlite_utils.Database, item_id: str) -> str | None:
+    """The POS's own id for an item imported from it; the POS is told its ids, not ours."""
+    row = db.execute("SELECT pos_id FROM menu_pos_ids WHERE item_id = ?", [item_id]).fetchone()
+    return row[0] if row else None
 
 
 def _add_job(db: sqlite_utils.Database, device: str, kind: str, order_id: str, payload: dict) -> None:
