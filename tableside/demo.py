@@ -21,6 +21,7 @@ from agent.app import create_app as create_agent_app
 from agent.config import from_dict as agent_config
 from agent.store.database import connect
 from drivers.escpos.emulator import PrinterEmulator
+from drivers.pos.simulator_view import create_view_app
 from hub.app import create_app as create_hub_app
 from hub.config import HubConfig
 from tableside.broker import EmbeddedBroker
@@ -78,6 +79,7 @@ def _print_banner(info: dict, out=None) -> None:
         print(f"    {table['name']:<10} {table['url']}", file=out)
     print(f"\n  Staff dashboard   {info['staff_url']}", file=out)
     print(f"  Hub               {info['hub_url']}", file=out)
+    print(f"  POS (simulator)   {info['pos_url']}", file=out)
     print(f"  Operator token    {info['operator_token']}", file=out)
     print(f"  Kitchen tickets   {info['tickets']['kitchen']}", file=out)
     print(f"  Bar tickets       {info['tickets']['bar']}", file=out)
@@ -112,6 +114,9 @@ async def run_demo(options: DemoOptions, ready: asyncio.Event | None = None,
         started.append(hub)
         hub_url = f"http://{HOST}:{hub.port}"
 
+        pos_view = await Server(create_view_app(data_dir / "pos-checks.jsonl"), HOST, 0).start()
+        started.append(pos_view)
+
         agent_port = options.agent_port or free_port()
         config = agent_config({
             "agent": {"id": AGENT_ID, "data_dir": str(data_dir / "agent")},
@@ -138,6 +143,7 @@ async def run_demo(options: DemoOptions, ready: asyncio.Event | None = None,
             "tables": await asyncio.to_thread(_table_links, Path(config.data_dir) / "agent.sqlite", agent_url),
             "tickets": {name: str(data_dir / "tickets" / name) for name in PRINTERS},
             "pos_checks": str(data_dir / "pos-checks.jsonl"),
+            "pos_url": pos_view.url,
             "demo_json": str(data_dir / "demo.json"),
         }
         (data_dir / "demo.json").write_text(json.dumps(info, indent=2))

@@ -89,6 +89,12 @@ class SimulatorPos(Pos):
             self._remember(check)
             return check["ref"]
 
+    async def load(self) -> SimulatorPos:
+        """Read what is on file now (a viewer's fresh look; submit_order does it by itself)."""
+        async with self._lock:
+            await self._load()
+        return self
+
     def payments_for(self, check_ref: str) -> list[dict[str, Any]]:
         """The payments recorded on a check, oldest first."""
         return list(self._payments.get(check_ref, []))

@@ -58,6 +58,13 @@ async def test_demo_takes_an_order_end_to_end_and_keeps_data(tmp_path, capsys):
         assert "2 x French onion soup" in kitchen[0].read_text() and "Espresso" not in kitchen[0].read_text()
         assert "1 x Espresso" in bar[0].read_text()
 
+        async def at_pos():  # the simulator POS's own page shows the check
+            async with http.get(info["pos_url"]) as r:
+                text = await r.text()
+                return f"#{order['number']}" in text and "French onion soup" in text
+
+        await eventually(at_pos, what="check on the simulator POS page")
+
     async with demo(tmp_path) as again, aiohttp.ClientSession() as http:
         assert [t["token"] for t in again["tables"]] == [t["token"] for t in info["tables"]]
         assert again["operator_token"] == info["operator_token"]
