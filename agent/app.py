@@ -48,10 +48,9 @@ def _first_start(db: sqlite_utils.Database, config: AgentConfig, menu: MenuDoc |
 STOP_GRACE = 5.0  # seconds the link gets to say goodbye to the broker
 
 
-async def _stop(tasks: list[asyncio.Task], link: AgentLink | None) -> None:
-    if link is not None:
-        link.stop()
-        link_task = next(t for t in tasks if t.get_name() == "link")
+async def _stop(tasks: list[asyncio.Task], link: AgentLink | None, link_task: asyncio.Task | None) -> None:
+    if link is not None and link_task is not None:
+        link.stop()  # let it leave the broker cleanly before anything is cancelled
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(asyncio.shield(link_task), STOP_GRACE)
     for task in tasks:
@@ -77,7 +76,7 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
     database.start()
     tasks: list[asyncio.Task] = []
     devices = {}
-    link = None
+    link = link_task = None
     try:
         await asyncio.to_thread(migrate, database)
         needs_menu = await database.read(menu_is_empty)
@@ -89,8 +88,8 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         dispatcher = Dispatcher(database, devices, config.dispatch)
         link = AgentLink(config, database)
         app[STATE] = AgentState(config, database, menu, dispatcher, link)
-        tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher"),
-                 asyncio.create_task(link.run(), name="link")]
+        link_task = asyncio.create_task(link.run(), name="link")
+        tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher"), link_task]
         if POS_DEVICE in devices:
             pos = devices[POS_DEVICE].pos
             if config.pos.import_menu_on_start:
@@ -100,7 +99,7 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         log.info("agent started", extra={"agent_id": config.agent.id, "devices": list(devices)})
         yield
     finally:
-        await _stop(tasks, link)
+        await _stop(tasks, link, link_task)
         for device in devices.values():
             with contextlib.suppress(Exception):
                 await device.close()

@@ -88,10 +88,13 @@ class PosDevice(Device):
         await self.pos.close()
 
 
+def build_printers(config: AgentConfig, language: str = "en") -> dict[str, PrinterDevice]:
+    return {p.name: PrinterDevice(p, load_printer(p.kind, **p.options), language) for p in config.printers}
+
+
 def build_devices(config: AgentConfig, language: str = "en") -> dict[str, Device]:
     """One device per configured printer, plus the POS when there is one."""
-    devices: dict[str, Device] = {
-        p.name: PrinterDevice(p, load_printer(p.kind, **p.options), language) for p in config.printers}
+    devices: dict[str, Device] = dict(build_printers(config, language))
     if config.pos is not None:
         devices[POS_DEVICE] = PosDevice(load_pos(config.pos.kind, **config.pos.options))
     return devices

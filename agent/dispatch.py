@@ -57,7 +57,10 @@ class Job:
     id: str
     kind: str
     payload: dict
-    attempts: int
+    created_at: datetime
+
+    def older_than(self, seconds: float) -> bool:
+        return datetime.now(UTC) - self.created_at > timedelta(seconds=seconds)
 
 
 def _now() -> str:
@@ -65,10 +68,10 @@ def _now() -> str:
 
 
 def next_job(db: sqlite_utils.Database, device: str) -> Job | None:
-    row = db.execute("""SELECT id, kind, payload, attempts FROM device_jobs
+    row = db.execute("""SELECT id, kind, payload, created_at FROM device_jobs
                         WHERE device = ? AND status = 'pending' ORDER BY created_at, id LIMIT 1""",
                      [device]).fetchone()
-    return Job(row[0], row[1], json.loads(row[2]), row[3]) if row else None
+    return Job(row[0], row[1], json.loads(row[2]), datetime.fromisoformat(row[3])) if row else None
 
 
 def hold_stale(db: sqlite_utils.Database, device: str, max_age: float) -> int:
@@ -165,12 +168,15 @@ class Dispatcher:
         backoff = BACKOFF_START
         while True:
             wake.clear()
-            if not device.retry_safe and await self.database.write(hold_stale, name, self.settings.hold_after):
-                log.warning("stale jobs held for staff", extra={"device": name})
             job = await self.database.read(next_job, name)
             if job is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), IDLE_POLL)
+                continue
+            # the queue is oldest first, so only a stale head means there is a backlog to hold
+            if not device.retry_safe and job.older_than(self.settings.hold_after):
+                held = await self.database.write(hold_stale, name, self.settings.hold_after)
+                log.warning("stale jobs held for staff", extra={"device": name, "jobs": held})
                 continue
             await self.database.write(mark_sending, job.id)
             try:

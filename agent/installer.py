@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from agent.config import AgentConfig
-from agent.devices import PrinterDevice, build_devices
+from agent.devices import build_printers
 from drivers.escpos.serial import discover_serial
 from drivers.escpos.usb import discover_usb
 from drivers.registry import load_pos
@@ -34,11 +34,10 @@ async def list_printers(config: AgentConfig, hosts: list[str]) -> list[Found]:
     """Configured printers with their status, then serial ports, USB printers, and the given
     hosts that accept raw printing on TCP 9100. No subnet sweep: an installer names the hosts."""
     found = []
-    for name, device in build_devices(config).items():
-        if isinstance(device, PrinterDevice):
-            status = await device.status()
-            found.append(Found("configured", name, f"{device.printer.describe()}: {status.state.value}"
-                                                   + (f" ({status.detail})" if status.detail else "")))
+    for name, device in build_printers(config).items():
+        status = await device.status()
+        found.append(Found("configured", name, f"{device.printer.describe()}: {status.state.value}"
+                                               + (f" ({status.detail})" if status.detail else "")))
     found += [Found("serial", port, "serial port") for port in await asyncio.to_thread(discover_serial)]
     found += [Found("usb", dev, "USB printer device") for dev in await asyncio.to_thread(discover_usb)]
     for host in hosts:
@@ -50,11 +49,10 @@ async def list_printers(config: AgentConfig, hosts: list[str]) -> list[Found]:
 async def test_print(config: AgentConfig, name: str) -> tuple[str, str]:
     """Print a test ticket on the named printer; (status before, status after). Raises what the
     driver raises, so the installer sees the driver's own advice."""
-    devices = build_devices(config)
-    device = devices.get(name)
-    if not isinstance(device, PrinterDevice):
-        known = ", ".join(n for n, d in devices.items() if isinstance(d, PrinterDevice)) or "none configured"
-        raise LookupError(f"no printer named {name!r}; configured printers: {known}")
+    printers = build_printers(config)
+    if name not in printers:
+        raise LookupError(f"no printer named {name!r}; configured printers: {', '.join(printers) or 'none'}")
+    device = printers[name]
     stations = next(p.stations for p in config.printers if p.name == name)
     before = await device.status()
     await device.deliver("kitchen_ticket", {

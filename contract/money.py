@@ -23,11 +23,6 @@ def exponent(currency: str) -> int:
         raise ValueError(f"unknown or unsupported currency {currency!r} (ISO 4217 code expected)") from None
 
 
-def check_currency(currency: str) -> str:
-    exponent(currency)
-    return currency
-
-
 def format_minor(amount_minor: int, currency: str) -> str:
     """'12.50 EUR', '1200 JPY', '1.250 KWD': plain and locale-free, for tickets and logs."""
     exp = exponent(currency)

@@ -6,6 +6,7 @@ import abc
 from typing import Any
 
 from drivers.escpos.status import PrinterState, PrinterStatus
+from drivers.options import reject_unknown
 
 
 class PrinterError(Exception):
@@ -29,8 +30,7 @@ class Printer(abc.ABC):
     """
 
     def __init__(self, **options: Any) -> None:
-        if options:
-            raise TypeError(f"{type(self).__name__} does not understand the option(s): {', '.join(sorted(options))}")
+        reject_unknown(self, options)
 
     @abc.abstractmethod
     def send(self, data: bytes) -> None:

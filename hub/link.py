@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 
 import aiomqtt
 
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 LOG_HEAD_BYTES = 200  # how much of a bad payload a log line may show
 MAX_REASON_CHARS = 500
 KEEPALIVE_S = 30  # notice a dead broker within about a minute
+# last_seen is written at most this often per agent while it talks, not once per message:
+# a catch-up of thousands of orders would otherwise double the hub's writes.
+SEEN_EVERY_S = 5.0
 # Types an agent may send. Presence is state, not outboxed, and acks are never acked back.
 ACCEPTED_TYPES = {OrderPlaced.TYPE, Presence.TYPE, Ack.TYPE}
 UNACKED_TYPES = {Presence.TYPE, Ack.TYPE}
@@ -37,6 +41,7 @@ class HubLink:
         self._connected = asyncio.Event()
         self._stopping = asyncio.Event()
         self._ack_seq = itertools.count(1)  # acks are not outboxed, so a process counter does
+        self._last_touch: dict[str, float] = {}  # agent id -> monotonic time of the last last_seen write
 
     @property
     def connected(self) -> bool:
@@ -151,12 +156,12 @@ class HubLink:
             log.warning("undecodable envelope dropped agent=%s type=%s size=%d error=%s head=%r",
                         agent_id, where.type, len(payload), str(exc)[:LOG_HEAD_BYTES],
                         payload[:LOG_HEAD_BYTES])
-            await self._store.touch_agent(agent_id, seen=not retained)
+            await self._touch(agent_id, None, retained)
             return None
 
         data, reason = self._check(where, env)
         online = data.online if isinstance(data, Presence) else None
-        await self._store.touch_agent(agent_id, online, seen=not retained)
+        await self._touch(agent_id, online, retained)
         if reason is not None:
             recorded = await self._store.record_rejected(env.id, agent_id, env.type, reason, payload)
             log.warning("message rejected agent=%s id=%s type=%s recorded=%s reason=%s",
@@ -169,6 +174,16 @@ class HubLink:
         elif isinstance(data, Presence):
             log.info("agent presence agent=%s online=%s retained=%s", agent_id, data.online, retained)
         return None if env.type in UNACKED_TYPES else (agent_id, env.id)
+
+    async def _touch(self, agent_id: str, online: bool | None, retained: bool) -> None:
+        """Record the agent as seen (and its presence), skipping writes that would change nothing
+        but a few seconds of last_seen."""
+        now, last = time.monotonic(), self._last_touch.get(agent_id)
+        if online is None and last is not None and now - last < SEEN_EVERY_S:
+            return
+        await self._store.touch_agent(agent_id, online, seen=not retained)
+        if not retained:
+            self._last_touch[agent_id] = now
 
     @staticmethod
     def _check(where: topics.Topic, env: Envelope) -> tuple[object | None, str | None]:

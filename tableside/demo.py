@@ -7,6 +7,7 @@ demo POS. Everything lives under --data-dir, so a second start keeps the data.
 
 import asyncio
 import json
+import os
 import secrets
 import signal
 import socket
@@ -53,8 +54,9 @@ def _secrets(data_dir: Path) -> dict:
     if path.exists():
         return json.loads(path.read_text())
     values = {"operator_token": secrets.token_urlsafe(32)}
-    path.write_text(json.dumps(values))
-    path.chmod(0o600)
+    # created private, not chmod-ed after: the token is never readable by others, even briefly
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        json.dump(values, out)
     return values
 
 

@@ -13,12 +13,6 @@ DLE = 0x10
 EOT = 0x04
 LF = 0x0A
 
-# Real-time status requests (DLE EOT n); the printer answers each with one status byte.
-DLE_EOT_PRINTER = bytes([DLE, EOT, 1])
-DLE_EOT_OFFLINE = bytes([DLE, EOT, 2])
-DLE_EOT_ERROR = bytes([DLE, EOT, 3])
-DLE_EOT_PAPER = bytes([DLE, EOT, 4])
-
 __all__ = ["CODE_PAGES", "EscPos"]  # CODE_PAGES (codec -> n of ESC t n) lives in codepages.py
 
 QR_ERROR_LEVELS = MappingProxyType({"L": 48, "M": 49, "Q": 50, "H": 51})

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from drivers.options import reject_unknown
+
 
 class PosError(Exception):
     """The POS refused or failed an order; the message says what is wrong and what to do."""
@@ -91,8 +93,7 @@ class Pos(abc.ABC):
     """
 
     def __init__(self, **options: Any) -> None:
-        if options:
-            raise TypeError(f"{type(self).__name__} does not understand the option(s): {', '.join(sorted(options))}")
+        reject_unknown(self, options)
 
     @abc.abstractmethod
     async def submit_order(self, order: PosOrder, idempotency_key: str) -> str:

@@ -181,7 +181,7 @@ async def test_hanging_or_broken_drivers_do_not_stop_the_others(tmp_path):
         for device in ("hangs", "hangs-pos", "broken", "fine"):
             for n in range(3):
                 db.execute("INSERT INTO device_jobs (id, device, kind, payload, created_at) VALUES (?, ?, 'k', ?, ?)",
-                           [f"{device}-{n}", device, f'{{"n": {n}}}', f"2999-01-01T00:00:0{n}"])
+                           [f"{device}-{n}", device, f'{{"n": {n}}}', f"2999-01-01T00:00:0{n}+00:00"])
 
     await database.write(seed)
     devices = {"hangs": _Misbehaving("hangs", "hang"), "hangs-pos": _Misbehaving("hangs-pos", "hang", retry_safe=True),

@@ -1,6 +1,7 @@
 import pytest
 
-from drivers.escpos.commands import DLE_EOT_PAPER, DLE_EOT_PRINTER, EscPos
+from drivers.escpos.commands import EscPos
+from drivers.escpos.status import status_request
 
 
 def test_init_is_esc_at():
@@ -74,5 +75,5 @@ def test_methods_chain_and_bytes_accumulate_in_order():
 
 
 def test_status_request_constants():
-    assert DLE_EOT_PRINTER == b"\x10\x04\x01"
-    assert DLE_EOT_PAPER == b"\x10\x04\x04"
+    assert status_request(1) == b"\x10\x04\x01"
+    assert status_request(4) == b"\x10\x04\x04"

@@ -72,3 +72,22 @@ async def test_foreign_and_down_topics_are_ignored(link, store):
     assert await link.process("something/else", body) is None
     assert await link.process(topics.down("agent-1", "order.placed"), body) is None
     assert await store.count_orders() == 0
+
+
+async def test_a_burst_of_orders_writes_last_seen_once_but_presence_always(link, store, monkeypatch):
+    touches = []
+    real_touch = store.touch_agent
+
+    async def counting_touch(agent_id, online=None, *, seen=True):
+        touches.append(online)
+        await real_touch(agent_id, online, seen=seen)
+
+    monkeypatch.setattr(store, "touch_agent", counting_touch)
+    for _ in range(20):  # a catch-up after hours offline
+        await link.process(topics.up("agent-1", "order.placed"), encoded("agent-1", order_placed()))
+    assert await store.count_orders("agent-1") == 20
+    assert touches == [None]
+    offline = envelope.encode("agent-1", 0, messages.Presence(online=False))
+    await link.process(topics.up("agent-1", "presence"), offline)
+    assert touches == [None, False]  # a presence change is never skipped
+    assert (await store.get_agent("agent-1"))["online"] is False
