@@ -1,11 +1,12 @@
 """What the agent's request handlers share, reached through one web.AppKey."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from agent.config import AgentConfig
 from agent.dispatch import Dispatcher
+from agent.events import EventBus
 from agent.link import AgentLink
 from agent.menu import Menu, read_menu
 from agent.store.database import Database
@@ -18,9 +19,11 @@ class AgentState:
     menu: Menu
     dispatcher: Dispatcher
     link: AgentLink
+    events: EventBus = field(default_factory=EventBus)
 
     async def reload_menu(self) -> None:
         self.menu = await self.database.read(read_menu)
+        self.events.publish("menu", {"etag": self.menu.public()[1]})
 
 
 STATE = web.AppKey("state", AgentState)

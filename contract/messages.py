@@ -3,7 +3,7 @@
 Amounts are integer minor units of `currency` (see contract.money).
 """
 
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
@@ -51,14 +51,92 @@ class Ack(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Presence(msgspec.Struct, forbid_unknown_fields=True):
-    """agent -> hub, retained; the agent's last will publishes online=False."""
+    """agent -> hub, retained; the agent's last will publishes online=False.
+
+    public_key: the agent's Ed25519 public key (base64url, raw 32 bytes) that signs its pay links;
+    the hub trusts the first one it sees for an agent (the broker's ACL vouches for the sender) and
+    refuses a different one until an operator resets it.
+    """
 
     TYPE: ClassVar[str] = "presence"
 
     online: bool
+    public_key: str = ""
 
 
-_TYPES: dict[str, type[msgspec.Struct]] = {cls.TYPE: cls for cls in (OrderPlaced, Ack, Presence)}
+PaymentMethod = Literal["card", "cash", "terminal"]
+
+
+class PaymentRecorded(msgspec.Struct, forbid_unknown_fields=True):
+    """hub -> agent: a share was paid by card (Stripe or the demo provider); apply it to the bill."""
+
+    TYPE: ClassVar[str] = "payment.recorded"
+
+    payment_id: str
+    share_id: str
+    bill_id: str
+    currency: str
+    amount_minor: NonNeg
+    tip_minor: NonNeg
+    fee_minor: NonNeg
+    provider: str
+    paid_at: str
+    method: PaymentMethod = "card"
+
+
+class PaymentFailed(msgspec.Struct, forbid_unknown_fields=True):
+    """hub -> agent: the diner's card was declined; the share's hold can go."""
+
+    TYPE: ClassVar[str] = "payment.failed"
+
+    share_id: str
+    reason: str
+
+
+class RefundRecorded(msgspec.Struct, forbid_unknown_fields=True):
+    """hub -> agent: money went back to the diner (from the operator API or asked by staff)."""
+
+    TYPE: ClassVar[str] = "refund.recorded"
+
+    refund_id: str
+    payment_id: str
+    share_id: str
+    currency: str
+    amount_minor: NonNeg
+    refunded_at: str
+    status: Literal["succeeded", "failed"] = "succeeded"
+    reason: str = ""
+
+
+class PaymentTaken(msgspec.Struct, forbid_unknown_fields=True):
+    """agent -> hub: staff recorded a payment outside the platform (cash, own card terminal)."""
+
+    TYPE: ClassVar[str] = "payment.taken"
+
+    payment_id: str
+    share_id: str
+    bill_id: str
+    table_name: str
+    method: PaymentMethod
+    currency: str
+    amount_minor: NonNeg
+    tip_minor: NonNeg
+    taken_at: str
+
+
+class RefundRequested(msgspec.Struct, forbid_unknown_fields=True):
+    """agent -> hub: staff ask for a card payment to be refunded (in whole or in part)."""
+
+    TYPE: ClassVar[str] = "refund.requested"
+
+    refund_id: str
+    payment_id: str
+    amount_minor: Annotated[int, msgspec.Meta(gt=0)]
+    reason: str = ""
+
+
+_TYPES: dict[str, type[msgspec.Struct]] = {cls.TYPE: cls for cls in (
+    OrderPlaced, Ack, Presence, PaymentRecorded, PaymentFailed, RefundRecorded, PaymentTaken, RefundRequested)}
 
 
 def by_type(type_: str) -> type[msgspec.Struct] | None:

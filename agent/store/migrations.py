@@ -96,11 +96,72 @@ def m0004_pos_ids(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX menu_pos_modifier_ids_pos ON menu_pos_modifier_ids(pos_id)")
 
 
+def m0005_sessions_and_bills(db: sqlite_utils.Database) -> None:
+    # A table session is one party's visit: its orders, requests and bill. Closing it gives the
+    # next party a fresh table.
+    db.execute("""
+        CREATE TABLE table_sessions (
+            id TEXT PRIMARY KEY, table_id TEXT NOT NULL REFERENCES tables(id),
+            opened_at TEXT NOT NULL, closed_at TEXT, closed_by TEXT)""")
+    db.execute("CREATE UNIQUE INDEX table_sessions_open ON table_sessions(table_id) WHERE closed_at IS NULL")
+    db.execute("ALTER TABLE orders ADD COLUMN session_id TEXT REFERENCES table_sessions(id)")
+    db.execute("ALTER TABLE orders ADD COLUMN updated_at TEXT")
+    db.execute("CREATE INDEX orders_session ON orders(session_id)")
+    db.execute("ALTER TABLE order_lines ADD COLUMN status TEXT NOT NULL DEFAULT 'received'")
+    db.execute("ALTER TABLE order_lines ADD COLUMN voided_at TEXT")
+    db.execute("ALTER TABLE order_lines ADD COLUMN voided_by TEXT")
+    db.execute("ALTER TABLE order_lines ADD COLUMN tax_rate_bp INTEGER NOT NULL DEFAULT 0")
+    db.execute("""
+        CREATE TABLE table_requests (
+            id TEXT PRIMARY KEY, table_id TEXT NOT NULL REFERENCES tables(id),
+            session_id TEXT REFERENCES table_sessions(id), kind TEXT NOT NULL, created_at TEXT NOT NULL,
+            acknowledged_at TEXT, acknowledged_by TEXT)""")
+    db.execute("CREATE INDEX table_requests_open ON table_requests(created_at) WHERE acknowledged_at IS NULL")
+    # A share of a bill: held while the diner pays, then paid (or released / expired).
+    db.execute("""
+        CREATE TABLE bill_shares (
+            id TEXT PRIMARY KEY, session_id TEXT NOT NULL REFERENCES table_sessions(id),
+            kind TEXT NOT NULL, parts INTEGER, currency TEXT NOT NULL,
+            amount_minor INTEGER NOT NULL, tip_minor INTEGER NOT NULL, status TEXT NOT NULL,
+            created_at TEXT NOT NULL, expires_at TEXT NOT NULL,
+            method TEXT, payment_id TEXT UNIQUE, provider TEXT, fee_minor INTEGER, paid_at TEXT,
+            refunded_minor INTEGER NOT NULL DEFAULT 0, taken_by TEXT)""")
+    db.execute("CREATE INDEX bill_shares_session ON bill_shares(session_id, status)")
+    # What part of which order line a share pays for ("chosen items", "part of an item").
+    db.execute("""
+        CREATE TABLE bill_share_lines (
+            share_id TEXT NOT NULL REFERENCES bill_shares(id), order_id TEXT NOT NULL,
+            position INTEGER NOT NULL, amount_minor INTEGER NOT NULL,
+            PRIMARY KEY (share_id, order_id, position))""")
+    db.execute("""
+        CREATE TABLE refunds (
+            id TEXT PRIMARY KEY, share_id TEXT NOT NULL REFERENCES bill_shares(id),
+            amount_minor INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',
+            requested_by TEXT, created_at TEXT NOT NULL, done_at TEXT)""")
+    db.execute("ALTER TABLE menu_items ADD COLUMN tax_rate_bp INTEGER")
+
+
+def m0006_staff(db: sqlite_utils.Database) -> None:
+    """Staff accounts and sessions (staff dashboard)."""
+
+
+def m0007_item_photos(db: sqlite_utils.Database) -> None:
+    """Menu item photos (diner app)."""
+
+
+def m0008_link_inbox(db: sqlite_utils.Database) -> None:
+    """Messages from the hub, applied once (link, hub -> agent)."""
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_menu", m0001_menu),
     ("0002_tables_and_orders", m0002_tables_and_orders),
     ("0003_device_jobs_and_outbox", m0003_device_jobs_and_outbox),
     ("0004_pos_ids", m0004_pos_ids),
+    ("0005_sessions_and_bills", m0005_sessions_and_bills),
+    ("0006_staff", m0006_staff),
+    ("0007_item_photos", m0007_item_photos),
+    ("0008_link_inbox", m0008_link_inbox),
 ]
 
 
