@@ -14,6 +14,7 @@ from agent import tables
 from agent.config import AgentConfig
 from agent.devices import build_devices
 from agent.dispatch import Dispatcher
+from agent.identity import load_or_create_key
 from agent.link import AgentLink
 from agent.menu import MenuDoc, import_menu, load_menu_file, menu_is_empty, read_menu
 from agent.orders import POS_DEVICE
@@ -21,7 +22,7 @@ from agent.pos_sync import poll_pos_updates, sync_from_pos
 from agent.state import STATE, AgentState
 from agent.store.database import Database
 from agent.store.migrations import migrate
-from agent.web import api, pages, pos_webhook
+from agent.web import api, diner_api, pages, pos_webhook
 from agent.web.errors import error_middleware
 
 log = logging.getLogger(__name__)
@@ -32,11 +33,19 @@ MAX_BODY = 64 * 1024  # an order is a few KB; anything bigger is a mistake or an
 def create_app(config: AgentConfig) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
     app.add_routes(api.routes)
+    app.add_routes(diner_api.routes)
     app.add_routes(pages.routes)
     app.add_routes(pos_webhook.routes)
     app.router.add_static("/static", pages.STATIC, append_version=False)
     app.cleanup_ctx.append(partial(_lifecycle, config))
+    app.on_shutdown.append(_end_streams)
     return app
+
+
+async def _end_streams(app: web.Application) -> None:
+    """Open event streams would hold shutdown up for its whole timeout: end them first."""
+    if STATE in app:
+        app[STATE].events.close()
 
 
 def _first_start(db: sqlite_utils.Database, config: AgentConfig, menu: MenuDoc | None) -> None:
@@ -87,7 +96,8 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         devices = build_devices(config, language=menu.restaurant.get("locale", "en"))
         dispatcher = Dispatcher(database, devices, config.dispatch)
         link = AgentLink(config, database)
-        app[STATE] = AgentState(config, database, menu, dispatcher, link)
+        signing_key = await asyncio.to_thread(load_or_create_key, config.data_dir)
+        app[STATE] = AgentState(config, database, menu, dispatcher, link, signing_key=signing_key)
         link_task = asyncio.create_task(link.run(), name="link")
         tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher"), link_task]
         if POS_DEVICE in devices:

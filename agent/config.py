@@ -6,7 +6,8 @@
     [broker]    host, port, username, password, keepalive, tls
     [link]      window, resend_after
     [dispatch]  hold_after, status_interval, fallback_after, deliver_timeout
-    [restaurant] menu                    (a menu JSON file; empty = the sample menu)
+    [restaurant] menu, tax_mode, tax_rate_bp, close_when_paid, wifi_ssid, wifi_password
+    [payments]  hold_minutes             (how long a share is held for the diner paying it)
     [[tables]]  name                     (created at first start)
     [[printers]] name, kind, stations, paper ("80mm"/"58mm"), fallback, options = {...}
     [pos]       kind, poll_interval, import_menu_on_start, options = {...}
@@ -72,6 +73,16 @@ class DispatchSection(msgspec.Struct, forbid_unknown_fields=True):
 
 class RestaurantSection(msgspec.Struct, forbid_unknown_fields=True):
     menu: str = ""
+    # "inclusive": prices include tax (EU, UK, AU); "exclusive": tax is added on top by rate (US)
+    tax_mode: Literal["inclusive", "exclusive"] = "inclusive"
+    tax_rate_bp: Annotated[int, msgspec.Meta(ge=0, le=10000)] = 0  # for items without their own rate
+    close_when_paid: bool = True  # a settled bill ends the party's visit: the next scan is a fresh table
+    wifi_ssid: str = ""  # printed on table cards as a join-the-Wi-Fi QR code
+    wifi_password: str = ""
+
+
+class PaymentsSection(msgspec.Struct, forbid_unknown_fields=True):
+    hold_minutes: Annotated[float, msgspec.Meta(gt=0, le=24 * 60)] = 15.0  # a share's hold while its diner pays
 
 
 class TableConf(msgspec.Struct, forbid_unknown_fields=True):
@@ -102,6 +113,7 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
     link: LinkSection = msgspec.field(default_factory=LinkSection)
     dispatch: DispatchSection = msgspec.field(default_factory=DispatchSection)
     restaurant: RestaurantSection = msgspec.field(default_factory=RestaurantSection)
+    payments: PaymentsSection = msgspec.field(default_factory=PaymentsSection)
     tables: list[TableConf] = msgspec.field(default_factory=lambda: [TableConf("Table 1")])
     printers: list[PrinterConf] = []
     pos: PosConf | None = None
@@ -118,6 +130,7 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
 _SCALAR_SECTIONS = {
     "agent": AgentSection, "http": HttpSection, "hub": HubSection, "broker": BrokerSection,
     "link": LinkSection, "dispatch": DispatchSection, "restaurant": RestaurantSection,
+    "payments": PaymentsSection,
 }
 
 

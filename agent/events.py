@@ -25,6 +25,7 @@ class Event:
 
 
 RESYNC = Event("resync")
+CLOSING = Event("closing")  # the agent is stopping: streams end so clients reconnect elsewhere/later
 
 
 class Subscription:
@@ -56,6 +57,10 @@ class EventBus:
     def __init__(self) -> None:
         self._subscribers: set[Subscription] = set()
         self._ids = itertools.count(1)
+
+    def close(self) -> None:
+        for subscriber in list(self._subscribers):
+            subscriber.offer(CLOSING)
 
     def publish(self, kind: str, data: dict[str, Any] | None = None, *, table_id: str | None = None,
                 staff_only: bool = False) -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import msgspec
 import sqlite_utils
 
-from agent import outbox
+from agent import outbox, table_sessions
 from agent.config import AgentConfig
 from agent.pricing import OrderRejected, PricedLine, PricedOrder
 from agent.routing import route
@@ -47,13 +47,17 @@ def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, pr
     order_id = uuid7()
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
     number = db.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM orders").fetchone()[0]
-    db.execute("""INSERT INTO orders (id, number, table_id, idempotency_key, request_hash, status, currency,
-                                      total_minor, created_at) VALUES (?, ?, ?, ?, ?, 'received', ?, ?, ?)""",
-               [order_id, number, table.id, idempotency_key, request_hash, priced.currency, priced.total_minor, now])
+    session = table_sessions.open_or_current(db, table.id)
+    db.execute("""INSERT INTO orders (id, number, table_id, session_id, idempotency_key, request_hash, status,
+                                      currency, total_minor, created_at, updated_at)
+                  VALUES (?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?)""",
+               [order_id, number, table.id, session.id, idempotency_key, request_hash, priced.currency,
+                priced.total_minor, now, now])
     line_dicts = [_line_dict(line) for line in priced.lines]
     db["order_lines"].insert_all(
         {**d, "order_id": order_id, "position": i, "modifiers": json.dumps(d["modifiers"]),
-         "stations": json.dumps(line.stations), "course": line.course}
+         "stations": json.dumps(line.stations), "course": line.course,
+         "tax_rate_bp": _tax_rate(db, line.item_id, config.restaurant.tax_rate_bp)}
         for i, (d, line) in enumerate(zip(line_dicts, priced.lines, strict=True)))
 
     ticket_base = {"order_id": order_id, "table_name": table.name, "order_number": number, "placed_at": now}
@@ -72,6 +76,13 @@ def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, pr
         currency=priced.currency, total_minor=priced.total_minor,
         lines=[msgspec.convert(d, messages.OrderLine) for d in line_dicts]))
     return PlacedOrder(get_order(db, order_id), replayed=False)
+
+
+def _tax_rate(db: sqlite_utils.Database, item_id: str, default_bp: int) -> int:
+    """The item's own rate (e.g. reduced rate for food), else the restaurant's; kept on the line so a
+    later menu change does not alter a bill already run up."""
+    row = db.execute("SELECT tax_rate_bp FROM menu_items WHERE id = ?", [item_id]).fetchone()
+    return row[0] if row and row[0] is not None else default_bp
 
 
 def _pos_id(db: sqlite_utils.Database, item_id: str) -> str | None:

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.config import AgentConfig
 from agent.dispatch import Dispatcher
@@ -20,6 +21,7 @@ class AgentState:
     dispatcher: Dispatcher
     link: AgentLink
     events: EventBus = field(default_factory=EventBus)
+    signing_key: Ed25519PrivateKey | None = None  # signs pay links (agent/identity.py)
 
     async def reload_menu(self) -> None:
         self.menu = await self.database.read(read_menu)

@@ -4,7 +4,7 @@ import re
 
 from aiohttp import web
 
-from agent import orders, outbox, tables
+from agent import live, orders, outbox, table_sessions, tables
 from agent.dispatch import queue_counts
 from agent.pricing import OrderRejected, decode_request, price, request_hash
 from agent.state import STATE
@@ -20,7 +20,7 @@ def _rejected(exc: OrderRejected) -> web.Response:
     return json_error(exc.status, exc.code, exc.message, **extra)
 
 
-async def _table(request: web.Request) -> tables.Table:
+async def table_of(request: web.Request) -> tables.Table:
     table = await request.app[STATE].database.read(tables.by_token, request.match_info["table_token"])
     if table is None:
         raise web.HTTPNotFound(reason="this table link is not valid (it may have been replaced); scan the code on the table again")
@@ -40,10 +40,16 @@ async def get_menu(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/api/v1/tables/{table_token}")
 async def get_table(request: web.Request) -> web.Response:
-    table = await _table(request)
-    restaurant = request.app[STATE].menu.restaurant
-    return web.json_response({"table": {"name": table.name},
-                              "restaurant": {"name": restaurant["name"], "currency": restaurant["currency"]}})
+    state = request.app[STATE]
+    table = await table_of(request)
+    session = await state.database.read(table_sessions.current, table.id)
+    restaurant = state.menu.restaurant
+    return web.json_response({
+        "table": {"name": table.name},
+        "restaurant": {"name": restaurant["name"], "currency": restaurant["currency"],
+                       "locale": restaurant.get("locale", "en")},
+        "session": {"id": session.id, "opened_at": session.opened_at} if session else None,
+        "hub_online": state.link.connected})
 
 
 @routes.post("/api/v1/tables/{table_token}/orders")
@@ -54,7 +60,7 @@ async def post_order(request: web.Request) -> web.Response:
         return json_error(400, "idempotency_key_required",
                           "send an Idempotency-Key header (8-200 printable characters) so a retry cannot order twice",
                           field="Idempotency-Key")
-    table = await _table(request)
+    table = await table_of(request)
     try:
         order_request = decode_request(await request.read())
         priced = price(state.menu, order_request)
@@ -65,6 +71,7 @@ async def post_order(request: web.Request) -> web.Response:
     if not placed.replayed:
         state.dispatcher.wake()
         state.link.wake()
+        await live.publish_order(state, placed.order["id"])
     headers = {"Idempotent-Replayed": "true"} if placed.replayed else {}
     return web.json_response({"order": placed.order}, status=201, headers=headers)
 
