@@ -125,7 +125,8 @@ def m0005_sessions_and_bills(db: sqlite_utils.Database) -> None:
             amount_minor INTEGER NOT NULL, tip_minor INTEGER NOT NULL, status TEXT NOT NULL,
             created_at TEXT NOT NULL, expires_at TEXT NOT NULL,
             method TEXT, payment_id TEXT UNIQUE, provider TEXT, fee_minor INTEGER, paid_at TEXT,
-            refunded_minor INTEGER NOT NULL DEFAULT 0, taken_by TEXT)""")
+            refunded_minor INTEGER NOT NULL DEFAULT 0, taken_by TEXT, idempotency_key TEXT UNIQUE,
+            request_hash TEXT)""")
     db.execute("CREATE INDEX bill_shares_session ON bill_shares(session_id, status)")
     # What part of which order line a share pays for ("chosen items", "part of an item").
     db.execute("""
@@ -139,6 +140,7 @@ def m0005_sessions_and_bills(db: sqlite_utils.Database) -> None:
             amount_minor INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',
             requested_by TEXT, created_at TEXT NOT NULL, done_at TEXT)""")
     db.execute("ALTER TABLE menu_items ADD COLUMN tax_rate_bp INTEGER")
+    db.execute("ALTER TABLE device_jobs ADD COLUMN result TEXT")  # e.g. the POS's check reference
 
 
 def m0006_staff(db: sqlite_utils.Database) -> None:
