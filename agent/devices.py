@@ -11,7 +11,9 @@ from datetime import datetime
 
 from agent.config import AgentConfig, PrinterConf
 from agent.orders import POS_DEVICE
+from agent.receipts import receipt_from
 from drivers.escpos.kitchen_ticket import KitchenTicket, TicketLine, render_kitchen_ticket
+from drivers.escpos.receipt import render_receipt
 from drivers.escpos.status import PrinterState, PrinterStatus
 from drivers.pos.base import Pos, PosLine, PosOrder
 from drivers.printer import Printer
@@ -54,9 +56,13 @@ class PrinterDevice(Device):
         return render_kitchen_ticket(ticket, paper=self.paper, language=self.language)
 
     async def deliver(self, kind: str, payload: dict) -> None:
-        if kind != "kitchen_ticket":
+        if kind == "kitchen_ticket":
+            data = self.render(payload)
+        elif kind == "receipt":
+            data = render_receipt(receipt_from(payload), paper=self.paper, language=self.language)
+        else:
             raise ValueError(f"printer {self.name} cannot handle {kind!r} jobs")
-        await asyncio.to_thread(self.printer.send, self.render(payload))
+        await asyncio.to_thread(self.printer.send, data)
 
     async def status(self) -> PrinterStatus:
         try:
@@ -72,7 +78,10 @@ class PosDevice(Device):
         super().__init__(POS_DEVICE)
         self.pos = pos
 
-    async def deliver(self, kind: str, payload: dict) -> None:
+    async def deliver(self, kind: str, payload: dict) -> str | None:
+        if kind == "pos_payment":
+            await self._pay(payload)
+            return None
         if kind != "pos_order":
             raise ValueError(f"the POS cannot handle {kind!r} jobs")
         order = PosOrder(
@@ -82,7 +91,19 @@ class PosDevice(Device):
                            unit_price_minor=ln["unit_price_minor"],
                            modifiers=[m["name"] for m in ln["modifiers"]], note=ln["note"])
                    for ln in payload["lines"]])
-        await self.pos.submit_order(order, idempotency_key=payload["order_id"])
+        return await self.pos.submit_order(order, idempotency_key=payload["order_id"])
+
+    async def _pay(self, payload: dict) -> None:
+        """The payment onto each check it covers; a check fully paid is closed. Idempotent per
+        (payment, check), so a retry after a timeout records nothing twice."""
+        for part in payload["allocations"]:
+            ref = payload["check_refs"].get(part["order_id"])
+            if ref is None:
+                raise RuntimeError(f"order {part['order_id']} has not reached the POS yet")
+            await self.pos.add_payment(ref, part["amount_minor"], part["tip_minor"], payload["method"],
+                                       idempotency_key=f"{payload['payment_id']}:{part['order_id']}")
+            if part["closes"]:
+                await self.pos.close_check(ref)
 
     async def close(self) -> None:
         await self.pos.close()

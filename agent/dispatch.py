@@ -87,8 +87,20 @@ def mark_sending(db: sqlite_utils.Database, job_id: str) -> None:
     db.execute("UPDATE device_jobs SET status = 'sending', attempts = attempts + 1 WHERE id = ?", [job_id])
 
 
-def mark_done(db: sqlite_utils.Database, job_id: str) -> None:
-    db.execute("UPDATE device_jobs SET status = 'done', done_at = ?, last_error = NULL WHERE id = ?", [_now(), job_id])
+def mark_done(db: sqlite_utils.Database, job_id: str, result: str | None = None) -> None:
+    db.execute("UPDATE device_jobs SET status = 'done', done_at = ?, last_error = NULL, result = ? WHERE id = ?",
+               [_now(), result, job_id])
+
+
+def with_check_refs(db: sqlite_utils.Database, payload: dict) -> dict:
+    """A POS payment needs the POS's own check references, known only once its orders reached it.
+    The POS queue is in order, so those orders' jobs are done before the payment's turn."""
+    refs = {}
+    for part in payload["allocations"]:
+        row = db.execute("SELECT result FROM device_jobs WHERE kind = 'pos_order' AND order_id = ? AND status = 'done'",
+                         [part["order_id"]]).fetchone()
+        refs[part["order_id"]] = row[0] if row else None
+    return {**payload, "check_refs": refs}
 
 
 def mark_failed(db: sqlite_utils.Database, job_id: str, error: str, hold: bool = False) -> None:
@@ -179,8 +191,11 @@ class Dispatcher:
                 log.warning("stale jobs held for staff", extra={"device": name, "jobs": held})
                 continue
             await self.database.write(mark_sending, job.id)
+            payload = job.payload
+            if job.kind == "pos_payment":
+                payload = await self.database.read(with_check_refs, payload)
             try:
-                await asyncio.wait_for(device.deliver(job.kind, job.payload), self.settings.deliver_timeout)
+                result = await asyncio.wait_for(device.deliver(job.kind, payload), self.settings.deliver_timeout)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a driver may raise anything; it must not stop the queue
@@ -198,4 +213,4 @@ class Dispatcher:
                 continue
             self.health[name].recovered()
             backoff = BACKOFF_START
-            await self.database.write(mark_done, job.id)
+            await self.database.write(mark_done, job.id, result if isinstance(result, str) else None)

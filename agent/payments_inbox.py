@@ -9,7 +9,7 @@ import logging
 
 import sqlite_utils
 
-from agent import live, shares, table_sessions
+from agent import live, settlement, shares, table_sessions
 from agent.config import AgentConfig
 from contract import messages
 
@@ -34,10 +34,12 @@ def _after_change(db: sqlite_utils.Database, config: AgentConfig, share: dict) -
 
 def make_handlers(config: AgentConfig) -> dict:
     def payment_recorded(db: sqlite_utils.Database, env, data: messages.PaymentRecorded) -> Events:
-        share = shares.apply_payment(db, data)
+        share, newly_paid = shares.apply_payment(db, data)
         if share is None:
             # a share this agent never made: nothing to attach it to, but the money is real
             raise ValueError(f"payment {data.payment_id} is for unknown share {data.share_id}")
+        if newly_paid:
+            settlement.tell_pos(db, config, share)
         return _after_change(db, config, share)
 
     def payment_failed(db: sqlite_utils.Database, env, data: messages.PaymentFailed) -> Events:

@@ -170,17 +170,19 @@ def release(db: sqlite_utils.Database, session_id: str, share_id: str) -> bool:
     return cursor.rowcount == 1
 
 
-def apply_payment(db: sqlite_utils.Database, data: messages.PaymentRecorded) -> dict | None:
-    """A card payment from the hub; idempotent. None when the share is unknown here."""
+def apply_payment(db: sqlite_utils.Database, data: messages.PaymentRecorded) -> tuple[dict | None, bool]:
+    """A card payment from the hub; idempotent: (share, whether it is newly paid). (None, False) when
+    the share is unknown here."""
     share = get(db, data.share_id)
     if share is None:
-        return None
-    if share["status"] != "paid":
+        return None, False
+    newly_paid = share["status"] != "paid"
+    if newly_paid:
         db.execute("""UPDATE bill_shares SET status = 'paid', method = ?, payment_id = ?, provider = ?, fee_minor = ?,
                                              paid_at = ?, amount_minor = ?, tip_minor = ? WHERE id = ?""",
                    [data.method, data.payment_id, data.provider, data.fee_minor, data.paid_at, data.amount_minor,
                     data.tip_minor, data.share_id])
-    return get(db, data.share_id)
+    return get(db, data.share_id), newly_paid
 
 
 def apply_failure(db: sqlite_utils.Database, share_id: str) -> dict | None:
