@@ -14,7 +14,7 @@ from agent.table_sessions import now_iso
 from contract.ids import uuid7
 
 
-def _add_job(db: sqlite_utils.Database, device: str, kind: str, payload: dict) -> None:
+def add_job(db: sqlite_utils.Database, device: str, kind: str, payload: dict) -> None:
     db.execute("INSERT INTO device_jobs (id, device, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
                [uuid7(), device, kind, json.dumps(payload), datetime.now(UTC).isoformat()])
 
@@ -48,7 +48,7 @@ def allocations(db: sqlite_utils.Database, share: dict, tax_mode: str) -> list[d
 def tell_pos(db: sqlite_utils.Database, config: AgentConfig, share: dict) -> None:
     if config.pos is None:
         return
-    _add_job(db, POS_DEVICE, "pos_payment", {
+    add_job(db, POS_DEVICE, "pos_payment", {
         "payment_id": share["payment_id"], "method": share["method"],
         "allocations": allocations(db, share, config.restaurant.tax_mode)})
 
@@ -65,6 +65,6 @@ def print_receipt(db: sqlite_utils.Database, config: AgentConfig, session_id: st
                   share_id: str | None = None) -> str | None:
     printer = receipt_printer(config)
     if printer is not None:
-        _add_job(db, printer, "receipt", receipts.receipt_payload(
+        add_job(db, printer, "receipt", receipts.receipt_payload(
             db, session_id, config.restaurant.tax_mode, restaurant_name, share_id))
     return printer
