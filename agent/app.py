@@ -22,7 +22,7 @@ from agent.pos_sync import poll_pos_updates, sync_from_pos
 from agent.state import STATE, AgentState
 from agent.store.database import Database
 from agent.store.migrations import migrate
-from agent.web import api, diner_api, pages, pos_webhook
+from agent.web import api, diner_api, pages, pos_webhook, staff_admin_api, staff_api
 from agent.web.errors import error_middleware
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ def create_app(config: AgentConfig) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
     app.add_routes(api.routes)
     app.add_routes(diner_api.routes)
+    app.add_routes(staff_api.routes)
+    app.add_routes(staff_admin_api.routes)
     app.add_routes(pages.routes)
     app.add_routes(pos_webhook.routes)
     app.router.add_static("/static", pages.STATIC, append_version=False)

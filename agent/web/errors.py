@@ -23,6 +23,12 @@ async def error_middleware(request: web.Request, handler):
     except web.HTTPException as exc:
         if exc.status < 400 or not request.path.startswith("/api/"):
             raise
+        code = getattr(exc, "error_code", None)  # a refusal that carries its own code (agent/staff/guard.py)
+        if code is not None:
+            response = json_error(exc.status, code, exc.error_message, **exc.error_extra)
+            if "Retry-After" in exc.headers:
+                response.headers["Retry-After"] = exc.headers["Retry-After"]
+            return response
         return json_error(exc.status, _CODES.get(exc.status, "error"), exc.reason or "request refused")
     except Exception:
         log.exception("unhandled error", extra={"path": request.path, "method": request.method})
