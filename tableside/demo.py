@@ -20,6 +20,8 @@ import qrcode
 from agent import tables
 from agent.app import create_app as create_agent_app
 from agent.config import from_dict as agent_config
+from agent.staff.accounts import create_account
+from agent.state import STATE as AGENT_STATE
 from agent.store.database import connect
 from drivers.escpos.emulator import PrinterEmulator
 from drivers.pos.simulator_view import create_view_app
@@ -30,6 +32,7 @@ from tableside.serve import Server
 
 HOST = "127.0.0.1"
 AGENT_ID = "demo-agent"
+MANAGER_NAME = "Manager"
 TABLE_NAMES = [f"Table {n}" for n in range(1, 9)] + ["Terrace 1", "Terrace 2"]
 PRINTERS = {"kitchen": ["kitchen", "desserts"], "bar": ["bar"]}
 
@@ -51,13 +54,24 @@ def free_port() -> int:
 def _secrets(data_dir: Path) -> dict:
     """Tokens made at the first start and kept, so URLs and credentials survive a restart."""
     path = data_dir / "secrets.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    values = {"operator_token": secrets.token_urlsafe(32)}
-    # created private, not chmod-ed after: the token is never readable by others, even briefly
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+    values = json.loads(path.read_text()) if path.exists() else {}
+    wanted = {"operator_token": lambda: secrets.token_urlsafe(32),
+              "manager_pin": lambda: f"{secrets.randbelow(10**6):06d}"}
+    if all(key in values for key in wanted):
+        return values
+    values = {**{key: make() for key, make in wanted.items()}, **values}
+    # written private, never chmod-ed after: the secrets are never readable by others, even briefly
+    tmp = path.with_suffix(".tmp")
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
         json.dump(values, out)
+    tmp.replace(path)
     return values
+
+
+def _ensure_manager(db, pin: str) -> None:
+    """The demo's first manager (a real set-up makes one with `tableside agent add-staff`)."""
+    if db.execute("SELECT COUNT(*) FROM staff_accounts").fetchone()[0] == 0:
+        create_account(db, MANAGER_NAME, "manager", pin)
 
 
 def _table_links(agent_db: Path, public_url: str) -> list[dict]:
@@ -80,6 +94,7 @@ def _print_banner(info: dict, out=None) -> None:
     for table in info["tables"]:
         print(f"    {table['name']:<10} {table['url']}", file=out)
     print(f"\n  Staff dashboard   {info['staff_url']}", file=out)
+    print(f"  Staff sign-in     {info['staff_sign_in']['name']} / PIN {info['staff_sign_in']['pin']}", file=out)
     print(f"  Hub               {info['hub_url']}", file=out)
     print(f"  POS (simulator)   {info['pos_url']}", file=out)
     print(f"  Operator token    {info['operator_token']}", file=out)
@@ -131,13 +146,16 @@ async def run_demo(options: DemoOptions, ready: asyncio.Event | None = None,
                          for name, stations in PRINTERS.items()],
             "pos": {"kind": "simulator", "options": {"path": str(data_dir / "pos-checks.jsonl")}},
         })
-        agent = await Server(create_agent_app(config), HOST, agent_port).start()
+        agent_app = create_agent_app(config)
+        agent = await Server(agent_app, HOST, agent_port).start()
         started.append(agent)
         agent_url = f"http://{HOST}:{agent.port}"
+        await agent_app[AGENT_STATE].database.write(_ensure_manager, keep["manager_pin"])
 
         info = {
             "agent_url": agent_url,
             "staff_url": f"{agent_url}/staff",
+            "staff_sign_in": {"name": MANAGER_NAME, "pin": keep["manager_pin"], "role": "manager"},
             "hub_url": hub_url,
             "broker": f"mqtt://{HOST}:{broker_port}",
             "operator_token": keep["operator_token"],

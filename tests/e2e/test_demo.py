@@ -65,9 +65,15 @@ async def test_demo_takes_an_order_end_to_end_and_keeps_data(tmp_path, capsys):
 
         await eventually(at_pos, what="check on the simulator POS page")
 
+        sign_in = info["staff_sign_in"]  # the demo's manager can sign in with what demo.json says
+        async with http.post(f"{info['agent_url']}/api/v1/staff/session",
+                             json={"name": sign_in["name"], "secret": sign_in["pin"]}) as resp:
+            assert resp.status == 200 and (await resp.json())["staff"]["role"] == "manager"
+
     async with demo(tmp_path) as again, aiohttp.ClientSession() as http:
         assert [t["token"] for t in again["tables"]] == [t["token"] for t in info["tables"]]
         assert again["operator_token"] == info["operator_token"]
+        assert again["staff_sign_in"] == info["staff_sign_in"]
         async with http.get(f"{again['agent_url']}/api/v1/orders/{order['id']}") as resp:
             assert resp.status == 200 and (await resp.json())["order"]["total_minor"] == order["total_minor"]
 
