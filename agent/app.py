@@ -10,11 +10,12 @@ from pathlib import Path
 import sqlite_utils
 from aiohttp import web
 
-from agent import tables
+from agent import payments_inbox, tables
 from agent.config import AgentConfig
 from agent.devices import build_devices
 from agent.dispatch import Dispatcher
-from agent.identity import load_or_create_key
+from agent.events import EventBus
+from agent.identity import load_or_create_key, public_key_of
 from agent.link import AgentLink
 from agent.menu import MenuDoc, import_menu, load_menu_file, menu_is_empty, read_menu
 from agent.orders import POS_DEVICE
@@ -97,9 +98,11 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         # tickets print in the menu's own language, with the code page that language needs
         devices = build_devices(config, language=menu.restaurant.get("locale", "en"))
         dispatcher = Dispatcher(database, devices, config.dispatch)
-        link = AgentLink(config, database)
         signing_key = await asyncio.to_thread(load_or_create_key, config.data_dir)
-        app[STATE] = AgentState(config, database, menu, dispatcher, link, signing_key=signing_key)
+        events = EventBus()
+        link = AgentLink(config, database, handlers=payments_inbox.make_handlers(config), events=events,
+                         public_key=public_key_of(signing_key), after_apply=dispatcher.wake)
+        app[STATE] = AgentState(config, database, menu, dispatcher, link, events=events, signing_key=signing_key)
         link_task = asyncio.create_task(link.run(), name="link")
         tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher"), link_task]
         if POS_DEVICE in devices:

@@ -4,7 +4,7 @@
     [http]      host, port, public_url
     [hub]       url                      (where pay links and the operator live)
     [broker]    host, port, username, password, keepalive, tls
-    [link]      window, resend_after
+    [link]      window, resend_after, retention_days
     [dispatch]  hold_after, status_interval, fallback_after, deliver_timeout
     [restaurant] menu, tax_mode, tax_rate_bp, close_when_paid, wifi_ssid, wifi_password
     [payments]  hold_minutes             (how long a share is held for the diner paying it)
@@ -61,6 +61,7 @@ class BrokerSection(msgspec.Struct, forbid_unknown_fields=True):
 class LinkSection(msgspec.Struct, forbid_unknown_fields=True):
     window: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 200  # messages in flight, unacked
     resend_after: Annotated[float, msgspec.Meta(gt=0)] = 15.0  # seconds without an ack
+    retention_days: Annotated[float, msgspec.Meta(gt=0, le=3650)] = 7.0  # delivered/applied link messages kept
 
 
 class DispatchSection(msgspec.Struct, forbid_unknown_fields=True):

@@ -4,6 +4,10 @@
 - After every (re)connect everything not acked is sent again; so is whatever waits longer than
   `resend_after` without an ack (the hub may have been down while the broker was up).
 - Nothing relies on the broker or paho keeping messages: the outbox table is the truth.
+
+And the other way: messages from the hub go through the inbox (agent/inbox.py), applied once by
+the handler for their type, then acked, duplicates included. Presence carries the agent's public
+key. Delivered outbox rows and applied inbox rows are pruned after `link.retention_days`.
 """
 
 import asyncio
@@ -11,12 +15,14 @@ import contextlib
 import logging
 import random
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import aiomqtt
 
-from agent import outbox
+from agent import inbox, outbox
 from agent.config import AgentConfig
+from agent.events import EventBus
 from agent.store.database import Database
 from contract import envelope, messages, topics
 
@@ -24,13 +30,20 @@ log = logging.getLogger(__name__)
 
 BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
+PRUNE_EVERY_S = 3600.0
 
 
 class AgentLink:
-    def __init__(self, config: AgentConfig, database: Database) -> None:
+    def __init__(self, config: AgentConfig, database: Database, *,
+                 handlers: dict[str, inbox.Handler] | None = None, events: EventBus | None = None,
+                 public_key: str = "", after_apply: Callable[[], None] | None = None) -> None:
         self.config = config
+        self.after_apply = after_apply  # e.g. wake the device queues: a payment may have queued a POS job
         self.database = database
         self.agent_id = config.agent.id
+        self.handlers = handlers or {}  # message type -> how to apply it (agent/inbox.py)
+        self.events = events
+        self.public_key = public_key  # sent in presence; the hub trusts the first one it sees
         self.connected = False
         self.last_ack_at: datetime | None = None
         self._wake = asyncio.Event()
@@ -43,7 +56,15 @@ class AgentLink:
         self._wake.set()
 
     async def run(self) -> None:
-        """Connect, pump, reconnect with back-off; until stop()."""
+        """Connect, pump, reconnect with back-off; until stop(). Prunes old rows meanwhile."""
+        pruning = asyncio.create_task(self._prune_periodically(), name="link-prune")
+        try:
+            await self._connect_loop()
+        finally:
+            pruning.cancel()
+            await asyncio.gather(pruning, return_exceptions=True)
+
+    async def _connect_loop(self) -> None:
         backoff = BACKOFF_START
         while not self._stopping.is_set():
             try:
@@ -63,7 +84,7 @@ class AgentLink:
 
     def _presence(self, online: bool) -> bytes:
         # presence is not an outbox message: seq 0 means "not sequenced"
-        return envelope.encode(self.agent_id, 0, messages.Presence(online=online))
+        return envelope.encode(self.agent_id, 0, messages.Presence(online=online, public_key=self.public_key))
 
     async def _session(self) -> None:
         broker = self.config.broker
@@ -95,7 +116,7 @@ class AgentLink:
             room = window - len(self._in_flight)
             batch = await self.database.read(outbox.pending, self._sent_up_to, room) if room > 0 else []
             for message in batch:
-                await client.publish(topics.up(self.agent_id, message.type), message.payload, qos=1)
+                await client.publish(topics.up(self.agent_id, message.type), outbox.stamped(message.payload), qos=1)
                 self._in_flight[message.id] = time.monotonic()
                 self._sent_up_to = message.seq
             if not batch:
@@ -107,14 +128,53 @@ class AgentLink:
             try:
                 topic = topics.parse(str(mqtt_message.topic))
                 env = envelope.decode(mqtt_message.payload)
-                data = envelope.decode_data(env)
             except (ValueError, envelope.InvalidMessage) as exc:
+                # no usable id: nothing to record or ack
                 log.warning("dropped a bad message from the hub", extra={"error": str(exc)})
                 continue
             if topic.agent_id != self.agent_id:
                 continue
-            if isinstance(data, messages.Ack):
-                await self._acked(data.ids)
+            if env.type == messages.Ack.TYPE:
+                try:
+                    ack = envelope.decode_data(env)
+                except envelope.InvalidMessage as exc:
+                    log.warning("dropped a bad ack from the hub", extra={"error": str(exc)})
+                    continue
+                await self._acked(ack.ids)
+            else:
+                await self._apply(client, topic, env)
+
+    async def _apply(self, client: aiomqtt.Client, topic: topics.Topic, env: envelope.Envelope) -> None:
+        """Apply a hub message once (inbox), publish its events, ack it; not acked if the write failed."""
+        try:
+            if env.agent_id != self.agent_id or env.type != topic.type:
+                why = f"envelope ({env.agent_id}, {env.type}) does not match its topic ({topic.agent_id}, {topic.type})"
+                outcome = await self.database.write(inbox.reject, env, why)
+            else:
+                outcome = await self.database.write(inbox.receive, env, self.handlers)
+        except Exception:
+            log.exception("hub message not applied, not acked: the hub sends it again",
+                          extra={"message_id": env.id, "type": env.type})
+            return
+        log_fields = {"message_id": env.id, "type": env.type, "seq": env.seq, "status": outcome.status}
+        if outcome.status in ("rejected", "unhandled"):
+            log.warning("hub message not applied", extra={**log_fields, "reason": outcome.reason})
+        else:
+            log.info("hub message received", extra=log_fields)
+        self._publish_events(env, outcome)
+        if outcome.status == "applied" and self.after_apply is not None:
+            self.after_apply()
+        body = envelope.encode(self.agent_id, 0, messages.Ack(ids=[env.id]))  # acks are not outboxed: seq 0
+        await client.publish(topics.up(self.agent_id, messages.Ack.TYPE), body, qos=1)
+
+    def _publish_events(self, env: envelope.Envelope, outcome: inbox.Outcome) -> None:
+        if self.events is None:
+            return
+        for kind, data, table_id in outcome.events:
+            self.events.publish(kind, data, table_id=table_id)
+        if outcome.status in ("rejected", "unhandled"):
+            self.events.publish("link", {"message_id": env.id, "type": env.type, "status": outcome.status,
+                                         "reason": outcome.reason}, staff_only=True)
 
     async def _acked(self, ids: list[str]) -> None:
         if ids:
@@ -123,6 +183,18 @@ class AgentLink:
             self._in_flight.pop(message_id, None)
         self.last_ack_at = datetime.now(UTC)
         self._wake.set()  # room in the window
+
+    async def _prune_periodically(self) -> None:
+        older_than = timedelta(days=self.config.link.retention_days)
+        while True:
+            try:
+                sent = await self.database.write(outbox.prune, older_than)
+                received = await self.database.write(inbox.prune, older_than)
+                if sent or received:
+                    log.info("link pruned", extra={"outbox": sent, "inbox": received})
+            except Exception:  # a failed prune must not take the link down; try next time
+                log.exception("link prune failed")
+            await asyncio.sleep(PRUNE_EVERY_S)
 
 
 async def first_failure(*coros) -> None:

@@ -4,7 +4,7 @@ A message leaves the outbox only when the hub acks its id. `seq` orders messages
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import sqlite_utils
@@ -48,3 +48,19 @@ def mark_delivered(db: sqlite_utils.Database, ids: list[str]) -> int:
 
 def waiting(db: sqlite_utils.Database) -> int:
     return db.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0]
+
+
+def stamped(payload: bytes) -> bytes:
+    """The stored envelope with sent_at set to now: the hub measures the agent's clock from it,
+    and a message that waited in the outbox was still sent just now."""
+    env = envelope.decode(payload)
+    return _encoder.encode(msgspec.structs.replace(env, sent_at=envelope.now_iso()))
+
+
+def prune(db: sqlite_utils.Database, older_than: timedelta) -> int:
+    """Delete messages delivered more than `older_than` ago; how many. Undelivered ones stay."""
+    cutoff = (datetime.now(UTC) - older_than).isoformat()
+    return db.execute("DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?", [cutoff]).rowcount
+
+
+_encoder = msgspec.json.Encoder()

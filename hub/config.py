@@ -18,9 +18,21 @@
     shared_subscription = true               # false for brokers without $share (the demo's amqtt)
     client_id = "hub-1"                      # default hub-<random>
 
+    [link]
+    retention_days = 7                       # delivered link messages are kept this long
+
+    [stripe]                                 # absent: the demo provider (no real money)
+    secret_key = "sk_live_..."               # or TABLESIDE_STRIPE_SECRET_KEY
+    webhook_secret = "whsec_..."             # or TABLESIDE_STRIPE_WEBHOOK_SECRET
+    api_base = "https://api.stripe.com"      # or TABLESIDE_STRIPE_API_BASE (tests, staging)
+
+    [payments]
+    reconcile_interval_s = 300               # how often Stripe is asked for what webhooks missed
+
 Every key has an environment override named TABLESIDE_HUB_<KEY> for the [hub] section and
 TABLESIDE_HUB_<SECTION>_<KEY> for the others, e.g. TABLESIDE_HUB_OPERATOR_TOKEN,
-TABLESIDE_HUB_DATABASE_URL, TABLESIDE_HUB_HTTP_PORT, TABLESIDE_HUB_BROKER_PASSWORD.
+TABLESIDE_HUB_DATABASE_URL, TABLESIDE_HUB_HTTP_PORT, TABLESIDE_HUB_BROKER_PASSWORD; the [stripe]
+keys are the exceptions, named as the payments issue names them: TABLESIDE_STRIPE_<KEY>.
 Relative paths are taken from the working directory. Errors name the key (and the variable when
 the value came from one) and never echo secrets.
 """
@@ -36,6 +48,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 ENV_PREFIX = "TABLESIDE_HUB_"
+STRIPE_API_BASE = "https://api.stripe.com"
 MIN_TOKEN_LENGTH = 24
 
 
@@ -115,6 +128,28 @@ def _http_url(value: Any) -> str:
     return text.rstrip("/")
 
 
+def _retention_days(value: Any) -> float:
+    text = value.strip() if isinstance(value, str) else value
+    try:
+        days = float(text) if not isinstance(text, bool) else None
+    except (TypeError, ValueError):
+        days = None
+    if days is None or not 0 < days <= 3650:
+        raise ValueError(f"expected a number of days above 0 (at most 3650), got {value!r}")
+    return days
+
+
+def _interval_s(value: Any) -> float:
+    text = value.strip() if isinstance(value, str) else value
+    try:
+        seconds = float(text) if not isinstance(text, bool) else None
+    except (TypeError, ValueError):
+        seconds = None
+    if seconds is None or not 1 <= seconds <= 86400:
+        raise ValueError(f"expected a number of seconds from 1 to 86400, got {value!r}")
+    return seconds
+
+
 def _check(key: str, check: Callable[[Any], Any], value: Any) -> Any:
     try:
         return check(value)
@@ -136,6 +171,11 @@ class HubConfig:
     broker_password: str | None = field(default=None, repr=False)
     shared_subscription: bool = True
     client_id: str = field(default_factory=lambda: f"hub-{secrets.token_hex(4)}")
+    retention_days: float = 7.0  # delivered hub -> agent messages are pruned after this
+    stripe_secret_key: str | None = field(default=None, repr=False)  # None: the demo provider
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_api_base: str = STRIPE_API_BASE
+    reconcile_interval_s: float = 300.0
 
     def __post_init__(self) -> None:
         # Checked here too, so a config built in code is as safe as one loaded from a file.
@@ -158,6 +198,18 @@ class HubConfig:
             _check("broker.password", _secret, self.broker_password)
         put("shared_subscription", _check("broker.shared_subscription", _bool, self.shared_subscription))
         put("client_id", _check("broker.client_id", _text, self.client_id))
+        put("retention_days", _check("link.retention_days", _retention_days, self.retention_days))
+        if self.stripe_secret_key is not None:
+            _check("stripe.secret_key", _secret, self.stripe_secret_key)
+        if self.stripe_webhook_secret is not None:
+            _check("stripe.webhook_secret", _secret, self.stripe_webhook_secret)
+        put("stripe_api_base", _check("stripe.api_base", _http_url, self.stripe_api_base))
+        put("reconcile_interval_s", _check("payments.reconcile_interval_s", _interval_s, self.reconcile_interval_s))
+
+    @property
+    def payment_provider(self) -> str:
+        """"stripe" with a secret key, else "demo"."""
+        return "stripe" if self.stripe_secret_key else "demo"
 
 
 # (section, key) -> (HubConfig field, check of the raw value)
@@ -174,11 +226,18 @@ _KEYS: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("broker", "password"): ("broker_password", _secret),
     ("broker", "shared_subscription"): ("shared_subscription", _bool),
     ("broker", "client_id"): ("client_id", _text),
+    ("link", "retention_days"): ("retention_days", _retention_days),
+    ("stripe", "secret_key"): ("stripe_secret_key", _secret),
+    ("stripe", "webhook_secret"): ("stripe_webhook_secret", _secret),
+    ("stripe", "api_base"): ("stripe_api_base", _http_url),
+    ("payments", "reconcile_interval_s"): ("reconcile_interval_s", _interval_s),
 }
 _REQUIRED = (("hub", "data_dir"), ("hub", "operator_token"))
 
 
 def env_name(section: str, key: str) -> str:
+    if section == "stripe":
+        return f"TABLESIDE_STRIPE_{key}".upper()
     middle = "" if section == "hub" else f"{section}_"
     return f"{ENV_PREFIX}{middle}{key}".upper()
 

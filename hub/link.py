@@ -3,6 +3,16 @@
 Delivery is at-least-once (QoS 1 plus the agents' outboxes), so every message is applied
 idempotently (the store records its id in the same transaction) and acked after it is durable.
 A message the hub cannot use is recorded as rejected and acked too: resending would not help.
+
+The other way (hub -> agent) works the same from the hub's outbox (hub/store/downlink.py): each
+worker pumps the pending messages of online agents in seq order, at most `window` unacked per
+agent; the agent's Ack marks them delivered in the shared database (whichever worker gets it);
+what stays unacked for `resend_after` is sent again, and so is everything unacked when the
+agent comes online or this worker reconnects. A duplicate send is harmless: the agent's inbox
+applies each id once and acks it again.
+
+Presence also carries the agent's public key (trusted on first use) and every fresh message's
+sent_at measures the agent's clock (`clock_offset_ms`).
 """
 
 import asyncio
@@ -10,6 +20,8 @@ import contextlib
 import itertools
 import logging
 import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import aiomqtt
 
@@ -31,17 +43,43 @@ SEEN_EVERY_S = 5.0
 # Types an agent may send. Presence is state, not outboxed, and acks are never acked back.
 ACCEPTED_TYPES = {OrderPlaced.TYPE, Presence.TYPE, Ack.TYPE}
 UNACKED_TYPES = {Presence.TYPE, Ack.TYPE}
+# The agent's clock is measured at most this often per agent from ordinary messages (always on presence).
+CLOCK_EVERY_S = 5.0
+PRUNE_EVERY_S = 3600.0
+DOWN_WINDOW = 100  # unacked messages in flight per agent
+DOWN_RESEND_AFTER_S = 15.0
+PUMP_RETRY_S = 2.0  # after a database error in the pump
+
+
+@dataclass
+class _InFlight:
+    """What this worker sent one agent and still waits an ack for."""
+
+    sent: dict[str, float] = field(default_factory=dict)  # message id -> monotonic send time
+    sent_up_to: int = 0  # highest seq published since nothing was in flight
 
 
 class HubLink:
-    def __init__(self, config: HubConfig, store: HubStore, *, backoff: Backoff | None = None) -> None:
+    def __init__(self, config: HubConfig, store: HubStore, *, backoff: Backoff | None = None,
+                 window: int = DOWN_WINDOW, resend_after: float = DOWN_RESEND_AFTER_S) -> None:
         self._config = config
         self._store = store
         self._backoff = backoff or Backoff(0.5, 30.0)
+        self._window = window
+        self._resend_after = resend_after
         self._connected = asyncio.Event()
         self._stopping = asyncio.Event()
         self._ack_seq = itertools.count(1)  # acks are not outboxed, so a process counter does
         self._last_touch: dict[str, float] = {}  # agent id -> monotonic time of the last last_seen write
+        self._last_clock: dict[str, float] = {}  # agent id -> monotonic time of the last clock measurement
+        self._flights: dict[str, _InFlight] = {}  # agents this worker is sending to
+        self._woken: set[str] = set()  # agents with news for the pump
+        self._pump_wake = asyncio.Event()
+
+    def wake(self, agent_id: str) -> None:
+        """Messages for the agent were enqueued (and committed): send them now. Event loop only."""
+        self._woken.add(agent_id)
+        self._pump_wake.set()
 
     @property
     def connected(self) -> bool:
@@ -62,7 +100,16 @@ class HubLink:
         self._stopping.set()
 
     async def run(self) -> None:
-        """Connect, consume, reconnect with back-off; until stop() (or cancelled)."""
+        """Connect, consume and pump, reconnect with back-off; until stop() (or cancelled).
+        Prunes delivered down messages meanwhile."""
+        pruning = asyncio.create_task(self._prune_periodically(), name="hub-link-prune")
+        try:
+            await self._connect_loop()
+        finally:
+            pruning.cancel()
+            await asyncio.gather(pruning, return_exceptions=True)
+
+    async def _connect_loop(self) -> None:
         broker = f"{self._config.broker_host}:{self._config.broker_port}"
         failing = False  # log a state change once, not every failed attempt
         while not self._stopping.is_set():
@@ -98,16 +145,17 @@ class HubLink:
             async for message in client.messages:
                 await self._handle(client, message)
 
-        consumer = asyncio.create_task(consume())
-        stopping = asyncio.create_task(self._stopping.wait())
+        tasks = [asyncio.create_task(consume()), asyncio.create_task(self._pump(client)),
+                 asyncio.create_task(self._stopping.wait())]
         try:
-            await asyncio.wait([consumer, stopping], return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (consumer, stopping):
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(consumer, stopping, return_exceptions=True)
-        if consumer.done() and not consumer.cancelled() and consumer.exception():
-            raise consumer.exception()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if not task.cancelled() and task.exception():
+                raise task.exception()
 
     def _client(self) -> aiomqtt.Client:
         cfg = self._config
@@ -162,6 +210,8 @@ class HubLink:
         data, reason = self._check(where, env)
         online = data.online if isinstance(data, Presence) else None
         await self._touch(agent_id, online, retained)
+        if reason is None and not retained:  # a retained message was sent who knows when
+            await self._measure_clock(agent_id, env, force=online is not None)
         if reason is not None:
             recorded = await self._store.record_rejected(env.id, agent_id, env.type, reason, payload)
             log.warning("message rejected agent=%s id=%s type=%s recorded=%s reason=%s",
@@ -173,6 +223,9 @@ class HubLink:
                      agent_id, env.id, env.seq, data.order_id)
         elif isinstance(data, Presence):
             log.info("agent presence agent=%s online=%s retained=%s", agent_id, data.online, retained)
+            await self._presence(agent_id, data)
+        elif isinstance(data, Ack):
+            await self._down_acked(agent_id, data.ids)
         return None if env.type in UNACKED_TYPES else (agent_id, env.id)
 
     async def _touch(self, agent_id: str, online: bool | None, retained: bool) -> None:
@@ -198,3 +251,99 @@ class HubLink:
             return envelope.decode_data(env), None
         except InvalidMessage as exc:
             return None, str(exc)[:MAX_REASON_CHARS]
+
+    # --- link, hub -> agent ---
+
+    async def _presence(self, agent_id: str, data: Presence) -> None:
+        if data.public_key:
+            verdict = await self._store.remember_agent_key(agent_id, data.public_key)
+            if verdict == "stored":
+                log.info("agent key stored (first seen) agent=%s", agent_id)
+            elif verdict == "refused":
+                log.error("agent key REFUSED: differs from the key first seen; kept out until an operator "
+                          "resets it (reset_agent_key) agent=%s", agent_id)
+        # online: send it everything unacked, from the start; offline: stop sending
+        self._flights.pop(agent_id, None)
+        if data.online:
+            self.wake(agent_id)
+
+    async def _down_acked(self, agent_id: str, ids: list[str]) -> None:
+        delivered = await self._store.mark_down_delivered(agent_id, ids)
+        log.debug("down acked agent=%s ids=%d newly_delivered=%d", agent_id, len(ids), delivered)
+        flight = self._flights.get(agent_id)
+        if flight is not None:
+            for message_id in ids:
+                flight.sent.pop(message_id, None)
+        self._pump_wake.set()  # room in the window
+
+    async def _measure_clock(self, agent_id: str, env: Envelope, *, force: bool) -> None:
+        """clock_offset_ms = hub receive time - the agent's sent_at (positive: agent clock behind)."""
+        now = time.monotonic()
+        last = self._last_clock.get(agent_id)
+        if not force and last is not None and now - last < CLOCK_EVERY_S:
+            return
+        try:
+            sent_at = datetime.fromisoformat(env.sent_at)
+        except ValueError:
+            return
+        if sent_at.tzinfo is None:
+            return
+        offset_ms = round((datetime.now(UTC) - sent_at).total_seconds() * 1000)
+        await self._store.set_clock_offset(agent_id, offset_ms)
+        self._last_clock[agent_id] = now
+
+    async def _pump(self, client: aiomqtt.Client) -> None:
+        """Send agents their pending messages; resend what is not acked. Runs while connected."""
+        self._flights.clear()  # a new connection: everything unacked goes again
+        next_sweep = 0.0
+        while True:
+            self._pump_wake.clear()
+            try:
+                due = set(self._flights) | self._woken
+                self._woken.clear()
+                if time.monotonic() >= next_sweep:
+                    # online agents with messages waiting, whoever enqueued them (another worker too)
+                    due.update(await self._store.down_targets())
+                    next_sweep = time.monotonic() + self._resend_after
+                for agent_id in sorted(due):
+                    await self._pump_agent(client, agent_id)
+            except aiomqtt.MqttError:
+                raise
+            except Exception:  # the database, most likely: try again soon, keep the connection
+                log.exception("down pump failed; retrying in %.1fs", PUMP_RETRY_S)
+                await asyncio.sleep(PUMP_RETRY_S)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._pump_wake.wait(), self._resend_after / 3)
+
+    async def _pump_agent(self, client: aiomqtt.Client, agent_id: str) -> None:
+        flight = self._flights.setdefault(agent_id, _InFlight())
+        if flight.sent and time.monotonic() - min(flight.sent.values()) > self._resend_after:
+            # No ack in time (agent gone, or its ack went to another worker and it is delivered):
+            # let go; the next sweep starts over if the agent is online with messages waiting.
+            log.info("down messages not acked in time agent=%s in_flight=%d", agent_id, len(flight.sent))
+            del self._flights[agent_id]
+            return
+        if not flight.sent:
+            flight.sent_up_to = 0  # nothing awaits an ack: look from the start, never skip a row
+        room = self._window - len(flight.sent)
+        batch = await self._store.down_pending(agent_id, flight.sent_up_to, room) if room > 0 else []
+        for message in batch:
+            await client.publish(topics.down(agent_id, message.type), message.payload, qos=1)
+            flight.sent[message.id] = time.monotonic()
+            flight.sent_up_to = message.seq
+        if batch:
+            log.debug("down sent agent=%s count=%d up_to_seq=%d", agent_id, len(batch), flight.sent_up_to)
+        if not flight.sent:
+            del self._flights[agent_id]  # nothing pending: idle until woken or swept
+
+    async def _prune_periodically(self) -> None:
+        older_than = timedelta(days=self._config.retention_days)
+        while True:
+            try:
+                pruned = await self._store.prune_down(older_than)
+                if pruned:
+                    log.info("pruned delivered down messages count=%d", pruned)
+            except Exception:  # a failed prune must not end the link; try next time
+                log.exception("down prune failed")
+            await asyncio.sleep(PRUNE_EVERY_S)

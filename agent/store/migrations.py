@@ -145,14 +145,47 @@ def m0005_sessions_and_bills(db: sqlite_utils.Database) -> None:
 
 def m0006_staff(db: sqlite_utils.Database) -> None:
     """Staff accounts and sessions (staff dashboard)."""
+    # name_key: the name case-folded, so "ana" and "Ana" are one account. failed_in_row and
+    # locked_until carry the lock-out; a disabled account keeps its row for the audit trail.
+    db.execute("""
+        CREATE TABLE staff_accounts (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, name_key TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
+            secret_hash TEXT NOT NULL, secret_kind TEXT NOT NULL, failed_in_row INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT, disabled_at TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)""")
+    # Only a hash of the session id is stored: a copy of the database does not sign anyone in.
+    db.execute("""
+        CREATE TABLE staff_sessions (
+            id_hash TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES staff_accounts(id),
+            csrf_token TEXT NOT NULL, created_at TEXT NOT NULL, last_seen_at TEXT NOT NULL)""")
+    db.execute("CREATE INDEX staff_sessions_account ON staff_sessions(account_id)")
+    # Failed sign-ins, for the per-client throttle (names nobody has) and for managers to see.
+    db.execute("""
+        CREATE TABLE staff_sign_in_failures (
+            client TEXT NOT NULL, name_key TEXT NOT NULL, account_id TEXT, at TEXT NOT NULL)""")
+    db.execute("CREATE INDEX staff_sign_in_failures_client ON staff_sign_in_failures(client, at)")
+    db.execute("ALTER TABLE tables ADD COLUMN area TEXT NOT NULL DEFAULT ''")
+    # A removed table that has past orders keeps its row (orders refer to it), renamed and without a
+    # working token; one that never had an order is deleted.
+    db.execute("ALTER TABLE tables ADD COLUMN retired_at TEXT")
+    # The menu editor refuses a stale form (409): each row counts its edits.
+    for table in ("menu_categories", "menu_items", "menu_modifier_groups", "menu_modifiers"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
 
 
 def m0007_item_photos(db: sqlite_utils.Database) -> None:
-    """Menu item photos (diner app)."""
+    """Menu item photos (diner app): JSON {"path", "width", "height"}, NULL when the item has none."""
+    db.execute("ALTER TABLE menu_items ADD COLUMN photo TEXT")
 
 
 def m0008_link_inbox(db: sqlite_utils.Database) -> None:
     """Messages from the hub, applied once (link, hub -> agent)."""
+    # status: applied | unhandled (no handler for its type) | rejected (bad data, or its handler
+    # failed: reason says why). payload is kept for the last two, for staff and operators.
+    db.execute("""
+        CREATE TABLE inbox (
+            id TEXT PRIMARY KEY, seq INTEGER NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL,
+            reason TEXT, payload TEXT, received_at TEXT NOT NULL)""")
+    db.execute("CREATE INDEX inbox_status ON inbox(status, received_at)")
 
 
 MIGRATIONS: list[tuple[str, Migration]] = [

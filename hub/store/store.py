@@ -8,14 +8,15 @@ import asyncio
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import msgspec
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, update
 
 from contract.envelope import Envelope
 from contract.messages import OrderPlaced
+from hub.store import downlink
 from hub.store.engine import make_engine
 from hub.store.tables import agents, inbox, order_lines, orders, rejected_messages
 from hub.store.upsert import insert_ignore, upsert
@@ -173,3 +174,89 @@ class HubStore:
             stmt = stmt.where(orders.c.agent_id == agent_id)
         with self._engine.connect() as conn:
             return conn.execute(stmt).scalar_one()
+
+    # link, hub -> agent
+
+    async def enqueue_down(self, agent_id: str, message: msgspec.Struct) -> str:
+        """Queue one message for the agent in a transaction of its own; its id. Code that writes
+        something else with it calls downlink.enqueue_down inside its own transaction instead."""
+        return await self._run(self._in_transaction, downlink.enqueue_down, agent_id, message)
+
+    async def down_pending(self, agent_id: str, after_seq: int, limit: int) -> list[downlink.DownMessage]:
+        return await self._run(self._in_connection, downlink.pending, agent_id, after_seq, limit)
+
+    async def mark_down_delivered(self, agent_id: str, ids: list[str]) -> int:
+        return await self._run(self._in_transaction, downlink.mark_delivered, agent_id, ids)
+
+    async def down_waiting(self, agent_id: str) -> int:
+        """Messages the agent has not acked yet."""
+        return await self._run(self._in_connection, downlink.waiting, agent_id)
+
+    async def down_waiting_per_agent(self) -> dict[str, int]:
+        return await self._run(self._in_connection, downlink.waiting_per_agent)
+
+    async def down_targets(self) -> list[str]:
+        """Online agents with messages waiting."""
+        return await self._run(self._in_connection, downlink.online_with_pending)
+
+    async def prune_down(self, older_than: timedelta) -> int:
+        return await self._run(self._in_transaction, downlink.prune, older_than)
+
+    def _in_transaction(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._engine.begin() as conn:
+            return fn(conn, *args)
+
+    def _in_connection(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._engine.connect() as conn:
+            return fn(conn, *args)
+
+    async def remember_agent_key(self, agent_id: str, public_key: str) -> str:
+        """Trust on first use: "stored" (first key seen), "same", or "refused" (a different key:
+        kept in refused_key for an operator to see, never used)."""
+        return await self._run(self._remember_agent_key, agent_id, public_key)
+
+    def _remember_agent_key(self, agent_id: str, public_key: str) -> str:
+        now = _now()
+        with self._engine.begin() as conn:
+            insert_ignore(conn, agents, {"id": agent_id, "name": agent_id, "created_at": now, "online": False})
+            stored = conn.execute(
+                update(agents).where(agents.c.id == agent_id, agents.c.public_key.is_(None))
+                .values(public_key=public_key, refused_key=None).returning(agents.c.id)).first()
+            if stored is not None:
+                return "stored"
+            known = conn.execute(select(agents.c.public_key).where(agents.c.id == agent_id)).scalar_one()
+            if known == public_key:
+                return "same"
+            conn.execute(update(agents).where(agents.c.id == agent_id).values(refused_key=public_key))
+            return "refused"
+
+    async def reset_agent_key(self, agent_id: str) -> bool:
+        """Forget the agent's key (operator action, e.g. after a reinstall): the next presence
+        sets it again. False for an unknown agent."""
+        return await self._run(self._reset_agent_key, agent_id)
+
+    def _reset_agent_key(self, agent_id: str) -> bool:
+        with self._engine.begin() as conn:
+            return conn.execute(
+                update(agents).where(agents.c.id == agent_id).values(public_key=None, refused_key=None)
+                .returning(agents.c.id)).first() is not None
+
+    async def agent_key(self, agent_id: str) -> str | None:
+        """The agent's trusted public key (base64url), None when none is known yet."""
+        return await self._run(self._agent_column, agent_id, agents.c.public_key)
+
+    async def set_clock_offset(self, agent_id: str, offset_ms: int) -> None:
+        await self._run(self._set_clock_offset, agent_id, offset_ms)
+
+    def _set_clock_offset(self, agent_id: str, offset_ms: int) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(update(agents).where(agents.c.id == agent_id).values(clock_offset_ms=offset_ms))
+
+    async def agent_clock_offset(self, agent_id: str) -> int:
+        """Hub time - agent time in ms (positive: the agent's clock is behind); 0 when not measured.
+        Correct an agent timestamp by adding it."""
+        return await self._run(self._agent_column, agent_id, agents.c.clock_offset_ms) or 0
+
+    def _agent_column(self, agent_id: str, column: Any) -> Any:
+        with self._engine.connect() as conn:
+            return conn.execute(select(column).where(agents.c.id == agent_id)).scalar_one_or_none()

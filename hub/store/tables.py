@@ -8,11 +8,14 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
     false,
 )
 from sqlalchemy.types import TypeDecorator
@@ -49,6 +52,12 @@ agents = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=True),
     Column("online", Boolean, nullable=False, server_default=false()),
+    # link, hub -> agent (migration 0002_link_down):
+    # the agent's signing key, trusted on first use; a different one later is kept here, not used
+    Column("public_key", String, nullable=True),
+    Column("refused_key", String, nullable=True),
+    # hub receive time - the agent's sent_at: how far the agent's clock is behind (ms)
+    Column("clock_offset_ms", BigInteger, nullable=True),
 )
 
 # One row per applied link message: the receiver's half of exactly-once.
@@ -97,4 +106,29 @@ rejected_messages = Table(
     Column("reason", Text, nullable=False),
     Column("payload", Text, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
+)
+
+
+# link, hub -> agent
+
+# The hub's outbox, per agent: a message leaves it only when the agent acks its id.
+down_messages = Table(
+    "down_messages", metadata,
+    Column("id", String, primary_key=True),
+    Column("agent_id", String, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("type", String, nullable=False),
+    Column("payload", LargeBinary, nullable=False),  # the envelope as sent
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    UniqueConstraint("agent_id", "seq", name="uq_down_messages_agent_seq"),
+    Index("ix_down_messages_delivered_at", "delivered_at"),
+)
+
+# The last seq given out per agent. Taking the next one updates this row, which locks it until
+# the enqueuing transaction ends: seqs are handed out in commit order and a rollback leaves no gap.
+down_counters = Table(
+    "down_counters", metadata,
+    Column("agent_id", String, primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
 )

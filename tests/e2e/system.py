@@ -72,7 +72,7 @@ async def running_system(tmp_path, broker_port: int, shared: bool, printer_port:
     hub = await Server(create_hub_app(hub_config), "127.0.0.1", 0).start()
     agent_config = make_config(tmp_path, broker_port=broker_port, printers=[
         {"name": "kitchen", "stations": ["kitchen", "desserts", "bar"],
-         "options": {"host": "127.0.0.1", "port": printer_port}}])
+         "options": {"host": "127.0.0.1", "port": printer_port}}], hub={"url": hub.url})
     agent = await Server(create_agent_app(agent_config), "127.0.0.1", 0).start()
     try:
         async with aiohttp.ClientSession() as http:
