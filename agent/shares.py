@@ -19,6 +19,7 @@ from agent import bills, outbox, table_sessions
 from agent.table_sessions import now_iso
 from contract import messages
 from contract.ids import uuid7
+from contract.money import format_minor
 
 Tip = Annotated[int, msgspec.Meta(ge=0)]
 Parts = Annotated[int, msgspec.Meta(ge=2, le=50)]
@@ -94,7 +95,7 @@ def _take(bill: bills.Bill, request: ShareRequest) -> Taken:
         return Taken(min(left, bills.ceil_div(bill.total_minor, request.parts)), [])
     if isinstance(request, Amount):
         if request.amount_minor > left:
-            raise ShareRejected(409, "exceeds_left", f"that is more than is left to pay ({left} in minor units)",
+            raise ShareRejected(409, "exceeds_left", f"that is more than is left to pay ({format_minor(left, bill.currency)})",
                                 "amount_minor")
         return Taken(request.amount_minor, [])
     lines, seen = [], set()
@@ -112,7 +113,7 @@ def _take(bill: bills.Bill, request: ShareRequest) -> Taken:
         lines.append((line.order_id, line.position, amount))
     total = sum(amount for _, _, amount in lines)
     if total > left:
-        raise ShareRejected(409, "exceeds_left", f"those items come to more than is left to pay ({left} in minor units)")
+        raise ShareRejected(409, "exceeds_left", f"those items come to more than is left to pay ({format_minor(left, bill.currency)})")
     return Taken(total, lines)
 
 
@@ -222,7 +223,7 @@ def request_refund(db: sqlite_utils.Database, agent_id: str, share_id: str, amou
                          [share_id]).fetchone()[0]
     refundable = share["amount_minor"] + share["tip_minor"] - share["refunded_minor"] - pending
     if not 0 < amount_minor <= refundable:
-        raise ShareRejected(409, "exceeds_refundable", f"at most {refundable} (minor units) can be refunded",
+        raise ShareRejected(409, "exceeds_refundable", f"at most {format_minor(refundable, share['currency'])} can be refunded",
                             "amount_minor")
     refund_id = uuid7()
     db.execute("""INSERT INTO refunds (id, share_id, amount_minor, status, reason, requested_by, created_at)
