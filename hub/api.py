@@ -1,11 +1,15 @@
 """HTTP routes: health and the operator's read API."""
 
+import asyncio
+
 import msgspec
 from aiohttp import web
+from sqlalchemy import func, select
 
 from hub.appkeys import LINK, STORE
 from hub.auth import operator_only
 from hub.errors import ApiError
+from hub.store.tables import inbox
 
 
 def _dumps(value: object) -> str:
@@ -50,7 +54,23 @@ async def get_order(request: web.Request) -> web.Response:
 
 @operator_only
 async def list_agents(request: web.Request) -> web.Response:
-    return json({"agents": await request.app[STORE].list_agents()})
+    """Every agent with its presence and what waits on the link: `down_waiting` is exact (the
+    hub's own outbox); the agent's outbox is on the agent, so up is what the hub last applied
+    (`up_last_seq`) and the agent's staff page shows how many wait there."""
+    store = request.app[STORE]
+    agents = await store.list_agents()
+    down = await store.down_waiting_per_agent()
+    up = await asyncio.to_thread(_up_last_seq, store.engine)
+    for agent in agents:
+        agent["presence"] = {"online": agent["online"], "last_seen_at": agent["last_seen_at"],
+                             "down_waiting": down.get(agent["id"], 0), "up_last_seq": up.get(agent["id"], 0)}
+    return json({"agents": agents})
+
+
+def _up_last_seq(engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(inbox.c.agent_id, func.max(inbox.c.seq)).group_by(inbox.c.agent_id))
+        return {agent_id: seq or 0 for agent_id, seq in rows}
 
 
 def setup_routes(app: web.Application) -> None:

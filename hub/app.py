@@ -12,6 +12,7 @@ from hub.appkeys import CONFIG, LINK, STORE
 from hub.config import HubConfig
 from hub.errors import error_middleware
 from hub.link import HubLink
+from hub.payments.wiring import setup_payments
 from hub.store import HubStore, migrate
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ def create_app(config: HubConfig) -> web.Application:
     app[CONFIG] = config
     app.cleanup_ctx.append(_store_and_link)
     api.setup_routes(app)
+    setup_payments(app)  # after _store_and_link: payments use the store and the link
     return app
 
 

@@ -20,6 +20,7 @@ import contextlib
 import itertools
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -27,7 +28,7 @@ import aiomqtt
 
 from contract import envelope, messages, topics
 from contract.envelope import Envelope, InvalidMessage
-from contract.messages import Ack, OrderPlaced, Presence
+from contract.messages import Ack, OrderPlaced, PaymentTaken, Presence, RefundRequested
 from hub.backoff import Backoff
 from hub.config import HubConfig
 from hub.store import HubStore
@@ -41,7 +42,8 @@ KEEPALIVE_S = 30  # notice a dead broker within about a minute
 # a catch-up of thousands of orders would otherwise double the hub's writes.
 SEEN_EVERY_S = 5.0
 # Types an agent may send. Presence is state, not outboxed, and acks are never acked back.
-ACCEPTED_TYPES = {OrderPlaced.TYPE, Presence.TYPE, Ack.TYPE}
+# Payment types are applied by handlers the payments side registers (HubLink.handle).
+ACCEPTED_TYPES = {OrderPlaced.TYPE, Presence.TYPE, Ack.TYPE, PaymentTaken.TYPE, RefundRequested.TYPE}
 UNACKED_TYPES = {Presence.TYPE, Ack.TYPE}
 # The agent's clock is measured at most this often per agent from ordinary messages (always on presence).
 CLOCK_EVERY_S = 5.0
@@ -49,6 +51,14 @@ PRUNE_EVERY_S = 3600.0
 DOWN_WINDOW = 100  # unacked messages in flight per agent
 DOWN_RESEND_AFTER_S = 15.0
 PUMP_RETRY_S = 2.0  # after a database error in the pump
+
+# Applies one message (idempotently, by its id or its own key); raises MessageRejected (or a
+# ValueError subclass the handler documents as "never applicable") for a message to record and ack.
+Handler = Callable[[Envelope, object], Awaitable[object]]
+
+
+class MessageRejected(ValueError):
+    """A handler's verdict: this message can never be applied; record it as rejected and ack it."""
 
 
 @dataclass
@@ -75,6 +85,24 @@ class HubLink:
         self._flights: dict[str, _InFlight] = {}  # agents this worker is sending to
         self._woken: set[str] = set()  # agents with news for the pump
         self._pump_wake = asyncio.Event()
+        self._handlers: dict[str, Handler] = {PaymentTaken.TYPE: self._payment_taken}
+        self._rejects: tuple[type[Exception], ...] = (MessageRejected,)
+
+    def handle(self, type_: str, handler: Handler, *, rejects: tuple[type[Exception], ...] = ()) -> None:
+        """Apply messages of `type_` with `handler`; the exceptions in `rejects` mean "record as
+        rejected and ack" (any other one: not acked, so the agent sends it again)."""
+        self._handlers[type_] = handler
+        self._rejects = tuple({*self._rejects, *rejects})
+
+    async def _payment_taken(self, env: Envelope, data: object) -> bool:
+        # cash or the restaurant's own terminal, recorded by staff at the agent
+        from hub.payments.link_handlers import apply_payment_taken
+        from hub.payments.service import PaymentMessageRejected
+
+        try:
+            return await apply_payment_taken(self._store, env, data)
+        except PaymentMessageRejected as exc:
+            raise MessageRejected(str(exc)) from exc
 
     def wake(self, agent_id: str) -> None:
         """Messages for the agent were enqueued (and committed): send them now. Event loop only."""
@@ -226,6 +254,21 @@ class HubLink:
             await self._presence(agent_id, data)
         elif isinstance(data, Ack):
             await self._down_acked(agent_id, data.ids)
+        elif env.type in self._handlers:
+            try:
+                outcome = await self._handlers[env.type](env, data)
+            except self._rejects as exc:
+                recorded = await self._store.record_rejected(env.id, agent_id, env.type,
+                                                             str(exc)[:MAX_REASON_CHARS], payload)
+                log.warning("message rejected agent=%s id=%s type=%s recorded=%s reason=%s",
+                            agent_id, env.id, env.type, recorded, exc)
+                return agent_id, env.id
+            log.info("%s agent=%s id=%s seq=%d outcome=%s", env.type, agent_id, env.id, env.seq, outcome)
+        else:
+            # accepted but nothing here applies it (payments not wired in): not acked, so the
+            # agent keeps it until a hub that can apply it comes up; never silently dropped
+            log.error("no handler for %s agent=%s id=%s: not acked", env.type, agent_id, env.id)
+            return None
         return None if env.type in UNACKED_TYPES else (agent_id, env.id)
 
     async def _touch(self, agent_id: str, online: bool | None, retained: bool) -> None:

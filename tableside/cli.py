@@ -32,10 +32,18 @@ def _parser() -> argparse.ArgumentParser:
     agent = sub.add_parser("agent", help="the restaurant-side service").add_subparsers(dest="action", required=True)
     agent_run = agent.add_parser("run", help="serve the agent")
     agent_run.add_argument("--config", type=Path, help="TOML file (TABLESIDE_AGENT_* variables override it)")
+    add_staff = agent.add_parser("add-staff", help="create a staff account (the first manager at set-up)")
+    add_staff.add_argument("--config", type=Path, help="the agent's TOML file")
+    add_staff.add_argument("--name", required=True)
+    add_staff.add_argument("--role", required=True, choices=("manager", "server", "kitchen"))
+    add_staff.add_argument("--secret", help="PIN (4-8 digits) or password; asked for when left out")
 
     hub = sub.add_parser("hub", help="the cloud service").add_subparsers(dest="action", required=True)
     hub_run = hub.add_parser("run", help="serve the hub")
     hub_run.add_argument("--config", type=Path, help="TOML file (TABLESIDE_HUB_* variables override it)")
+    from hub.payments.cli import add_parsers as add_hub_payment_parsers
+
+    add_hub_payment_parsers(hub)  # hub restaurant create|list, hub report, hub reconcile
 
     printer = sub.add_parser("printer", help="printer tools").add_subparsers(dest="action", required=True)
     printer_list = printer.add_parser("list", help="configured printers with their status, serial ports, "
@@ -147,6 +155,41 @@ def _jobs(args) -> int:
     return 0
 
 
+def _add_staff(args) -> int:
+    """`tableside agent add-staff`: writes beside a running agent too (SQLite serialises the writers)."""
+    import getpass
+
+    from agent.config import ConfigError, load_config
+    from agent.staff.accounts import AccountError, create_account
+    from agent.staff.secrets import SecretError
+    from agent.store.database import Database
+    from agent.store.migrations import migrate
+
+    try:
+        config = load_config(args.config, os.environ)
+    except ConfigError as exc:
+        print(f"tableside agent add-staff: configuration error: {exc}", file=sys.stderr)
+        return 2
+    secret = args.secret
+    if secret is None:
+        secret = getpass.getpass("PIN (4-8 digits) or password: ")
+        if getpass.getpass("Again: ") != secret:
+            print("tableside agent add-staff: the two entries differ; nothing was created", file=sys.stderr)
+            return 2
+    database = Database(config.data_dir / "agent.sqlite")
+    database.start()
+    try:
+        migrate(database)
+        account = database.write_sync(create_account, args.name, args.role, secret)
+    except (AccountError, SecretError) as exc:
+        print(f"tableside agent add-staff: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        database.close()
+    print(f"created {account.role} {account.name!r}: sign in at {config.public_url}/staff")
+    return 0
+
+
 def _run_emulator(args) -> int:
     from drivers.escpos.emulator import PrinterEmulator
 
@@ -171,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
         from tableside.demo import main as demo_main
 
         return demo_main(DemoOptions(args.data_dir, args.agent_port, args.hub_port, args.broker_port))
+    if args.command == "agent" and args.action == "add-staff":
+        return _add_staff(args)
+    if args.command == "hub" and args.action in ("restaurant", "report", "reconcile"):
+        from hub.payments.cli import run as run_hub_payments
+
+        return run_hub_payments(args)
     if args.command in ("agent", "hub"):
         return _run_service(args.command, args)
     if args.command == "jobs":

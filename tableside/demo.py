@@ -27,6 +27,8 @@ from drivers.escpos.emulator import PrinterEmulator
 from drivers.pos.simulator_view import create_view_app
 from hub.app import create_app as create_hub_app
 from hub.config import HubConfig
+from hub.payments.context import PAYMENTS
+from hub.payments.demo_restaurant import ensure_demo_restaurant
 from tableside.broker import EmbeddedBroker
 from tableside.serve import Server
 
@@ -74,6 +76,20 @@ def _ensure_manager(db, pin: str) -> None:
         create_account(db, MANAGER_NAME, "manager", pin)
 
 
+def _stripe_settings() -> dict:
+    """With TABLESIDE_STRIPE_SECRET_KEY set the demo takes payments through Stripe (test keys!);
+    without it, the hub's demo provider. Stripe cannot reach a loopback webhook, so the hub asks
+    Stripe itself every 15 s (reconciliation)."""
+    key = os.environ.get("TABLESIDE_STRIPE_SECRET_KEY")
+    if not key:
+        return {}
+    settings = {"stripe_secret_key": key, "reconcile_interval_s": 15.0,
+                "stripe_webhook_secret": os.environ.get("TABLESIDE_STRIPE_WEBHOOK_SECRET") or None}
+    if os.environ.get("TABLESIDE_STRIPE_API_BASE"):
+        settings["stripe_api_base"] = os.environ["TABLESIDE_STRIPE_API_BASE"]
+    return settings
+
+
 def _table_links(agent_db: Path, public_url: str) -> list[dict]:
     db = connect(agent_db, readonly=True)
     try:
@@ -98,6 +114,10 @@ def _print_banner(info: dict, out=None) -> None:
     print(f"  Hub               {info['hub_url']}", file=out)
     print(f"  POS (simulator)   {info['pos_url']}", file=out)
     print(f"  Operator token    {info['operator_token']}", file=out)
+    payments = "demo provider (no real money)" if info.get("payments") == "demo" else "Stripe"
+    print(f"  Card payments     {payments}, restaurant {info.get('restaurant_id')}", file=out)
+    if info.get("restaurant_onboarding_url"):
+        print(f"  Stripe onboarding {info['restaurant_onboarding_url']}", file=out)
     print(f"  Kitchen tickets   {info['tickets']['kitchen']}", file=out)
     print(f"  Bar tickets       {info['tickets']['bar']}", file=out)
     print(f"  All of this is in {info['demo_json']}\n", file=out, flush=True)
@@ -126,10 +146,12 @@ async def run_demo(options: DemoOptions, ready: asyncio.Event | None = None,
         hub_port = options.hub_port or free_port()
         hub_config = HubConfig(
             data_dir=data_dir / "hub", operator_token=keep["operator_token"], http_host=HOST, http_port=hub_port,
-            broker_host=HOST, broker_port=broker_port, shared_subscription=False)
-        hub = await Server(create_hub_app(hub_config), HOST, hub_port).start()
+            broker_host=HOST, broker_port=broker_port, shared_subscription=False, **_stripe_settings())
+        hub_app = create_hub_app(hub_config)
+        hub = await Server(hub_app, HOST, hub_port).start()
         started.append(hub)
         hub_url = f"http://{HOST}:{hub.port}"
+        restaurant = await ensure_demo_restaurant(hub_app[PAYMENTS], AGENT_ID)
 
         pos_view = await Server(create_view_app(data_dir / "pos-checks.jsonl"), HOST, 0).start()
         started.append(pos_view)
@@ -165,6 +187,9 @@ async def run_demo(options: DemoOptions, ready: asyncio.Event | None = None,
             "pos_checks": str(data_dir / "pos-checks.jsonl"),
             "pos_url": pos_view.url,
             "demo_json": str(data_dir / "demo.json"),
+            "restaurant_id": restaurant["id"],
+            "payments": hub_app[PAYMENTS].provider.name,
+            "restaurant_onboarding_url": restaurant["onboarding_url"],
         }
         (data_dir / "demo.json").write_text(json.dumps(info, indent=2))
         _print_banner(info)

@@ -1,0 +1,34 @@
+"""The demo's restaurant: made at the first `tableside demo` start, found again at every later one."""
+
+import logging
+from typing import Any
+
+from hub.fees import FeePlan
+from hub.payments.api import onboarding_url, restaurant_view
+from hub.payments.context import Payments
+from hub.payments.providers import ProviderError
+
+log = logging.getLogger(__name__)
+
+DEMO_RESTAURANT_ID = "demo-restaurant"
+DEMO_PLAN = FeePlan(basis_points=150, fixed_minor=10)  # 1.5 % + 0.10 EUR
+
+
+async def ensure_demo_restaurant(payments: Payments, agent_id: str) -> dict[str, Any]:
+    """The restaurant (EUR, 1.5 % + 0.10) bound to the demo agent; with Stripe configured, its connected
+    account too, and a fresh onboarding link under "onboarding_url" while it cannot take charges."""
+    service = payments.service
+    row = await service.restaurant_of_agent(agent_id)
+    if row is None:
+        row = await service.create_restaurant(
+            name="Tableside Demo Trattoria", country="DE", currency="EUR", plan=DEMO_PLAN, fee_on_external=True,
+            agent_ids=[agent_id], charges_enabled=payments.provider.name == "demo", restaurant_id=DEMO_RESTAURANT_ID)
+    url = None
+    if payments.provider.name != "demo" and not row["charges_enabled"]:
+        try:
+            url = await onboarding_url(payments, row)
+        except ProviderError as exc:
+            log.error("demo restaurant: no Stripe onboarding link: %s", exc)
+    view = restaurant_view(await service.restaurant(row["id"]))
+    view["onboarding_url"] = url
+    return view

@@ -1,0 +1,55 @@
+"""Plugging payments into the hub app: routes, the shared Payments, the reconciliation task."""
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from contract.messages import RefundRequested
+from hub.appkeys import CONFIG, LINK, STORE
+from hub.payments import api, webhook
+from hub.payments.context import PAYMENTS, Payments, make_provider
+from hub.payments.link_handlers import apply_refund_requested
+from hub.payments.reconcile import run_periodically
+from hub.payments.service import PaymentMessageRejected, PaymentService
+from hub.web import pay
+
+log = logging.getLogger(__name__)
+
+
+def setup_payments(app: web.Application) -> None:
+    """Call after the store's cleanup context is appended: Payments needs the store and the link."""
+    pay.setup_routes(app)
+    webhook.setup_routes(app)
+    api.setup_routes(app)
+    app.cleanup_ctx.append(_payments)
+
+
+@contextlib.asynccontextmanager
+async def _payments(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+
+    def wake(agent_id: str) -> None:
+        link = app.get(LINK)
+        if link is not None:
+            link.wake(agent_id)
+
+    store = app[STORE]
+    payments = Payments(config=config, store=store, service=PaymentService(store.engine, wake),
+                        provider=make_provider(config))
+    app[PAYMENTS] = payments
+    # staff refunds arrive over the link; cash payments (payment.taken) need only the store
+    app[LINK].handle(RefundRequested.TYPE, functools.partial(apply_refund_requested, payments),
+                     rejects=(PaymentMessageRejected,))
+    log.info("payments provider=%s webhook_secret=%s", payments.provider.name,
+             "set" if config.stripe_webhook_secret else "not set")
+    task = asyncio.create_task(run_periodically(payments, config.reconcile_interval_s), name="hub-reconcile")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
