@@ -75,7 +75,8 @@ async def running_system(tmp_path, broker_port: int, shared: bool, printer_port:
          "options": {"host": "127.0.0.1", "port": printer_port}}], hub={"url": hub.url})
     agent = await Server(create_agent_app(agent_config), "127.0.0.1", 0).start()
     try:
-        async with aiohttp.ClientSession() as http:
+        # unsafe: keep cookies for 127.0.0.1 too (staff sign-in)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             yield System(agent, hub, http)
     finally:
         await agent.stop()
