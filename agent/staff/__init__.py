@@ -1,0 +1,1 @@
+"""Staff accounts, sign-in, sessions and the guard every staff handler calls."""
