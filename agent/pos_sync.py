@@ -117,13 +117,13 @@ def _sync_modifiers(db: sqlite_utils.Database, item: PosItem, item_id: str, grou
             "translations": "{}"})
         db.execute("UPDATE menu_pos_ids SET modifier_group_id = ? WHERE pos_id = ?", [group_id, item.pos_id])
         groups = json.loads(db.execute("SELECT modifier_groups FROM menu_items WHERE id = ?", [item_id]).fetchone()[0])
-        db.execute("UPDATE menu_items SET modifier_groups = ? WHERE id = ?", [json.dumps([*groups, group_id]), item_id])
+        db.execute("UPDATE menu_items SET version = version + 1, modifier_groups = ? WHERE id = ?", [json.dumps([*groups, group_id]), item_id])
     else:
         db.execute("UPDATE menu_modifier_groups SET name = ?, min_choices = 0, max_choices = ? WHERE id = ?",
                    [f"{item.name} options", max(1, len(modifiers)), group_id])
     for position, mod in enumerate(modifiers):
         if mod.pos_id in mapped:
-            db.execute("UPDATE menu_modifiers SET name = ?, price_minor = ?, available = 1, position = ? WHERE id = ?",
+            db.execute("UPDATE menu_modifiers SET version = version + 1, name = ?, price_minor = ?, available = 1, position = ? WHERE id = ?",
                        [mod.name, mod.price_minor, position, mapped[mod.pos_id]])
             continue
         modifier_id = _unique_id(db, "menu_modifiers", slugify(f"{item_id}-{mod.name}"))
@@ -135,7 +135,7 @@ def _sync_modifiers(db: sqlite_utils.Database, item: PosItem, item_id: str, grou
     offered = {m.pos_id for m in modifiers}
     gone = [mid for pid, mid in mapped.items() if pid not in offered]
     if gone:
-        db.execute(f"UPDATE menu_modifiers SET available = 0 WHERE id IN ({','.join('?' * len(gone))})", gone)
+        db.execute(f"UPDATE menu_modifiers SET version = version + 1, version = version + 1, available = 0 WHERE id IN ({','.join('?' * len(gone))})", gone)
 
 
 def import_pos_menu(db: sqlite_utils.Database, pos_menu: PosMenu,
@@ -161,7 +161,7 @@ def import_pos_menu(db: sqlite_utils.Database, pos_menu: PosMenu,
         if row is not None:
             item_id, group_id, name, price_minor, available = row
             if (name, price_minor, bool(available)) != (item.name, item.price_minor, item.available):
-                db.execute("UPDATE menu_items SET name = ?, price_minor = ?, available = ? WHERE id = ?",
+                db.execute("UPDATE menu_items SET version = version + 1, name = ?, price_minor = ?, available = ? WHERE id = ?",
                            [item.name, item.price_minor, int(item.available), item_id])
                 result.updated += 1
         else:
@@ -181,7 +181,7 @@ def import_pos_menu(db: sqlite_utils.Database, pos_menu: PosMenu,
         _sync_modifiers(db, item, item_id, group_id)
     for pos_id, item_id in db.execute("SELECT pos_id, item_id FROM menu_pos_ids").fetchall():
         if pos_id not in seen:
-            cur = db.execute("UPDATE menu_items SET available = 0 WHERE id = ? AND available = 1", [item_id])
+            cur = db.execute("UPDATE menu_items SET version = version + 1, available = 0 WHERE id = ? AND available = 1", [item_id])
             result.retired += cur.rowcount
     return result
 
@@ -206,10 +206,10 @@ def apply_updates(db: sqlite_utils.Database, updates: list[PosUpdate]) -> Applie
             applied.unknown += 1
             continue
         if item is not None:
-            applied.changed += db.execute("UPDATE menu_items SET available = ? WHERE id = ? AND available != ?",
+            applied.changed += db.execute("UPDATE menu_items SET version = version + 1, available = ? WHERE id = ? AND available != ?",
                                           [available, item[0], available]).rowcount
         for modifier_id in modifier_ids:
-            applied.changed += db.execute("UPDATE menu_modifiers SET available = ? WHERE id = ? AND available != ?",
+            applied.changed += db.execute("UPDATE menu_modifiers SET version = version + 1, available = ? WHERE id = ? AND available != ?",
                                           [available, modifier_id, available]).rowcount
     if applied.unknown:
         log.info("POS updates about items we do not know were ignored", extra={"unknown": applied.unknown})
