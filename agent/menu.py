@@ -46,6 +46,14 @@ class ModifierGroupDoc(msgspec.Struct, forbid_unknown_fields=True):
     translations: Translations = {}
 
 
+class PhotoDoc(msgspec.Struct, forbid_unknown_fields=True):
+    """A file under agent/static/photos/ and its size in CSS pixels (reserved before it loads)."""
+
+    path: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}\.(svg|jpg|jpeg|png|webp|avif)$")]
+    width: Annotated[int, msgspec.Meta(ge=1, le=4000)]
+    height: Annotated[int, msgspec.Meta(ge=1, le=4000)]
+
+
 class ItemDoc(msgspec.Struct, forbid_unknown_fields=True):
     id: Id
     name: str
@@ -58,6 +66,9 @@ class ItemDoc(msgspec.Struct, forbid_unknown_fields=True):
     course: str = ""
     modifier_groups: list[str] = []
     translations: Translations = {}
+    photo: PhotoDoc | None = None
+    # the item's own tax rate in basis points (e.g. alcohol at a higher rate); None: the restaurant's
+    tax_rate_bp: Annotated[int, msgspec.Meta(ge=0, le=10000)] | None = None
 
 
 class CategoryDoc(msgspec.Struct, forbid_unknown_fields=True):
@@ -153,7 +164,8 @@ def import_menu(db: sqlite_utils.Database, doc: MenuDoc) -> None:
         {"id": it.id, "category_id": c.id, "position": j, "name": it.name, "description": it.description,
          "price_minor": it.price_minor, "available": int(it.available), "allergens": json.dumps(it.allergens),
          "tags": json.dumps(it.tags), "stations": json.dumps(it.stations), "course": it.course,
-         "modifier_groups": json.dumps(it.modifier_groups), "translations": _tr(it.translations)}
+         "modifier_groups": json.dumps(it.modifier_groups), "translations": _tr(it.translations),
+         "photo": msgspec.json.encode(it.photo).decode() if it.photo else None, "tax_rate_bp": it.tax_rate_bp}
         for c in doc.categories for j, it in enumerate(c.items))
 
 
@@ -205,6 +217,14 @@ class Item:
     course: str
     modifier_group_ids: tuple[str, ...]
     translations: dict
+    photo: dict | None = None  # {"path", "width", "height"}; path is under /static/photos/
+
+
+PHOTOS_URL = "/static/photos/"
+
+
+def _public_photo(photo: dict | None) -> dict | None:
+    return {"url": PHOTOS_URL + photo["path"], "width": photo["width"], "height": photo["height"]} if photo else None
 
 
 @dataclass(frozen=True)
@@ -247,7 +267,7 @@ class Menu:
                  "items": [{"id": i.id, "name": t(i), "description": t(i, "description"),
                             "price_minor": i.price_minor, "allergens": list(i.allergens), "tags": list(i.tags),
                             "available": i.available, "course": i.course,
-                            "modifier_groups": list(i.modifier_group_ids)}
+                            "modifier_groups": list(i.modifier_group_ids), "photo": _public_photo(i.photo)}
                            for i in items_by_cat.get(c.id, [])]}
                 for c in self.categories],
         }
@@ -270,7 +290,7 @@ def read_menu(db: sqlite_utils.Database) -> Menu:
     items = {r["id"]: Item(r["id"], r["category_id"], r["name"], r["description"], r["price_minor"],
                            bool(r["available"]), tuple(json.loads(r["allergens"])), tuple(json.loads(r["tags"])),
                            tuple(json.loads(r["stations"])), r["course"], tuple(json.loads(r["modifier_groups"])),
-                           json.loads(r["translations"]))
+                           json.loads(r["translations"]), json.loads(r["photo"]) if r["photo"] else None)
              for r in db.query("""SELECT i.* FROM menu_items i JOIN menu_categories c ON c.id = i.category_id
                                   ORDER BY c.position, i.position""")}
     return Menu(restaurant, categories, items, groups, modifiers)

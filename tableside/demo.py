@@ -161,6 +161,7 @@ async def run_demo(options: DemoOptions, ready: asyncio.Event | None = None,
             "agent": {"id": AGENT_ID, "data_dir": str(data_dir / "agent")},
             "http": {"host": HOST, "port": agent_port},
             "hub": {"url": hub_url},
+            "restaurant": {"tax_mode": "inclusive", "tax_rate_bp": 1000},  # French restaurant VAT; alcohol 20 % in the menu
             "broker": {"host": HOST, "port": broker_port},
             "tables": [{"name": n} for n in TABLE_NAMES],
             "printers": [{"name": name, "kind": "escpos-tcp", "stations": stations,

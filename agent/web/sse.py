@@ -20,16 +20,19 @@ async def stream(request: web.Request, subscription: Subscription, hello: dict) 
         "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-store", "X-Accel-Buffering": "no"})
     await response.prepare(request)
     await response.write(_frame("hello", hello, 0) + b"retry: 2000\n\n")
-    while True:
-        try:
-            event = await asyncio.wait_for(subscription.queue.get(), KEEPALIVE)
-        except TimeoutError:
-            await response.write(b": keep-alive\n\n")
-            continue
-        if event is CLOSING:
-            break
-        await response.write(_frame(event.kind, event.data, event.id) if event is not RESYNC
-                             else _frame("resync", {}, 0))
+    try:
+        while True:
+            try:
+                event = await asyncio.wait_for(subscription.queue.get(), KEEPALIVE)
+            except TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                continue
+            if event is CLOSING:
+                break
+            await response.write(_frame(event.kind, event.data, event.id) if event is not RESYNC
+                                 else _frame("resync", {}, 0))
+    except ConnectionResetError:
+        pass  # the page went away (closed, slept, lost Wi-Fi): nothing to do, it reconnects if it can
     return response
 
 

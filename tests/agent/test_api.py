@@ -136,7 +136,7 @@ async def test_table_page_and_assets_are_served(agent_client):
     token = (await table_tokens(agent_client))["Table 1"]
     page = await agent_client.get(f"/t/{token}")
     assert page.status == 200 and "<html" in (await page.text()).lower()
-    for asset in ("/static/diner/diner.js", "/static/diner/diner.css"):
+    for asset in ("/static/diner/app.js", "/static/diner/diner.css"):
         assert (await agent_client.get(asset)).status == 200
     table = await (await agent_client.get(f"/api/v1/tables/{token}")).json()
     assert table["table"]["name"] == "Table 1"

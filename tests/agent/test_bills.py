@@ -217,3 +217,12 @@ async def test_staff_closing_a_table_hides_the_old_party(agent_client):
     session = await state.database.read(table_sessions.current, table_id)
     assert await state.database.write(table_sessions.close, session.id, "staff")
     assert (await _bill(agent_client, token))["total_minor"] == 0
+
+
+async def test_items_carry_their_own_tax_rate(aiohttp_client, tmp_path):
+    """French restaurant VAT: 10 % on food (the restaurant's rate), 20 % on alcohol (the menu's)."""
+    client = await aiohttp_client(create_app(make_config(tmp_path, restaurant={"tax_rate_bp": 1000})))
+    token = await _setup(client, SOUP, "cremant")  # 9.50 and 7.90, prices include tax
+    bill = await _bill(client, token)
+    assert bill["taxes"] == [{"rate_bp": 1000, "tax_minor": 86}, {"rate_bp": 2000, "tax_minor": 132}]
+    assert bill["total_minor"] == 950 + 790

@@ -1,4 +1,4 @@
-"""The plain diner page in a real Chromium: open the table link, add a dish with modifiers and
+"""The diner page in a real Chromium: open the table link, add a dish with modifiers and
 a note, send, see the order number; the agent holds exactly that order."""
 
 from agent.state import STATE
@@ -18,6 +18,7 @@ async def test_diner_orders_from_the_table_page(agent_client, emulator, tmp_path
         await page.get_by_label("Medium rare").check()
         await page.get_by_label("Note for the kitchen").fill("sauce on the side")
         await page.get_by_role("button", name="Add to order").click()
+        await page.locator("#cart-open").click()  # the cart opens as a sheet with the send button
         send = page.get_by_role("button", name="Send order")
         await send.click()
         status = page.get_by_role("status").filter(has_text="Order #")
