@@ -66,20 +66,28 @@ async def list_orders(request: web.Request) -> web.Response:
 
 async def _order_changed(state: AgentState, order: dict) -> None:
     live.publish(state, live.order_event(order))
-    await live.publish_bill(state, order["session_id"]) if order["session_id"] else None
+    if order["session_id"]:
+        await live.publish_bill(state, order["session_id"])
 
 
-@routes.post("/api/v1/staff/orders/{order_id}/status")
-async def order_to(request: web.Request) -> web.Response:
+async def _move(request: web.Request, line: bool) -> web.Response:
+    """An order, or one of its lines, to a new status; the diner and the board hear of it."""
     await staff_user(request, *ALL, change=True)
     state = request.app[STATE]
     try:
         status = order_status.check_status((await _body(request)).get("status"))
-        order = await state.database.write(order_status.set_order_status, request.match_info["order_id"], status)
+        where = (request.match_info["order_id"], _position(request)) if line else (request.match_info["order_id"],)
+        change = order_status.set_line_status if line else order_status.set_order_status
+        order = await state.database.write(change, *where, status)
     except order_status.StatusError as exc:
         return _failed(exc)
     await _order_changed(state, order)
     return web.json_response({"order": order})
+
+
+@routes.post("/api/v1/staff/orders/{order_id}/status")
+async def order_to(request: web.Request) -> web.Response:
+    return await _move(request, line=False)
 
 
 def _position(request: web.Request) -> int:
@@ -91,16 +99,7 @@ def _position(request: web.Request) -> int:
 
 @routes.post("/api/v1/staff/orders/{order_id}/lines/{position}/status")
 async def line_to(request: web.Request) -> web.Response:
-    await staff_user(request, *ALL, change=True)
-    state = request.app[STATE]
-    try:
-        status = order_status.check_status((await _body(request)).get("status"))
-        order = await state.database.write(order_status.set_line_status, request.match_info["order_id"],
-                                           _position(request), status)
-    except order_status.StatusError as exc:
-        return _failed(exc)
-    await _order_changed(state, order)
-    return web.json_response({"order": order})
+    return await _move(request, line=True)
 
 
 @routes.post("/api/v1/staff/orders/{order_id}/lines/{position}/void")
@@ -306,8 +305,10 @@ async def devices(request: web.Request) -> web.Response:
     state = request.app[STATE]
     snapshot = await state.database.read(_devices_snapshot, state.dispatcher)
     waiting = await state.database.read(outbox.waiting)
+    offline_since = state.link.offline_since
     snapshot["link"] = {"connected": state.link.connected, "waiting": waiting,
-                        "last_ack_at": state.link.last_ack_at.isoformat() if state.link.last_ack_at else None}
+                        "last_ack_at": state.link.last_ack_at.isoformat() if state.link.last_ack_at else None,
+                        "offline_since": offline_since.isoformat() if offline_since else None}
     snapshot["alerts"] = _alerts(snapshot)
     return web.json_response(snapshot)
 
