@@ -19,6 +19,7 @@ import sqlite_utils
 from agent.config import DispatchSection
 from agent.devices import Device, PrinterDevice
 from agent.store.database import Database
+from drivers.pos.base import PosError, PosUnavailable
 from drivers.printer import PrinterMaybePrinted
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,10 @@ log = logging.getLogger(__name__)
 BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
 IDLE_POLL = 5.0  # a safety net: new jobs wake the worker at once
+# A job the device answered and refused this many times is held for staff, so one job the POS will
+# never take (a payment on a check someone closed by hand) cannot hold up every order behind it.
+# A device that does not answer (PosUnavailable) keeps its queue waiting in order instead.
+HOLD_REFUSED_AFTER = 5
 
 
 @dataclass
@@ -101,6 +106,11 @@ def with_check_refs(db: sqlite_utils.Database, payload: dict) -> dict:
                          [part["order_id"]]).fetchone()
         refs[part["order_id"]] = row[0] if row else None
     return {**payload, "check_refs": refs}
+
+
+def attempts_of(db: sqlite_utils.Database, job_id: str) -> int:
+    row = db.execute("SELECT attempts FROM device_jobs WHERE id = ?", [job_id]).fetchone()
+    return row[0] if row else 0
 
 
 def mark_failed(db: sqlite_utils.Database, job_id: str, error: str, hold: bool = False) -> None:
@@ -206,6 +216,11 @@ class Dispatcher:
                 log.warning("device delivery failed", extra={"device": name, "job": job.id, "error": error})
                 # after a hang or a cut-off, a printer may have printed: a person decides
                 maybe_done = isinstance(exc, PrinterMaybePrinted) or (hung and not device.retry_safe)
+                refused = isinstance(exc, PosError) and not isinstance(exc, PosUnavailable)
+                if refused and await self.database.read(attempts_of, job.id) >= HOLD_REFUSED_AFTER:
+                    error = f"refused {HOLD_REFUSED_AFTER} times, held for staff: {error}"
+                    log.error("device job held after repeated refusals", extra={"device": name, "job": job.id})
+                    maybe_done = True
                 await self.database.write(mark_failed, job.id, error, maybe_done)
                 await self._maybe_redirect(name)
                 await asyncio.sleep(backoff * random.uniform(0.8, 1.2))

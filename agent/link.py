@@ -2,7 +2,8 @@
 
 - QoS 1, in seq order, at most `window` messages in flight without an ack.
 - After every (re)connect everything not acked is sent again; so is whatever waits longer than
-  `resend_after` without an ack (the hub may have been down while the broker was up).
+  `resend_after` without an ack (the hub may have been down while the broker was up), and all of
+  it at once when the hub says hello (an Ack with no ids) after it (re)connected.
 - Nothing relies on the broker or paho keeping messages: the outbox table is the truth.
 
 And the other way: messages from the hub go through the inbox (agent/inbox.py), applied once by
@@ -29,7 +30,7 @@ from contract import envelope, messages, topics
 log = logging.getLogger(__name__)
 
 BACKOFF_START = 0.5
-BACKOFF_MAX = 30.0
+BACKOFF_MAX = 15.0  # the uplink is back: a restaurant should not wait long to catch up
 PRUNE_EVERY_S = 3600.0
 
 
@@ -46,10 +47,17 @@ class AgentLink:
         self.public_key = public_key  # sent in presence; the hub trusts the first one it sees
         self.connected = False
         self.last_ack_at: datetime | None = None
+        self._offline_since: datetime | None = datetime.now(UTC)  # not connected yet
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._in_flight: dict[str, float] = {}  # message id -> when sent
         self._sent_up_to = 0  # highest seq published in this connection
+
+    @property
+    def offline_since(self) -> datetime | None:
+        """When the link went down (or the agent started without it); None while connected.
+        Staff see "offline since 12:03, 14 messages waiting"."""
+        return None if self.connected else self._offline_since
 
     def wake(self) -> None:
         """New outbox messages were written."""
@@ -67,13 +75,17 @@ class AgentLink:
     async def _connect_loop(self) -> None:
         backoff = BACKOFF_START
         while not self._stopping.is_set():
+            error: Exception | None = None
             try:
                 await self._session()
             except (aiomqtt.MqttError, OSError) as exc:
-                log.warning("link down", extra={"error": str(exc), "retry_in": round(backoff, 2)})
+                error = exc
             if self.connected:  # it was up: after a drop, try again soon
                 backoff = BACKOFF_START
+                self._offline_since = datetime.now(UTC)
             self.connected = False
+            if error is not None:
+                log.warning("link down", extra={"error": str(error), "retry_in": round(backoff, 2)})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), backoff * random.uniform(0.8, 1.2))
             backoff = min(backoff * 2, BACKOFF_MAX)
@@ -139,6 +151,13 @@ class AgentLink:
                     ack = envelope.decode_data(env)
                 except envelope.InvalidMessage as exc:
                     log.warning("dropped a bad ack from the hub", extra={"error": str(exc)})
+                    continue
+                if not ack.ids:
+                    # the hub's hello after it (re)connected: what it had in flight from us may be
+                    # lost with it, so send everything unacked now instead of after resend_after
+                    log.info("hub reconnected, resending", extra={"in_flight": len(self._in_flight)})
+                    self._in_flight.clear()
+                    self._wake.set()
                     continue
                 await self._acked(ack.ids)
             else:

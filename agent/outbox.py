@@ -58,9 +58,12 @@ def stamped(payload: bytes) -> bytes:
 
 
 def prune(db: sqlite_utils.Database, older_than: timedelta) -> int:
-    """Delete messages delivered more than `older_than` ago; how many. Undelivered ones stay."""
+    """Delete messages delivered more than `older_than` ago; how many. Undelivered ones stay, and
+    so does the newest row: `append` numbers from MAX(seq), and an emptied table would start seq
+    at 1 again, so after a quiet week the hub would see seqs go backwards."""
     cutoff = (datetime.now(UTC) - older_than).isoformat()
-    return db.execute("DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?", [cutoff]).rowcount
+    return db.execute("DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ? "
+                      "AND seq < (SELECT MAX(seq) FROM outbox)", [cutoff]).rowcount
 
 
 _encoder = msgspec.json.Encoder()

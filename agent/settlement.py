@@ -21,14 +21,16 @@ def add_job(db: sqlite_utils.Database, device: str, kind: str, payload: dict) ->
 
 def allocations(db: sqlite_utils.Database, share: dict, tax_mode: str) -> list[dict]:
     """Spread a payment over the visit's orders (each is its own check on the POS), oldest first,
-    after what earlier payments already covered; the tip goes with the last part."""
+    after what the payments recorded before it already covered; the tip goes with the last part."""
     bill = bills.load(db, share["session_id"], tax_mode, now_iso())
     order_totals: dict[str, int] = {}
     for line in bill.lines:
         if not line.voided:
             order_totals[line.order_id] = order_totals.get(line.order_id, 0) + line.amount_minor
-    before = sum(s["amount_minor"] for s in bill.shares
-                 if s["status"] == "paid" and s["id"] != share["id"] and (s["paid_at"] or "") <= (share["paid_at"] or ""))
+    # What the POS was told before: every other paid share, each told when it was recorded here.
+    # Not "paid earlier by the clock": a card payment made during an uplink cut arrives after cash
+    # taken later, and spreading it as if first would pay (and close) the same checks twice.
+    before = sum(s["amount_minor"] for s in bill.shares if s["status"] == "paid" and s["id"] != share["id"])
     start, end = before, before + share["amount_minor"]
     parts, cursor = [], 0
     for order_id, total in order_totals.items():

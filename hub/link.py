@@ -9,7 +9,8 @@ worker pumps the pending messages of online agents in seq order, at most `window
 agent; the agent's Ack marks them delivered in the shared database (whichever worker gets it);
 what stays unacked for `resend_after` is sent again, and so is everything unacked when the
 agent comes online or this worker reconnects. A duplicate send is harmless: the agent's inbox
-applies each id once and acks it again.
+applies each id once and acks it again. On (re)connect the hub says hello to every online agent
+(an Ack with no ids), so agents resend what a dead hub lost without waiting for their timers.
 
 Presence also carries the agent's public key (trusted on first use) and every fresh message's
 sent_at measures the agent's clock (`clock_offset_ms`).
@@ -338,6 +339,7 @@ class HubLink:
     async def _pump(self, client: aiomqtt.Client) -> None:
         """Send agents their pending messages; resend what is not acked. Runs while connected."""
         self._flights.clear()  # a new connection: everything unacked goes again
+        await self._hello(client)
         next_sweep = 0.0
         while True:
             self._pump_wake.clear()
@@ -358,6 +360,20 @@ class HubLink:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._pump_wake.wait(), self._resend_after / 3)
+
+    async def _hello(self, client: aiomqtt.Client) -> None:
+        """Tell each online agent this hub is (back) up: an Ack with no ids. What the agent had in
+        flight to a hub that died is lost (no subscriber held it), so it resends now rather than
+        after its resend_after. Harmless with several workers: duplicates are applied once."""
+        try:
+            online = [a["id"] for a in await self._store.list_agents() if a["online"]]
+        except Exception:  # the database: the agents' own resend timers still cover it
+            log.exception("hello to agents skipped")
+            return
+        for agent_id in online:
+            body = envelope.encode(agent_id, next(self._ack_seq), Ack(ids=[]))
+            await client.publish(topics.down(agent_id, Ack.TYPE), body, qos=1)
+        log.info("hello sent to online agents count=%d", len(online))
 
     async def _pump_agent(self, client: aiomqtt.Client, agent_id: str) -> None:
         flight = self._flights.setdefault(agent_id, _InFlight())
@@ -385,8 +401,11 @@ class HubLink:
         while True:
             try:
                 pruned = await self._store.prune_down(older_than)
-                if pruned:
-                    log.info("pruned delivered down messages count=%d", pruned)
+                # applied up ids: kept twice as long as agents keep delivered rows; a resend older
+                # than that is still stopped by each record's own key (order id, payment id)
+                seen = await self._store.prune_inbox(older_than * 2)
+                if pruned or seen:
+                    log.info("pruned delivered down messages count=%d applied up ids count=%d", pruned, seen)
             except Exception:  # a failed prune must not end the link; try next time
                 log.exception("down prune failed")
             await asyncio.sleep(PRUNE_EVERY_S)

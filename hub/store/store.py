@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import msgspec
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from contract.envelope import Envelope
 from contract.messages import OrderPlaced
@@ -201,6 +201,12 @@ class HubStore:
 
     async def prune_down(self, older_than: timedelta) -> int:
         return await self._run(self._in_transaction, downlink.prune, older_than)
+
+    async def prune_inbox(self, older_than: timedelta) -> int:
+        """Forget applied up-message ids received more than `older_than` ago; how many."""
+        def prune(conn) -> int:
+            return conn.execute(delete(inbox).where(inbox.c.received_at < _now() - older_than)).rowcount
+        return await self._run(self._in_transaction, prune)
 
     def _in_transaction(self, fn: Callable[..., T], *args: Any) -> T:
         with self._engine.begin() as conn:

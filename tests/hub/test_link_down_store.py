@@ -110,6 +110,20 @@ async def test_prune_removes_only_old_delivered_messages(store):
     assert left == {new_done, old_waiting}
 
 
+async def test_prune_forgets_only_old_applied_up_ids(store):
+    from hub.store.tables import inbox
+
+    now = datetime.now(UTC)
+    with store.engine.begin() as conn:
+        conn.execute(inbox.insert(), [
+            {"message_id": "old", "agent_id": "agent-1", "type": "order.placed", "seq": 1,
+             "received_at": now - timedelta(days=15)},
+            {"message_id": "new", "agent_id": "agent-1", "type": "order.placed", "seq": 2, "received_at": now}])
+    assert await store.prune_inbox(timedelta(days=14)) == 1
+    with store.engine.connect() as conn:
+        assert list(conn.execute(select(inbox.c.message_id)).scalars()) == ["new"]
+
+
 async def test_agent_key_is_trusted_on_first_use(store):
     assert await store.agent_key("agent-1") is None
     assert await store.remember_agent_key("agent-1", "key-A") == "stored"
