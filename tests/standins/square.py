@@ -21,14 +21,14 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from tests.standins.openapi import OpenApiSpec
+from tests.standins.specs import specs_dir
 
-SPEC_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "square" / "api.json"
+SPEC_PATH = specs_dir() / "square" / "api.json"
 SQUARE_VERSION = "2025-08-20"
 
 _spec: OpenApiSpec | None = None

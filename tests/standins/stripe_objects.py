@@ -15,12 +15,12 @@ import copy
 import json
 import secrets
 import string
-from pathlib import Path
 from typing import Any
 
 from tests.standins.openapi import OpenApiSpec
+from tests.standins.specs import specs_dir
 
-SPEC_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "stripe"
+SPEC_DIR = specs_dir() / "stripe"
 API_VERSION = "2025-09-30.clover"
 
 _spec: OpenApiSpec | None = None
