@@ -1,7 +1,7 @@
 // The live board: one card per order not yet served, oldest first. Orders and single lines move
 // received -> preparing -> ready -> served; the diner's page follows. A new order beeps and glows.
 import { age, busy, el, errorText, heading, messageBox, say, sayOnce } from "./dom.js";
-import { onRefresh } from "./live.js";
+import { freshReload, onRefresh } from "./live.js";
 import { beep } from "./sound.js";
 
 export const STATUSES = ["received", "preparing", "ready", "served"];
@@ -105,10 +105,11 @@ export function mount(section, ctx) {
     if (focused) grid.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
   }
 
-  ctx.on("order", (order) => { take(order); render(); });
-  onRefresh(ctx.on, reload);
+  const loads = freshReload(reload);
+  ctx.on("order", (order) => { loads.changed(); take(order); render(); });
+  onRefresh(ctx.on, loads.reload);
   setInterval(() => {
     for (const t of grid.querySelectorAll("[data-age]")) t.textContent = age(t.dataset.age);
   }, 30000);
-  reload();
+  loads.reload();
 }

@@ -57,3 +57,26 @@ export function onRefresh(on, reload) {
   on("hello", reload);
   on("resync", reload);
 }
+
+/**
+ * Reloads that never undo newer news: a reload whose answer may predate an event that arrived
+ * while it was on the way runs again. `reload()` starts (or joins) one; `changed()` marks news.
+ */
+export function freshReload(load) {
+  let running = null;
+  let stale = false;
+  async function loop() {
+    do {
+      stale = false;
+      await load();
+    } while (stale);
+  }
+  return {
+    reload() {
+      if (running) { stale = true; return running; }
+      running = loop().finally(() => { running = null; });
+      return running;
+    },
+    changed() { if (running) stale = true; },
+  };
+}

@@ -2,7 +2,7 @@
 // one tap; a count on the navigation link; a new one makes a (lower) beep.
 import { setBadge } from "./badge.js";
 import { age, busy, el, errorText, heading, messageBox, say, sayOnce } from "./dom.js";
-import { onRefresh } from "./live.js";
+import { freshReload, onRefresh } from "./live.js";
 import { beep } from "./sound.js";
 
 const KIND = { waiter: "Call a waiter", bill: "Bring the bill" };
@@ -76,10 +76,11 @@ export function mount(section, ctx) {
     setBadge(section, sorted.length, "request");
   }
 
-  ctx.on("request", (request) => { take(request); render(); });
-  onRefresh(ctx.on, reload);
+  const loads = freshReload(reload);
+  ctx.on("request", (request) => { loads.changed(); take(request); render(); });
+  onRefresh(ctx.on, loads.reload);
   setInterval(() => {
     for (const t of list.querySelectorAll("[data-age]")) t.textContent = age(t.dataset.age);
   }, 30000);
-  reload();
+  loads.reload();
 }
