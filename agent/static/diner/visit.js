@@ -23,9 +23,24 @@ function route() {
 }
 
 /** Reload what the stream may have missed: orders, bill, and whether the visit changed. */
-async function refresh() {
-  await Promise.all([loadOrders(), loadBill(), loadTable()]).catch(() => {});
+// A reload whose answers may predate a live event that came meanwhile runs again, so a stale
+// answer never undoes newer news (e.g. "ready" arriving while the page reloads after waking).
+let reloading = null;
+let stale = false;
+
+function refresh() {
+  if (reloading) { stale = true; return reloading; }
+  reloading = (async () => {
+    do {
+      stale = false;
+      await Promise.all([loadOrders(), loadBill(), loadTable()]).catch(() => {});
+    } while (stale);
+  })().finally(() => { reloading = null; });
+  return reloading;
 }
+
+/** Wrap a live-event handler: apply it now, and have a reload under way fetch again. */
+const news = (handler) => (data) => { if (reloading) stale = true; handler(data); };
 
 async function loadTable() {
   const info = await call(tableUrl());
@@ -76,9 +91,9 @@ export function start(showMenu) {
   connect({
     hello: (h) => { seenSession(h.session_id); refresh(); },
     refresh, connected,
-    order: orderEvent,
-    bill: billEvent,
-    request: requestEvent,
+    order: news(orderEvent),
+    bill: news(billEvent),
+    request: news(requestEvent),
     menu: () => showMenu(lang).then(renderBar).catch(() => {}),
     session: (s) => { if (s.closed) freshTable(); refresh(); },
   });
