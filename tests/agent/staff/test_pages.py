@@ -18,3 +18,9 @@ async def test_staff_assets_are_served_and_unknown_ones_are_404(staff_client):
         assert resp.status == 200, name
     assert (await staff_client.get("/staff/assets/nope.js")).status == 404
     assert (await staff_client.get("/staff/assets/..%2Fdiner%2Fapp.js")).status == 404
+
+
+async def test_dashboard_scripts_are_revalidated_after_an_upgrade(staff_client):
+    response = await staff_client.get("/static/staff/screens/board.js")
+    assert response.status == 200 and response.headers["Cache-Control"] == "no-cache"
+    assert "Last-Modified" in response.headers
