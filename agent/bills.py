@@ -129,8 +129,7 @@ def load(db: sqlite_utils.Database, session_id: str, tax_mode: str, now: str) ->
     if row is None:
         return None
     currency = db.execute("SELECT currency FROM orders WHERE session_id = ? LIMIT 1", [session_id]).fetchone()
-    menu_currency = db.execute("SELECT value FROM settings WHERE key = 'restaurant'").fetchone()
-    bill = Bill(session_id, row[0], currency[0] if currency else _currency_of(menu_currency), tax_mode)
+    bill = Bill(session_id, row[0], currency[0] if currency else restaurant_currency(db), tax_mode)
     for r in db.query("""SELECT l.order_id, l.position, l.name, l.qty, l.line_total_minor, l.tax_rate_bp, l.voided_at
                          FROM order_lines l JOIN orders o ON o.id = l.order_id
                          WHERE o.session_id = ? ORDER BY o.number, l.position""", [session_id]):
@@ -157,7 +156,7 @@ def load(db: sqlite_utils.Database, session_id: str, tax_mode: str, now: str) ->
     return bill
 
 
-def _currency_of(restaurant_row) -> str:
-    if restaurant_row is None:
-        return "EUR"
-    return json.loads(restaurant_row[0]).get("currency", "EUR")
+def restaurant_currency(db: sqlite_utils.Database) -> str:
+    """The menu's currency (a bill with no orders yet, the day report)."""
+    row = db.execute("SELECT value FROM settings WHERE key = 'restaurant'").fetchone()
+    return json.loads(row[0]).get("currency", "EUR") if row else "EUR"

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from contract.ids import uuid7
+from agent.orders import add_job
 
 
 class JobError(LookupError):
@@ -46,11 +46,7 @@ def reprint(db: sqlite_utils.Database, job_id: str) -> str:
     job = _held(db, job_id)
     db.execute("UPDATE device_jobs SET status = 'done', done_at = ?, last_error = 'replaced by a reprint' "
                "WHERE id = ?", [datetime.now(UTC).isoformat(), job_id])
-    new_id = uuid7()
-    db.execute("INSERT INTO device_jobs (id, device, kind, order_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-               [new_id, job["device"], job["kind"], job["order_id"], json.dumps({**job["payload"], "reprint": True}),
-                datetime.now(UTC).isoformat()])
-    return new_id
+    return add_job(db, job["device"], job["kind"], {**job["payload"], "reprint": True}, job["order_id"])
 
 
 def drop(db: sqlite_utils.Database, job_id: str) -> None:

@@ -62,14 +62,14 @@ def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, pr
 
     ticket_base = {"order_id": order_id, "table_name": table.name, "order_number": number, "placed_at": now}
     for printer, lines in route(priced.lines, config.printers).items():
-        _add_job(db, printer, "kitchen_ticket", order_id, {
+        add_job(db, printer, "kitchen_ticket", {
             **ticket_base,
             "lines": [{"qty": ln.qty, "name": ln.name, "modifiers": [m.name for m in ln.modifiers],
-                       "note": ln.note, "course": ln.course} for ln in lines]})
+                       "note": ln.note, "course": ln.course} for ln in lines]}, order_id)
     if config.pos is not None:
-        _add_job(db, POS_DEVICE, "pos_order", order_id, {
+        add_job(db, POS_DEVICE, "pos_order", {
             **ticket_base, "currency": priced.currency, "total_minor": priced.total_minor,
-            "lines": [{**d, "pos_id": _pos_id(db, d["item_id"])} for d in line_dicts]})
+            "lines": [{**d, "pos_id": _pos_id(db, d["item_id"])} for d in line_dicts]}, order_id)
 
     outbox.append(db, config.agent.id, messages.OrderPlaced(
         order_id=order_id, number=number, table_id=table.id, table_name=table.name, placed_at=now,
@@ -91,9 +91,12 @@ def _pos_id(db: sqlite_utils.Database, item_id: str) -> str | None:
     return row[0] if row else None
 
 
-def _add_job(db: sqlite_utils.Database, device: str, kind: str, order_id: str, payload: dict) -> None:
+def add_job(db: sqlite_utils.Database, device: str, kind: str, payload: dict, order_id: str | None = None) -> str:
+    """Queue a job for a device (a ticket, a receipt, something for the POS); its id."""
+    job_id = uuid7()
     db.execute("INSERT INTO device_jobs (id, device, kind, order_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-               [uuid7(), device, kind, order_id, json.dumps(payload), datetime.now(UTC).isoformat()])
+               [job_id, device, kind, order_id, json.dumps(payload), datetime.now(UTC).isoformat()])
+    return job_id
 
 
 def get_order(db: sqlite_utils.Database, order_id: str) -> dict | None:

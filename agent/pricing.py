@@ -69,13 +69,19 @@ class PricedOrder:
         return sum(line.line_total_minor for line in self.lines)
 
 
+def explain(exc: msgspec.ValidationError) -> tuple[str, str | None]:
+    """("field: what is wrong", field) from msgspec's "... - at `$.field`"."""
+    message, _, where = str(exc).rpartition(" - at `")
+    field = where.rstrip("`").removeprefix("$.") if where else None
+    return (f"{field}: {message}" if field else str(exc)), field
+
+
 def decode_request(body: bytes) -> OrderRequest:
     try:
         return msgspec.json.decode(body, type=OrderRequest)
     except msgspec.ValidationError as exc:
-        message, _, where = str(exc).rpartition(" - at `")
-        field = where.rstrip("`").removeprefix("$.") if where else None
-        raise OrderRejected(422, "invalid_order", f"{field}: {message}" if field else str(exc), field) from None
+        message, field = explain(exc)
+        raise OrderRejected(422, "invalid_order", message, field) from None
     except msgspec.DecodeError as exc:
         raise OrderRejected(400, "invalid_json", f"the request body is not valid JSON: {exc}") from None
 

@@ -3,10 +3,11 @@ platform fees and tips. A "day" is the restaurant's local calendar day (the agen
 
 import csv
 import io
-import json
 from datetime import date, datetime, time, timedelta
 
 import sqlite_utils
+
+from agent.bills import restaurant_currency
 
 
 def _bounds(day: str | None) -> tuple[date, str, str]:
@@ -61,10 +62,9 @@ def day_report(db: sqlite_utils.Database, day: str | None, tax_mode: str) -> dic
         fees += fee or 0
         tips += tip
         refunds += refunded
-    currency = db.execute("SELECT value FROM settings WHERE key = 'restaurant'").fetchone()
     return {
         "date": the_day.isoformat(),
-        "currency": _currency(currency),
+        "currency": restaurant_currency(db),
         "orders": orders,
         "sales_minor": sum(hours),
         "sales_by_hour": [{"hour": h, "sales_minor": v} for h, v in enumerate(hours)],
@@ -75,9 +75,6 @@ def day_report(db: sqlite_utils.Database, day: str | None, tax_mode: str) -> dic
         "refunds_minor": refunds,
     }
 
-
-def _currency(row) -> str:
-    return json.loads(row[0]).get("currency", "EUR") if row else "EUR"
 
 
 def as_csv(report: dict) -> str:

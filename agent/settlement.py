@@ -2,21 +2,13 @@
 someone asks for one. Both are device jobs written in the payment's own transaction, so neither
 is lost nor made twice."""
 
-import json
-from datetime import UTC, datetime
 
 import sqlite_utils
 
 from agent import bills, receipts
 from agent.config import AgentConfig
-from agent.orders import POS_DEVICE
+from agent.orders import POS_DEVICE, add_job
 from agent.table_sessions import now_iso
-from contract.ids import uuid7
-
-
-def add_job(db: sqlite_utils.Database, device: str, kind: str, payload: dict) -> None:
-    db.execute("INSERT INTO device_jobs (id, device, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-               [uuid7(), device, kind, json.dumps(payload), datetime.now(UTC).isoformat()])
 
 
 def allocations(db: sqlite_utils.Database, share: dict, tax_mode: str) -> list[dict]:

@@ -16,6 +16,7 @@ import msgspec
 import sqlite_utils
 
 from agent import bills, outbox, table_sessions
+from agent.pricing import explain
 from agent.table_sessions import now_iso
 from contract import messages
 from contract.ids import uuid7
@@ -63,9 +64,8 @@ def decode_request(body: bytes) -> ShareRequest:
     try:
         return _decoder.decode(body)
     except msgspec.ValidationError as exc:  # (a subclass of DecodeError: catch it first)
-        text = str(exc)
-        field = text.rsplit("at `$.", 1)[1].rstrip("`") if "at `$." in text else None
-        raise ShareRejected(422, "invalid_share", f"invalid share: {text}", field) from None
+        message, field = explain(exc)
+        raise ShareRejected(422, "invalid_share", f"invalid share: {message}", field) from None
     except msgspec.DecodeError as exc:
         raise ShareRejected(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
 
@@ -234,11 +234,9 @@ def request_refund(db: sqlite_utils.Database, agent_id: str, share_id: str, amou
 
 
 def get(db: sqlite_utils.Database, share_id: str) -> dict | None:
-    row = db.execute("SELECT * FROM bill_shares WHERE id = ?", [share_id]).fetchone()
-    if row is None:
+    share = next(db.query("SELECT * FROM bill_shares WHERE id = ?", [share_id]), None)
+    if share is None:
         return None
-    cols = [d[0] for d in db.execute("SELECT * FROM bill_shares LIMIT 0").description]
-    share = dict(zip(cols, row, strict=True))
     share["total_minor"] = share["amount_minor"] + share["tip_minor"]
     return share
 

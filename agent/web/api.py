@@ -12,7 +12,7 @@ from agent.web.errors import json_error
 
 routes = web.RouteTableDef()
 
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,200}$")  # printable ASCII, no spaces
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,200}$")  # printable ASCII, no spaces
 
 
 def _rejected(exc: OrderRejected) -> web.Response:
@@ -56,7 +56,7 @@ async def get_table(request: web.Request) -> web.Response:
 async def post_order(request: web.Request) -> web.Response:
     state = request.app[STATE]
     key = request.headers.get("Idempotency-Key", "")
-    if not _IDEMPOTENCY_KEY.match(key):
+    if not IDEMPOTENCY_KEY.match(key):
         return json_error(400, "idempotency_key_required",
                           "send an Idempotency-Key header (8-200 printable characters) so a retry cannot order twice",
                           field="Idempotency-Key")

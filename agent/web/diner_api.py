@@ -2,23 +2,21 @@
 and pay links, and a live stream of all of it. Everything is scoped to the table's current
 session, so a new party never sees the previous one's orders or bill."""
 
-import re
 from datetime import datetime
 
 from aiohttp import web
 
 from agent import bills, live, order_status, shares, table_requests, table_sessions
+from agent.staff.http import json_object
 from agent.state import STATE, AgentState
 from agent.table_sessions import now_iso
 from agent.tables import Table
 from agent.web import sse
-from agent.web.api import table_of
+from agent.web.api import IDEMPOTENCY_KEY, table_of
 from agent.web.errors import json_error
 from contract import pay_link
 
 routes = web.RouteTableDef()
-
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,200}$")
 
 
 def _rejected(exc: shares.ShareRejected) -> web.Response:
@@ -48,20 +46,12 @@ async def events(request: web.Request) -> web.StreamResponse:
 async def post_request(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)
-    body = await _json(request)
-    kind = body.get("kind") if isinstance(body, dict) else None
+    kind = (await json_object(request)).get("kind")
     if kind not in table_requests.KINDS:
         return json_error(422, "invalid_kind", "kind must be \"waiter\" or \"bill\"", field="kind")
     created = await state.database.write(table_requests.create, table.id, kind)
     live.publish(state, ("request", created, table.id))
     return web.json_response({"request": created}, status=201)
-
-
-async def _json(request: web.Request):
-    try:
-        return await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(reason="the body is not valid JSON") from None
 
 
 def _bill_body(state: AgentState, bill: bills.Bill | None) -> dict:
@@ -91,7 +81,7 @@ async def post_share(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
         return json_error(400, "bad_idempotency_key", "Idempotency-Key must be 8-200 printable characters",
                           field="Idempotency-Key")
     body = await request.read()

@@ -21,8 +21,9 @@ from agent import (
     table_sessions,
 )
 from agent.dispatch import queue_counts
-from agent.orders import POS_DEVICE
+from agent.orders import POS_DEVICE, add_job
 from agent.staff.guard import staff_user
+from agent.staff.http import json_object
 from agent.state import STATE, AgentState
 from agent.table_sessions import now_iso
 from agent.web import sse
@@ -33,16 +34,6 @@ routes = web.RouteTableDef()
 ALL = ("manager", "server", "kitchen")
 FLOOR = ("manager", "server")
 PAYMENT_METHODS = ("cash", "terminal")
-
-
-async def _body(request: web.Request) -> dict:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(reason="the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(reason="the body must be a JSON object")
-    return body
 
 
 def _failed(exc: order_status.StatusError | shares.ShareRejected) -> web.Response:
@@ -75,7 +66,7 @@ async def _move(request: web.Request, line: bool) -> web.Response:
     await staff_user(request, *ALL, change=True)
     state = request.app[STATE]
     try:
-        status = order_status.check_status((await _body(request)).get("status"))
+        status = order_status.check_status((await json_object(request)).get("status"))
         where = (request.match_info["order_id"], _position(request)) if line else (request.match_info["order_id"],)
         change = order_status.set_line_status if line else order_status.set_order_status
         order = await state.database.write(change, *where, status)
@@ -172,7 +163,7 @@ async def take_payment(request: web.Request) -> web.Response:
     user = await staff_user(request, *FLOOR, change=True)
     state = request.app[STATE]
     session = await _session(state, request)
-    body = await _body(request)
+    body = await json_object(request)
     if body.get("method") not in PAYMENT_METHODS:
         return json_error(422, "invalid_method", "method must be \"cash\" or \"terminal\"", field="method")
     try:
@@ -218,7 +209,7 @@ async def receipt(request: web.Request) -> web.Response:
     session = await state.database.read(table_sessions.get, request.match_info["session_id"])
     if session is None:
         return json_error(404, "not_found", "no such bill")
-    body = await _body(request) if request.can_read_body else {}
+    body = await json_object(request) if request.can_read_body else {}
     printer = await state.database.write(settlement.print_receipt, state.config, session["id"],
                                          state.menu.restaurant["name"], body.get("share_id"))
     if printer is None:
@@ -232,7 +223,7 @@ async def close(request: web.Request) -> web.Response:
     user = await staff_user(request, *FLOOR, change=True)
     state = request.app[STATE]
     session = await _session(state, request)
-    body = await _body(request) if request.can_read_body else {}
+    body = await json_object(request) if request.can_read_body else {}
     bill = await state.database.read(bills.load, session["id"], state.config.restaurant.tax_mode, now_iso())
     if bill.left_minor or bill.held_minor:
         if not body.get("force"):
@@ -250,7 +241,7 @@ async def close(request: web.Request) -> web.Response:
 async def refund(request: web.Request) -> web.Response:
     user = await staff_user(request, "manager", change=True)
     state = request.app[STATE]
-    body = await _body(request)
+    body = await json_object(request)
     amount = body.get("amount_minor")
     if not isinstance(amount, int) or isinstance(amount, bool):
         return json_error(422, "invalid_amount", "amount_minor must be an integer", field="amount_minor")
@@ -331,7 +322,7 @@ async def test_print(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name not in state.dispatcher.devices or name == POS_DEVICE:
         return json_error(404, "not_found", f"no printer named {name!r}")
-    await state.database.write(settlement.add_job, name, "kitchen_ticket", {
+    await state.database.write(add_job, name, "kitchen_ticket", {
         "table_name": "TEST PAGE", "order_number": 0, "placed_at": now_iso(),
         "lines": [{"qty": 1, "name": f"Test print for {name}", "modifiers": [], "course": "",
                    "note": f"Asked by {user.name}. If you can read this, printing works."}]})
