@@ -87,6 +87,12 @@ def parse_status(responses: Mapping[int, int | None]) -> PrinterStatus:
     return PrinterStatus(PrinterState.ONLINE)
 
 
+def offline_after_job(byte: int | None) -> bool:
+    """Whether the DLE EOT 1 answer that follows a job says the printer is offline (paper out,
+    cover open, an error): it took the bytes but may not have put them on paper."""
+    return byte is not None and byte & FIXED_MASK == FIXED_VALUE and bool(byte & 0x08)
+
+
 def query_status(exchange: Callable[[bytes], int | None]) -> PrinterStatus:
     """Asks DLE EOT 1..4 through exchange (send a request, return the one-byte answer or None).
 

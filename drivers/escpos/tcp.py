@@ -6,7 +6,7 @@ import socket
 import time
 from typing import Any
 
-from drivers.escpos.status import PrinterState, PrinterStatus, query_status, status_request
+from drivers.escpos.status import PrinterState, PrinterStatus, offline_after_job, query_status, status_request
 from drivers.printer import Printer, PrinterMaybePrinted, PrinterOffline
 
 # After the job is sent, how long to wait for the printer to hang up before closing anyway.
@@ -75,8 +75,10 @@ class TcpPrinter(Printer):
                     answered = status.state is not PrinterState.UNKNOWN
                 sock.settimeout(self.timeout)
                 sock.sendall(data + (status_request(1) if answered else b""))
-                if answered:
-                    self._answer(sock)  # a hang-up raises; a slow answer is no sign of a lost job
+                if answered and offline_after_job(self._answer(sock)):  # a hang-up raises; silence is no sign
+                    raise PrinterMaybePrinted(
+                        f"printer {self.address} went offline while taking the job (paper out, cover open or "
+                        "an error): it may not be on paper")
                 sock.shutdown(socket.SHUT_WR)
                 self._drain(sock)
         except _HungUp as e:

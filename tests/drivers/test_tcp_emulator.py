@@ -102,3 +102,33 @@ async def test_status_request_answered_on_raw_socket(emulator):
         writer.close()
         await writer.wait_closed()
     assert emulator.tickets == []
+
+
+async def test_a_printer_that_goes_out_of_paper_while_taking_the_job_is_not_counted_as_printed():
+    """Online at the pre-check, out of paper by the time the job is in (seen by the chaos suite):
+    the job may not be on paper, so the driver says so instead of reporting success."""
+    from drivers.escpos.emulator import STATUS_FAULTS, STATUS_ONLINE
+    from drivers.escpos.status import status_request
+    from drivers.printer import PrinterMaybePrinted
+
+    async def serve(reader, writer):
+        for n in (1, 2, 3, 4):  # the pre-check: all well
+            assert await reader.readexactly(3) == status_request(n)
+            writer.write(bytes([STATUS_ONLINE[n]]))
+            await writer.drain()
+        data = await reader.read(65536)
+        while not data.endswith(status_request(1)):
+            data += await reader.read(65536)
+        writer.write(bytes([STATUS_FAULTS["paper_out"][1]]))  # the roll ran out meanwhile
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        printer = TcpPrinter(host="127.0.0.1", port=port, timeout=3)
+        with pytest.raises(PrinterMaybePrinted, match="went offline while taking the job"):
+            await asyncio.to_thread(printer.send, b"\x1b@hello\n\x1dV\x00")
+    finally:
+        server.close()
+        await server.wait_closed()
