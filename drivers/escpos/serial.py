@@ -11,8 +11,8 @@ from typing import Any
 import serial
 import serial.tools.list_ports
 
-from drivers.escpos.status import PrinterState, PrinterStatus, query_status
-from drivers.printer import Printer, PrinterOffline
+from drivers.escpos.status import PrinterState, PrinterStatus, offline_after_job, query_status, status_request
+from drivers.printer import Printer, PrinterMaybePrinted, PrinterOffline
 
 BAUD_RATES = (9600, 19200, 38400, 57600, 115200)
 FLOW_CONTROLS = ("none", "rtscts", "xonxoff")
@@ -24,7 +24,9 @@ def discover_serial() -> list[str]:
 
 
 class SerialPrinter(Printer):
-    """With check_status (the default), a printer that says it cannot print gets no job (see TcpPrinter)."""
+    """With check_status (the default), a printer that says it cannot print gets no job, and one
+    that answered is asked again after the job: saying it went offline, or silence for the whole
+    timeout, raises PrinterMaybePrinted (see TcpPrinter)."""
 
     def __init__(
         self,
@@ -75,12 +77,16 @@ class SerialPrinter(Printer):
     def send(self, data: bytes) -> None:
         try:
             with self._open() as port:
+                answered = False
                 if self.check_status:
                     status = self._query(port)
                     if not status.can_print:
                         raise PrinterOffline(f"printer on {self.port} cannot print: {status.detail}")
-                port.write(data)
+                    answered = status.state is not PrinterState.UNKNOWN
+                port.write(data + (status_request(1) if answered else b""))
                 port.flush()
+                if answered:
+                    self._confirm_job(port)
         except serial.SerialTimeoutException as e:
             raise PrinterOffline(
                 f"printer on {self.port} did not take the job within {self.write_timeout:g} s: "
@@ -95,6 +101,17 @@ class SerialPrinter(Printer):
                 return self._query(port)
         except (serial.SerialException, OSError) as e:
             return PrinterStatus(PrinterState.OFFLINE, f"cannot use serial port {self.port} ({e})")
+
+    def _confirm_job(self, port: serial.Serial) -> None:
+        port.timeout = self.timeout  # the answer queues behind the job on a slow line
+        answer = port.read(1)
+        if not answer:
+            raise PrinterMaybePrinted(
+                f"printer on {self.port} stopped answering while taking the job: it may not be on paper")
+        if offline_after_job(answer[0]):
+            raise PrinterMaybePrinted(
+                f"printer on {self.port} went offline while taking the job (paper out, cover open or an error): "
+                "it may not be on paper")
 
     def _query(self, port: serial.Serial) -> PrinterStatus:
         port.reset_input_buffer()

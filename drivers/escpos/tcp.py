@@ -22,9 +22,12 @@ class TcpPrinter(Printer):
 
     With check_status (the default), each job first asks the printer's status on the same
     connection: a printer that says it cannot print (paper out, cover open, error, offline) gets
-    no job and send raises PrinterOffline, so the job is retried rather than lost. A printer that
-    answered is asked once more after the job: if it hangs up instead, the job did not arrive
-    whole and send raises. A printer that does not answer status requests just gets the job.
+    no job and send raises PrinterOffline, so the job is retried rather than lost. The job is
+    followed by one more status request, and send waits for the answers still owed (a slow
+    printer's late pre-check answer included). The job is not counted as printed, and send
+    raises PrinterMaybePrinted, when the printer hangs up before answering, says it went offline,
+    or, having answered status before, stays silent for the whole timeout. A printer never heard
+    to answer status is given status_timeout and then counted as printed: nothing else can tell.
     """
 
     def __init__(
@@ -51,6 +54,8 @@ class TcpPrinter(Printer):
         self.timeout = float(timeout)
         self.status_timeout = float(status_timeout)
         self.check_status = bool(check_status)
+        # Learnt from any answer: a printer that answers status and then falls silent mid-job is suspect.
+        self.answers_status = False
 
     def describe(self) -> str:
         return f"ESC/POS printer at {self.address}"
@@ -62,23 +67,20 @@ class TcpPrinter(Printer):
     def send(self, data: bytes) -> None:
         try:
             with socket.create_connection((self.host, self.port), timeout=self.timeout) as sock:
-                answered = False
+                owed = 0  # status answers not yet read
                 if self.check_status:
                     try:
-                        status = self._query(sock)
+                        status, owed = self._query(sock)
                     except _HungUp as e:
                         raise PrinterOffline(
                             f"printer {self.address} hung up at once: it may be offline or busy with another client"
                         ) from e
                     if not status.can_print:
                         raise PrinterOffline(f"printer {self.address} cannot print: {status.detail}")
-                    answered = status.state is not PrinterState.UNKNOWN
                 sock.settimeout(self.timeout)
-                sock.sendall(data + (status_request(1) if answered else b""))
-                if answered and offline_after_job(self._answer(sock)):  # a hang-up raises; silence is no sign
-                    raise PrinterMaybePrinted(
-                        f"printer {self.address} went offline while taking the job (paper out, cover open or "
-                        "an error): it may not be on paper")
+                sock.sendall(data + (status_request(1) if self.check_status else b""))
+                if self.check_status:
+                    self._confirm_job(sock, owed + 1)
                 sock.shutdown(socket.SHUT_WR)
                 self._drain(sock)
         except _HungUp as e:
@@ -112,7 +114,7 @@ class TcpPrinter(Printer):
         try:
             with socket.create_connection((self.host, self.port), timeout=self.timeout) as sock:
                 try:
-                    return self._query(sock)
+                    return self._query(sock)[0]
                 except _HungUp:
                     return PrinterStatus(PrinterState.OFFLINE, f"printer {self.address} hung up without answering")
         except ConnectionRefusedError:
@@ -122,17 +124,47 @@ class TcpPrinter(Printer):
         except OSError as e:
             return PrinterStatus(PrinterState.OFFLINE, f"printer {self.address} could not be reached ({e.strerror or e})")
 
-    def _query(self, sock: socket.socket) -> PrinterStatus:
+    def _confirm_job(self, sock: socket.socket, owed: int) -> None:
+        """Reads the owed status answers, the last being the one that follows the job.
+
+        A hang-up raises _HungUp. A printer known to answer status gets the whole timeout, since a
+        slow one's answers come late; one never heard answering gets status_timeout.
+        """
+        started = time.monotonic()
+        last = None
+        while owed:
+            patience = self.timeout if self.answers_status else self.status_timeout
+            left = started + patience - time.monotonic()
+            byte = self._answer(sock, max(left, 0.001))
+            if byte is None:
+                if self.answers_status:
+                    raise PrinterMaybePrinted(
+                        f"printer {self.address} stopped answering while taking the job: it may not be on paper")
+                return  # a printer that does not answer status: silence is no sign
+            owed -= 1
+            last = byte
+        if offline_after_job(last):
+            raise PrinterMaybePrinted(
+                f"printer {self.address} went offline while taking the job (paper out, cover open or "
+                "an error): it may not be on paper")
+
+    def _query(self, sock: socket.socket) -> tuple[PrinterStatus, int]:
+        """The status, and how many requests are still owed an answer (a late one may yet come)."""
+        owed = 0
+
         def exchange(request: bytes) -> int | None:
+            nonlocal owed
             sock.settimeout(self.timeout)
             sock.sendall(request)
-            return self._answer(sock)
+            answer = self._answer(sock)
+            owed = int(answer is None)
+            return answer
 
-        return query_status(exchange)
+        return query_status(exchange), owed
 
-    def _answer(self, sock: socket.socket) -> int | None:
-        """One status byte, None if none comes within status_timeout; _HungUp if the printer hangs up."""
-        sock.settimeout(self.status_timeout)
+    def _answer(self, sock: socket.socket, wait: float | None = None) -> int | None:
+        """One status byte, None if none comes within wait (status_timeout); _HungUp if the printer hangs up."""
+        sock.settimeout(self.status_timeout if wait is None else wait)
         try:
             byte = sock.recv(1)
         except TimeoutError:
@@ -141,6 +173,7 @@ class TcpPrinter(Printer):
             raise _HungUp from e
         if not byte:
             raise _HungUp
+        self.answers_status = True
         return byte[0]
 
     @staticmethod

@@ -1,4 +1,5 @@
 import os
+import threading
 import tty
 from datetime import datetime
 
@@ -85,3 +86,40 @@ def test_loaded_by_entry_point():
 
 def test_discover_serial_lists_strings():
     assert all(isinstance(p, str) for p in discover_serial())
+
+
+def _printer_on_master(master: int, answers_after_job: bytes) -> threading.Thread:
+    """A printer answering the pre-check 'online', then the request after the job as told."""
+    from drivers.escpos.emulator import STATUS_ONLINE
+
+    def serve():
+        received = b""
+        for n in (1, 2, 3, 4):
+            while not received.endswith(bytes([0x10, 0x04, n])):
+                received += os.read(master, 4096)
+            os.write(master, bytes([STATUS_ONLINE[n]]))
+        received = b""
+        while not received.endswith(b"\x10\x04\x01"):
+            received += os.read(master, 4096)
+        os.write(master, answers_after_job)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize(("answer", "says"), [(b"\x1e", "went offline"), (b"", "stopped answering")])
+def test_a_printer_that_fails_while_taking_the_job_is_not_counted_as_printed(answer, says):
+    from drivers.printer import PrinterMaybePrinted
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    try:
+        printer_side = _printer_on_master(master, answer)
+        printer = SerialPrinter(port=os.ttyname(slave), timeout=0.5, status_timeout=0.5)
+        with pytest.raises(PrinterMaybePrinted, match=says):
+            printer.send(job(4))
+        printer_side.join(2)
+    finally:
+        os.close(slave)
+        os.close(master)

@@ -132,3 +132,91 @@ async def test_a_printer_that_goes_out_of_paper_while_taking_the_job_is_not_coun
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_a_slow_printer_that_drops_the_job_is_not_counted_as_printed(emulator):
+    """Chaos seed 978759255: a slow printer misses the pre-check's deadline, then goes offline and
+    throws the job away. The driver used to count that as printed; the ticket was lost."""
+    from drivers.printer import PrinterMaybePrinted
+
+    printer = TcpPrinter(host="127.0.0.1", port=emulator.port, timeout=3, status_timeout=0.2)
+    await asyncio.to_thread(printer.send, job(1))  # a healthy job: the driver learns it answers status
+    await emulator.wait_for_tickets(1)
+    emulator.slow_seconds = 1.0
+    emulator.fault = "slow"
+
+    async def unplug_while_it_dawdles():
+        await asyncio.sleep(0.5)
+        emulator.fault = "offline"
+
+    unplug = asyncio.create_task(unplug_while_it_dawdles())
+    with pytest.raises(PrinterMaybePrinted, match="hung up"):
+        await asyncio.to_thread(printer.send, job(2))
+    await unplug
+    assert len(emulator.tickets) == 1
+
+
+async def test_a_slow_printer_that_prints_late_is_counted_once(emulator):
+    printer = TcpPrinter(host="127.0.0.1", port=emulator.port, timeout=3, status_timeout=0.2)
+    await asyncio.to_thread(printer.send, job(1))
+    emulator.slow_seconds = 0.6  # misses status_timeout, well inside timeout
+    emulator.fault = "slow"
+    await asyncio.to_thread(printer.send, job(2))
+    tickets = await emulator.wait_for_tickets(2)
+    assert "Order #2" in tickets[1] and len(tickets) == 2
+
+
+async def _printer_server(handle):
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def test_a_printer_that_answered_before_and_falls_silent_mid_job_is_not_counted_as_printed():
+    from drivers.escpos.emulator import STATUS_ONLINE
+    from drivers.printer import PrinterMaybePrinted
+
+    jobs = 0
+
+    async def answers_then_freezes(reader, writer):
+        nonlocal jobs
+        jobs += 1
+        for n in (1, 2, 3, 4):
+            await reader.readexactly(3)
+            writer.write(bytes([STATUS_ONLINE[n]]))
+            await writer.drain()
+        if jobs == 1:  # the first job is answered; the second never is, yet the line stays up
+            data = b""
+            while not data.endswith(b"\x10\x04\x01"):
+                data += await reader.read(65536)
+            writer.write(bytes([STATUS_ONLINE[1]]))
+            await writer.drain()
+        await reader.read()
+        writer.close()
+
+    server, port = await _printer_server(answers_then_freezes)
+    try:
+        printer = TcpPrinter(host="127.0.0.1", port=port, timeout=0.5, status_timeout=0.2)
+        await asyncio.to_thread(printer.send, job(1))
+        with pytest.raises(PrinterMaybePrinted, match="stopped answering"):
+            await asyncio.to_thread(printer.send, job(2))
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_printer_that_never_answers_status_but_hangs_up_on_the_job_is_not_counted_as_printed():
+    from drivers.printer import PrinterMaybePrinted
+
+    async def swallows_and_hangs_up(reader, writer):
+        await reader.readexactly(3)  # the pre-check, unanswered
+        await reader.read(65536)  # some of the job, then gone
+        writer.close()
+
+    server, port = await _printer_server(swallows_and_hangs_up)
+    try:
+        printer = TcpPrinter(host="127.0.0.1", port=port, timeout=2, status_timeout=0.3)
+        with pytest.raises(PrinterMaybePrinted, match="hung up"):
+            await asyncio.to_thread(printer.send, job(3))
+    finally:
+        server.close()
+        await server.wait_closed()
