@@ -116,11 +116,9 @@ class Payers:
                 session = (await resp.json()).get("session")
             if not session:
                 return {"refused": "no session"}
-            if self._csrf is None:
-                await self._sign_in(http)
             async with http.post(f"{self.agent_url}/api/v1/staff/bills/{session['id']}/payments",
                                  json={"method": "cash", "share": {"kind": "remaining"}},
-                                 headers={"X-CSRF-Token": self._csrf or ""}, timeout=self.timeout()) as resp:
+                                 headers=await self.staff_headers(http), timeout=self.timeout()) as resp:
                 body = await resp.json()
                 if resp.status == 401:
                     self._csrf = None
@@ -136,6 +134,12 @@ class Payers:
         paid.amount_minor, paid.tip_minor = payment.get("amount_minor", 0), payment.get("tip_minor", 0)
         paid.done = True
         return paid
+
+    async def staff_headers(self, http: aiohttp.ClientSession) -> dict[str, str]:
+        """Signed in (the session cookie lives in http), with the CSRF token a change needs."""
+        if self._csrf is None:
+            await self._sign_in(http)
+        return {"X-CSRF-Token": self._csrf or ""}
 
     async def _sign_in(self, http: aiohttp.ClientSession) -> None:
         async with http.post(f"{self.agent_url}/api/v1/staff/session",

@@ -20,6 +20,7 @@ from drivers.escpos.emulator import PrinterEmulator
 from tests.chaos import verify
 from tests.chaos.cluster import AGENT_ID, OPERATOR_TOKEN, add_staff, agent_service, hub_service
 from tests.chaos.faults import Fault, Injector, chaos_seed, plan
+from tests.chaos.kitchen import settle_held_tickets
 from tests.chaos.load import Diners
 from tests.chaos.monitor import CatchUpMonitor
 from tests.chaos.payers import Payers
@@ -134,10 +135,11 @@ async def _run(http, root, rng, faults, duration, tokens, broker, uplink, printe
         with contextlib.suppress(asyncio.CancelledError):
             await watching
 
+    settled = await settle_held_tickets(http, payers, root / "tickets", agent_db)
     findings = verify.Findings()
     findings.expect(all(v == 0 for v in state.values()), f"not quiet within {QUIET_WITHIN_S:.0f}s: {state}")
     verify.orders(findings, diners.placed, agent_db, hub_db)
-    verify.tickets(findings, diners.placed, root / "tickets", agent_db)
+    verify.tickets(findings, diners.placed, root / "tickets", agent_db, settled)
     verify.payments(findings, payers.paid, agent_db, hub_db)
     verify.pos(findings, diners.placed, root / "pos-checks.jsonl", agent_db)
     _diners_never_refused(findings, diners, injector)
