@@ -10,11 +10,13 @@ from pathlib import Path
 import sqlite_utils
 from aiohttp import web
 
-from agent import payments_inbox, tables
+from agent import hub_pushes, payments_inbox, tables
 from agent.config import AgentConfig
+from agent.device_feed import DeviceFeed
 from agent.devices import build_devices
 from agent.dispatch import Dispatcher
 from agent.events import EventBus
+from agent.hub_pushes import stored_settings, with_settings
 from agent.identity import load_or_create_key, public_key_of
 from agent.link import AgentLink
 from agent.menu import MenuDoc, import_menu, load_menu_file, menu_is_empty, read_menu
@@ -108,11 +110,22 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         dispatcher = Dispatcher(database, devices, config.dispatch)
         signing_key = await asyncio.to_thread(load_or_create_key, config.data_dir)
         events = EventBus()
-        link = AgentLink(config, database, handlers=payments_inbox.make_handlers(config), events=events,
-                         public_key=public_key_of(signing_key), after_apply=dispatcher.wake)
+        config = with_settings(config, await database.read(stored_settings))
+
+        def current_config() -> AgentConfig:  # settings pushed by the hub change it while running
+            return app[STATE].config
+
+        async def after_apply(message_type: str) -> None:
+            await app[STATE].after_hub_message(message_type)
+
+        handlers = {**payments_inbox.make_handlers(current_config), **hub_pushes.HANDLERS}
+        link = AgentLink(config, database, handlers=handlers, events=events,
+                         public_key=public_key_of(signing_key), after_apply=after_apply)
         app[STATE] = AgentState(config, database, menu, dispatcher, link, events=events, signing_key=signing_key)
         link_task = asyncio.create_task(link.run(), name="link")
-        tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher"), link_task]
+        feed = DeviceFeed(database, dispatcher, config.agent.id, link.wake)
+        tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher"), link_task,
+                 asyncio.create_task(feed.run(), name="device-feed")]
         if POS_DEVICE in devices:
             pos = devices[POS_DEVICE].pos
             if config.pos.import_menu_on_start:

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import aiomqtt
@@ -37,9 +37,9 @@ PRUNE_EVERY_S = 3600.0
 class AgentLink:
     def __init__(self, config: AgentConfig, database: Database, *,
                  handlers: dict[str, inbox.Handler] | None = None, events: EventBus | None = None,
-                 public_key: str = "", after_apply: Callable[[], None] | None = None) -> None:
+                 public_key: str = "", after_apply: Callable[[str], Awaitable[None]] | None = None) -> None:
         self.config = config
-        self.after_apply = after_apply  # e.g. wake the device queues: a payment may have queued a POS job
+        self.after_apply = after_apply  # given the type: wake the device queues, reload the menu, ...
         self.database = database
         self.agent_id = config.agent.id
         self.handlers = handlers or {}  # message type -> how to apply it (agent/inbox.py)
@@ -182,7 +182,10 @@ class AgentLink:
             log.info("hub message received", extra=log_fields)
         self._publish_events(env, outcome)
         if outcome.status == "applied" and self.after_apply is not None:
-            self.after_apply()
+            try:
+                await self.after_apply(env.type)
+            except Exception:  # applied and committed: a failed follow-up must not withhold the ack
+                log.exception("after applying a hub message", extra={"message_id": env.id, "type": env.type})
         body = envelope.encode(self.agent_id, 0, messages.Ack(ids=[env.id]))  # acks are not outboxed: seq 0
         await client.publish(topics.up(self.agent_id, messages.Ack.TYPE), body, qos=1)
 

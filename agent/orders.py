@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import msgspec
 import sqlite_utils
 
-from agent import outbox, table_sessions
+from agent import bill_feed, outbox, table_sessions
 from agent.config import AgentConfig
 from agent.pricing import OrderRejected, PricedLine, PricedOrder
 from agent.routing import route
@@ -75,6 +75,7 @@ def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, pr
         order_id=order_id, number=number, table_id=table.id, table_name=table.name, placed_at=now,
         currency=priced.currency, total_minor=priced.total_minor,
         lines=[msgspec.convert(d, messages.OrderLine) for d in line_dicts]))
+    bill_feed.report(db, config.agent.id, session.id, config.restaurant.tax_mode)
     return PlacedOrder(get_order(db, order_id), replayed=False)
 
 

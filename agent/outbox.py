@@ -21,13 +21,20 @@ class OutboxMessage:
     payload: bytes
 
 
-def append(db: sqlite_utils.Database, agent_id: str, data: msgspec.Struct) -> str:
-    """Add a message inside the caller's (writer) transaction; its id."""
+def append(db: sqlite_utils.Database, agent_id: str, data: msgspec.Struct, *, replaces: str | None = None) -> str:
+    """Add a message inside the caller's (writer) transaction; its id.
+
+    `replaces` names a piece of state ("bill:<id>"): an undelivered older message about it is
+    dropped, so hours offline send a bill's latest totals once rather than every step. The seq is
+    taken first, so it is never one the dropped message (perhaps already in flight) had.
+    """
     seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox").fetchone()[0]
+    if replaces is not None:
+        db.execute("DELETE FROM outbox WHERE replaces = ? AND delivered_at IS NULL", [replaces])
     message_id = uuid7()
     payload = envelope.encode(agent_id, seq, data, id=message_id)
-    db.execute("INSERT INTO outbox (id, seq, type, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-               [message_id, seq, data.TYPE, payload, datetime.now(UTC).isoformat()])
+    db.execute("INSERT INTO outbox (id, seq, type, payload, created_at, replaces) VALUES (?, ?, ?, ?, ?, ?)",
+               [message_id, seq, data.TYPE, payload, datetime.now(UTC).isoformat(), replaces])
     return message_id
 
 

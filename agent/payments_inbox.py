@@ -6,10 +6,11 @@ events to publish once that transaction has committed.
 """
 
 import logging
+from collections.abc import Callable
 
 import sqlite_utils
 
-from agent import live, settlement, shares, table_sessions
+from agent import bill_feed, live, settlement, shares, table_sessions
 from agent.config import AgentConfig
 from contract import messages
 
@@ -29,11 +30,15 @@ def _after_change(db: sqlite_utils.Database, config: AgentConfig, share: dict) -
     if config.restaurant.close_when_paid and data["settled"] and session["closed_at"] is None:
         table_sessions.close(db, share["session_id"], "paid")
         events.append(("session", {"closed": True, "session_id": share["session_id"], "reason": "paid"}, table_id))
+    bill_feed.report(db, config.agent.id, share["session_id"], config.restaurant.tax_mode)
     return events
 
 
-def make_handlers(config: AgentConfig) -> dict:
+def make_handlers(current_config: Callable[[], AgentConfig]) -> dict:
+    """current_config: settings the hub pushes change the agent's config while it runs."""
+
     def payment_recorded(db: sqlite_utils.Database, env, data: messages.PaymentRecorded) -> Events:
+        config = current_config()
         share, newly_paid = shares.apply_payment(db, data)
         if share is None:
             # a share this agent never made: nothing to attach it to, but the money is real
@@ -44,13 +49,13 @@ def make_handlers(config: AgentConfig) -> dict:
 
     def payment_failed(db: sqlite_utils.Database, env, data: messages.PaymentFailed) -> Events:
         share = shares.apply_failure(db, data.share_id)
-        return _after_change(db, config, share) if share else []
+        return _after_change(db, current_config(), share) if share else []
 
     def refund_recorded(db: sqlite_utils.Database, env, data: messages.RefundRecorded) -> Events:
         share = shares.apply_refund(db, data)
         if share is None:
             raise ValueError(f"refund {data.refund_id} is for unknown share {data.share_id}")
-        return _after_change(db, config, share)
+        return _after_change(db, current_config(), share)
 
     return {messages.PaymentRecorded.TYPE: payment_recorded, messages.PaymentFailed.TYPE: payment_failed,
             messages.RefundRecorded.TYPE: refund_recorded}

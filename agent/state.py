@@ -8,9 +8,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from agent.config import AgentConfig
 from agent.dispatch import Dispatcher
 from agent.events import EventBus
+from agent.hub_pushes import stored_settings, with_settings
 from agent.link import AgentLink
 from agent.menu import Menu, read_menu
 from agent.store.database import Database
+from contract.messages import MenuPublished, SettingsPushed
 
 
 @dataclass
@@ -26,6 +28,18 @@ class AgentState:
     async def reload_menu(self) -> None:
         self.menu = await self.database.read(read_menu)
         self.events.publish("menu", {"etag": self.menu.public()[1]})
+
+    async def reload_settings(self) -> None:
+        """Lay the settings the hub pushed over the configuration (agent/hub_pushes.py)."""
+        self.config = with_settings(self.config, await self.database.read(stored_settings))
+
+    async def after_hub_message(self, message_type: str) -> None:
+        """A hub message was applied: let the parts that keep their own copy catch up."""
+        self.dispatcher.wake()  # a payment may have queued a POS job
+        if message_type == MenuPublished.TYPE:
+            await self.reload_menu()
+        elif message_type == SettingsPushed.TYPE:
+            await self.reload_settings()
 
 
 STATE = web.AppKey("state", AgentState)

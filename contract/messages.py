@@ -3,7 +3,7 @@
 Amounts are integer minor units of `currency` (see contract.money).
 """
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
@@ -135,8 +135,61 @@ class RefundRequested(msgspec.Struct, forbid_unknown_fields=True):
     reason: str = ""
 
 
+class BillChanged(msgspec.Struct, forbid_unknown_fields=True):
+    """agent -> hub: where a bill (one party's visit) stands after a change: an order, a payment,
+    a void, a refund, the table closed. The hub keeps the latest by seq."""
+
+    TYPE: ClassVar[str] = "bill.changed"
+
+    bill_id: str
+    table_name: str
+    currency: str
+    total_minor: NonNeg
+    paid_minor: NonNeg
+    left_minor: NonNeg
+    status: Literal["open", "settled", "closed"]
+    changed_at: str
+
+
+class DeviceStatus(msgspec.Struct, forbid_unknown_fields=True):
+    """agent -> hub: a printer or the POS changed state (sent on a change, not on every poll)."""
+
+    TYPE: ClassVar[str] = "device.status"
+
+    device: str
+    kind: Literal["printer", "pos"]
+    state: str  # online, offline, paper_out, cover_open, error, unknown, ...
+    detail: str
+    waiting: NonNeg  # jobs queued for it
+    held: NonNeg  # jobs waiting for staff
+    changed_at: str
+
+
+class MenuPublished(msgspec.Struct, forbid_unknown_fields=True):
+    """hub -> agent: an operator published the restaurant's menu (the agent's menu document,
+    docs/menu.md); the agent replaces its menu with it, as a manager's JSON import would."""
+
+    TYPE: ClassVar[str] = "menu.published"
+
+    menu: dict[str, Any]
+    published_at: str
+
+
+class SettingsPushed(msgspec.Struct, forbid_unknown_fields=True):
+    """hub -> agent: settings an operator changed; a field left out (None) keeps the agent's own."""
+
+    TYPE: ClassVar[str] = "settings.pushed"
+
+    pushed_at: str
+    close_when_paid: bool | None = None
+    hold_minutes: Annotated[int, msgspec.Meta(ge=1, le=120)] | None = None
+    wifi_ssid: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    wifi_password: Annotated[str, msgspec.Meta(max_length=63)] | None = None
+
+
 _TYPES: dict[str, type[msgspec.Struct]] = {cls.TYPE: cls for cls in (
-    OrderPlaced, Ack, Presence, PaymentRecorded, PaymentFailed, RefundRecorded, PaymentTaken, RefundRequested)}
+    OrderPlaced, Ack, Presence, PaymentRecorded, PaymentFailed, RefundRecorded, PaymentTaken, RefundRequested,
+    BillChanged, DeviceStatus, MenuPublished, SettingsPushed)}
 
 
 def by_type(type_: str) -> type[msgspec.Struct] | None:

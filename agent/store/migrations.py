@@ -188,6 +188,12 @@ def m0008_link_inbox(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX inbox_status ON inbox(status, received_at)")
 
 
+def m0009_outbox_state_messages(db: sqlite_utils.Database) -> None:
+    """State messages (a bill's totals, a device's state) replace their own undelivered older copy."""
+    db.execute("ALTER TABLE outbox ADD COLUMN replaces TEXT")
+    db.execute("CREATE INDEX outbox_replaces ON outbox(replaces) WHERE delivered_at IS NULL")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_menu", m0001_menu),
     ("0002_tables_and_orders", m0002_tables_and_orders),
@@ -197,6 +203,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0006_staff", m0006_staff),
     ("0007_item_photos", m0007_item_photos),
     ("0008_link_inbox", m0008_link_inbox),
+    ("0009_outbox_state_messages", m0009_outbox_state_messages),
 ]
 
 

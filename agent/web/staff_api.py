@@ -9,6 +9,7 @@ import json
 from aiohttp import web
 
 from agent import (
+    bill_feed,
     bills,
     held_jobs,
     live,
@@ -98,8 +99,12 @@ async def void(request: web.Request) -> web.Response:
     user = await staff_user(request, "manager", change=True)
     state = request.app[STATE]
     try:
-        order = await state.database.write(order_status.void_line, request.match_info["order_id"],
-                                           _position(request), user.name)
+        def void_line(db) -> dict:
+            order = order_status.void_line(db, request.match_info["order_id"], _position(request), user.name)
+            bill_feed.report(db, state.config.agent.id, order["session_id"], state.config.restaurant.tax_mode)
+            return order
+
+        order = await state.database.write(void_line)
     except order_status.StatusError as exc:
         return _failed(exc)
     await _order_changed(state, order)
@@ -173,6 +178,7 @@ async def take_payment(request: web.Request) -> web.Response:
                                        method=body["method"], tax_mode=state.config.restaurant.tax_mode,
                                        taken_by=user.name)
             settlement.tell_pos(db, state.config, paid)
+            bill_feed.report(db, state.config.agent.id, session["id"], state.config.restaurant.tax_mode)
             return paid
 
         paid = await state.database.write(take)
@@ -194,6 +200,7 @@ async def _after_payment(state: AgentState, session: dict) -> None:
         event = live.bill_event(db, session["id"], state.config.restaurant.tax_mode)
         if event and event[1]["settled"] and state.config.restaurant.close_when_paid:
             if table_sessions.close(db, session["id"], "paid"):
+                bill_feed.report(db, state.config.agent.id, session["id"], state.config.restaurant.tax_mode)
                 return [event, ("session", {"closed": True, "session_id": session["id"], "reason": "paid"},
                                 session["table_id"])]
         return [event]
@@ -231,7 +238,11 @@ async def close(request: web.Request) -> web.Response:
                                                 "or close anyway (managers only)")
         if user.role != "manager":
             return json_error(403, "forbidden", "only a manager can close a table whose bill is not settled")
-    await state.database.write(table_sessions.close, session["id"], user.name)
+    def close_table(db) -> None:
+        table_sessions.close(db, session["id"], user.name)
+        bill_feed.report(db, state.config.agent.id, session["id"], state.config.restaurant.tax_mode)
+
+    await state.database.write(close_table)
     live.publish(state, ("session", {"closed": True, "session_id": session["id"], "reason": "closed"},
                          session["table_id"]))
     return web.json_response({"closed": True})

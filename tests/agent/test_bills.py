@@ -45,7 +45,7 @@ async def _share(client, token, body, status=201):
 async def _pay(client, share_id, amount, tip=0):
     """What the hub's PaymentRecorded does, through the same handler the link uses."""
     state = client.app[STATE]
-    handlers = payments_inbox.make_handlers(state.config)
+    handlers = payments_inbox.make_handlers(lambda: state.config)
     data = messages.PaymentRecorded(payment_id=str(uuid.uuid4()), share_id=share_id, bill_id="b", currency="EUR",
                                     amount_minor=amount, tip_minor=tip, fee_minor=10, provider="demo",
                                     paid_at="2026-01-01T12:00:00Z")

@@ -28,7 +28,7 @@ async def _share(client, token, body):
 
 async def _pay(client, share, payment_id=None):
     state = client.app[STATE]
-    handler = payments_inbox.make_handlers(state.config)["payment.recorded"]
+    handler = payments_inbox.make_handlers(lambda: state.config)["payment.recorded"]
     data = messages.PaymentRecorded(payment_id=payment_id or str(uuid.uuid4()), share_id=share["id"], bill_id="b",
                                     currency="EUR", amount_minor=share["amount_minor"], tip_minor=share["tip_minor"],
                                     fee_minor=0, provider="demo", paid_at="2026-01-01T12:00:00.000+00:00")

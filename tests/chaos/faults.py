@@ -20,8 +20,8 @@ PRINTER = ["offline", "paper_out", "slow", "offline", "paper_out", "slow"]
 
 # make test replays a seed whose run is written down in docs/link.md, so CI answers for the code,
 # not for the dice; TABLESIDE_CHAOS_SEED=random explores, and any number replays that run.
-# Seed 978759255 still loses one ticket in a printer fault (open in the link issue's note).
-DEFAULT_SEED = 1619016708
+# This one found finding 5 (a ticket lost in a printer fault) and keeps it found.
+DEFAULT_SEED = 978759255
 
 
 def chaos_seed() -> int:

@@ -67,7 +67,7 @@ async def pay(agent_client, share_id: str) -> None:
                                     currency=share["currency"], amount_minor=share["amount_minor"],
                                     tip_minor=share["tip_minor"], fee_minor=0, provider="demo",
                                     paid_at="2026-11-24T20:00:00+00:00")
-    handler = make_handlers(state.config)[messages.PaymentRecorded.TYPE]
+    handler = make_handlers(lambda: state.config)[messages.PaymentRecorded.TYPE]
     live.publish(state, *await state.database.write(handler, None, paid))
 
 
