@@ -56,14 +56,17 @@ async def get_order(request: web.Request) -> web.Response:
 async def list_agents(request: web.Request) -> web.Response:
     """Every agent with its presence and what waits on the link: `down_waiting` is exact (the
     hub's own outbox); the agent's outbox is on the agent, so up is what the hub last applied
-    (`up_last_seq`) and the agent's staff page shows how many wait there."""
+    (`up_last_seq`) and the agent's staff page shows how many wait there. `devices`: each printer
+    and POS as the agent last reported it, so a printer out of paper shows across restaurants."""
     store = request.app[STORE]
     agents = await store.list_agents()
     down = await store.down_waiting_per_agent()
     up = await asyncio.to_thread(_up_last_seq, store.engine)
+    devices = await store.device_summaries()
     for agent in agents:
         agent["presence"] = {"online": agent["online"], "last_seen_at": agent["last_seen_at"],
                              "down_waiting": down.get(agent["id"], 0), "up_last_seq": up.get(agent["id"], 0)}
+        agent["devices"] = devices.get(agent["id"], [])
     return json({"agents": agents})
 
 

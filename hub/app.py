@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hub import api
+from hub import agents_api, api
 from hub.appkeys import CONFIG, LINK, STORE
 from hub.config import HubConfig
 from hub.errors import error_middleware
@@ -25,6 +25,7 @@ def create_app(config: HubConfig) -> web.Application:
     app[CONFIG] = config
     app.cleanup_ctx.append(_store_and_link)
     api.setup_routes(app)
+    agents_api.setup_routes(app)
     setup_payments(app)  # after _store_and_link: payments use the store and the link
     return app
 

@@ -13,7 +13,8 @@ applies each id once and acks it again. On (re)connect the hub says hello to eve
 (an Ack with no ids), so agents resend what a dead hub lost without waiting for their timers.
 
 Presence also carries the agent's public key (trusted on first use) and every fresh message's
-sent_at measures the agent's clock (`clock_offset_ms`).
+sent_at measures the agent's clock (`clock_offset_ms`). What agents report about their bills and
+devices is kept as the latest state by seq (hub/store/agent_state.py).
 """
 
 import asyncio
@@ -29,10 +30,19 @@ import aiomqtt
 
 from contract import envelope, messages, topics
 from contract.envelope import Envelope, InvalidMessage
-from contract.messages import Ack, OrderPlaced, PaymentTaken, Presence, RefundRequested
+from contract.messages import (
+    Ack,
+    BillChanged,
+    DeviceStatus,
+    OrderPlaced,
+    PaymentTaken,
+    Presence,
+    RefundRequested,
+)
 from hub.backoff import Backoff
 from hub.config import HubConfig
 from hub.store import HubStore
+from hub.store.agent_state import ReportRejected
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +54,8 @@ KEEPALIVE_S = 30  # notice a dead broker within about a minute
 SEEN_EVERY_S = 5.0
 # Types an agent may send. Presence is state, not outboxed, and acks are never acked back.
 # Payment types are applied by handlers the payments side registers (HubLink.handle).
-ACCEPTED_TYPES = {OrderPlaced.TYPE, Presence.TYPE, Ack.TYPE, PaymentTaken.TYPE, RefundRequested.TYPE}
+ACCEPTED_TYPES = {OrderPlaced.TYPE, Presence.TYPE, Ack.TYPE, PaymentTaken.TYPE, RefundRequested.TYPE,
+                  BillChanged.TYPE, DeviceStatus.TYPE}
 UNACKED_TYPES = {Presence.TYPE, Ack.TYPE}
 # The agent's clock is measured at most this often per agent from ordinary messages (always on presence).
 CLOCK_EVERY_S = 5.0
@@ -86,8 +97,13 @@ class HubLink:
         self._flights: dict[str, _InFlight] = {}  # agents this worker is sending to
         self._woken: set[str] = set()  # agents with news for the pump
         self._pump_wake = asyncio.Event()
-        self._handlers: dict[str, Handler] = {PaymentTaken.TYPE: self._payment_taken}
-        self._rejects: tuple[type[Exception], ...] = (MessageRejected,)
+        self._handlers: dict[str, Handler] = {
+            PaymentTaken.TYPE: self._payment_taken,
+            # latest state by seq; "applied", "stale" (a newer one is stored) or "duplicate"
+            BillChanged.TYPE: store.apply_bill_changed,
+            DeviceStatus.TYPE: store.apply_device_status,
+        }
+        self._rejects: tuple[type[Exception], ...] = (MessageRejected, ReportRejected)
 
     def handle(self, type_: str, handler: Handler, *, rejects: tuple[type[Exception], ...] = ()) -> None:
         """Apply messages of `type_` with `handler`; the exceptions in `rejects` mean "record as

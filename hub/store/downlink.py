@@ -49,13 +49,18 @@ def enqueue_down(conn: Connection, agent_id: str, message: msgspec.Struct) -> st
 
     Call HubLink.wake(agent_id) after the transaction commits, so it goes out at once.
     """
+    return enqueue_down_message(conn, agent_id, message).id
+
+
+def enqueue_down_message(conn: Connection, agent_id: str, message: msgspec.Struct) -> DownMessage:
+    """enqueue_down, answering with the whole queued message (its seq too)."""
     seq = _next_seq(conn, agent_id)
     message_id = uuid7()
+    type_ = messages.type_of(message)
     payload = envelope.encode(agent_id, seq, message, id=message_id)
     conn.execute(down_messages.insert().values(
-        id=message_id, agent_id=agent_id, seq=seq, type=messages.type_of(message),
-        payload=payload, created_at=_now()))
-    return message_id
+        id=message_id, agent_id=agent_id, seq=seq, type=type_, payload=payload, created_at=_now()))
+    return DownMessage(message_id, seq, type_, payload)
 
 
 def pending(conn: Connection, agent_id: str, after_seq: int, limit: int) -> list[DownMessage]:

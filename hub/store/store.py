@@ -15,8 +15,8 @@ import msgspec
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from contract.envelope import Envelope
-from contract.messages import OrderPlaced
-from hub.store import downlink
+from contract.messages import BillChanged, DeviceStatus, OrderPlaced
+from hub.store import agent_state, downlink
 from hub.store.engine import make_engine
 from hub.store.tables import agents, inbox, order_lines, orders, rejected_messages
 from hub.store.upsert import insert_ignore, upsert
@@ -182,6 +182,10 @@ class HubStore:
         something else with it calls downlink.enqueue_down inside its own transaction instead."""
         return await self._run(self._in_transaction, downlink.enqueue_down, agent_id, message)
 
+    async def enqueue_down_message(self, agent_id: str, message: msgspec.Struct) -> downlink.DownMessage:
+        """enqueue_down, answering with the queued message (id and seq)."""
+        return await self._run(self._in_transaction, downlink.enqueue_down_message, agent_id, message)
+
     async def down_pending(self, agent_id: str, after_seq: int, limit: int) -> list[downlink.DownMessage]:
         return await self._run(self._in_connection, downlink.pending, agent_id, after_seq, limit)
 
@@ -207,6 +211,26 @@ class HubStore:
         def prune(conn) -> int:
             return conn.execute(delete(inbox).where(inbox.c.received_at < _now() - older_than)).rowcount
         return await self._run(self._in_transaction, prune)
+
+    # what agents report about themselves (hub/store/agent_state.py)
+
+    async def apply_bill_changed(self, env: Envelope, data: BillChanged) -> agent_state.Outcome:
+        """Keep the bill's latest state: "applied", "stale" (a newer one is stored) or "duplicate";
+        agent_state.ReportRejected for a report that can never be applied."""
+        return await self._run(self._in_transaction, agent_state.apply_bill_changed, env, data)
+
+    async def apply_device_status(self, env: Envelope, data: DeviceStatus) -> agent_state.Outcome:
+        """As apply_bill_changed, for a printer or the POS."""
+        return await self._run(self._in_transaction, agent_state.apply_device_status, env, data)
+
+    async def agent_bills(self, agent_id: str, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        return await self._run(self._in_connection, agent_state.bills, agent_id, status, limit)
+
+    async def agent_devices(self, agent_id: str) -> list[dict[str, Any]]:
+        return await self._run(self._in_connection, agent_state.devices, agent_id)
+
+    async def device_summaries(self) -> dict[str, list[dict[str, Any]]]:
+        return await self._run(self._in_connection, agent_state.device_summaries)
 
     def _in_transaction(self, fn: Callable[..., T], *args: Any) -> T:
         with self._engine.begin() as conn:

@@ -132,3 +132,35 @@ down_counters = Table(
     Column("agent_id", String, primary_key=True),
     Column("last_seq", BigInteger, nullable=False),
 )
+
+
+# What agents report about themselves (migration 0004_agent_state): the latest state per bill and
+# per device, replaced only by a message with a higher seq (hub/store/agent_state.py).
+
+agent_bills = Table(
+    "agent_bills", metadata,
+    Column("agent_id", String, primary_key=True),
+    Column("bill_id", String, primary_key=True),
+    Column("table_name", String, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+    Column("paid_minor", BigInteger, nullable=False),
+    Column("left_minor", BigInteger, nullable=False),
+    Column("status", String, nullable=False),  # open | settled | closed
+    Column("changed_at", String, nullable=False),  # as the agent wrote it (ISO 8601)
+    Column("seq", BigInteger, nullable=False),  # of the message that said so
+    Index("ix_agent_bills_agent_status", "agent_id", "status"),
+)
+
+agent_devices = Table(
+    "agent_devices", metadata,
+    Column("agent_id", String, primary_key=True),
+    Column("device", String, primary_key=True),
+    Column("kind", String, nullable=False),  # printer | pos
+    Column("state", String, nullable=False),  # online, offline, paper_out, ...
+    Column("detail", Text, nullable=False),
+    Column("waiting", BigInteger, nullable=False),  # jobs queued for it
+    Column("held", BigInteger, nullable=False),  # jobs waiting for staff
+    Column("changed_at", String, nullable=False),  # as the agent wrote it (ISO 8601)
+    Column("seq", BigInteger, nullable=False),
+)

@@ -33,3 +33,16 @@ def upsert(conn: Connection, table: Table, values: Mapping[str, Any], keys: Sequ
     """Insert one row, or update `update` on the existing row with the same `keys`."""
     stmt = _insert(conn, table).values(**values)
     conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=dict(update)))
+
+
+def upsert_newer(conn: Connection, table: Table, values: Mapping[str, Any], keys: Sequence[str], *,
+                 by: str = "seq") -> bool:
+    """Insert one row, or replace the row with the same `keys` when its `by` column is lower than
+    the new row's: a late, older update never overwrites a newer one. True when a row was written."""
+    column = table.c[by]
+    update = {name: value for name, value in values.items() if name not in keys}
+    # The WHERE is checked against the row as it is when the conflict locks it (PostgreSQL
+    # re-reads it under READ COMMITTED), so two writers racing on one key still keep the newer.
+    stmt = _insert(conn, table).values(**values).on_conflict_do_update(
+        index_elements=list(keys), set_=update, where=column < values[by]).returning(column)
+    return conn.execute(stmt).first() is not None

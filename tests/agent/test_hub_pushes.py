@@ -75,3 +75,21 @@ async def test_pushed_settings_apply_at_once_and_survive_a_restart(aiohttp_clien
     assert restarted.payments.hold_minutes == 5 and restarted.restaurant.close_when_paid is False
     assert restarted.restaurant.wifi_ssid == "Guests"
 
+
+
+async def test_an_older_push_arriving_late_does_not_undo_a_newer_one(agent_client):
+    """The hub resends what was not acked; a lost message can arrive after a newer one."""
+    older_menu = {**NEW_MENU, "restaurant": {**NEW_MENU["restaurant"], "name": "Older"}}
+    newer = _from_hub(5, messages.MenuPublished(menu=NEW_MENU, published_at=envelope.now_iso()))
+    older = _from_hub(4, messages.MenuPublished(menu=older_menu, published_at=envelope.now_iso()))
+    assert (await _receive(agent_client, newer)).status == "applied"
+    assert (await _receive(agent_client, older)).status == "applied"  # recorded, acked, no effect
+    assert agent_client.app[STATE].menu.restaurant["name"] == "Chez Hub"
+
+    now = envelope.now_iso()
+    await _receive(agent_client, _from_hub(7, messages.SettingsPushed(pushed_at=now, hold_minutes=9)))
+    await _receive(agent_client, _from_hub(6, messages.SettingsPushed(pushed_at=now, hold_minutes=3,
+                                                                      wifi_ssid="Late")))
+    config = agent_client.app[STATE].config
+    assert config.payments.hold_minutes == 9  # the newer push set it
+    assert config.restaurant.wifi_ssid == "Late"  # nothing newer set this one

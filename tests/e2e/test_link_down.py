@@ -12,6 +12,8 @@ from agent.link import AgentLink
 from agent.store.database import Database
 from agent.store.migrations import migrate as migrate_agent
 from contract import envelope, messages, topics
+from hub.app import create_app
+from hub.appkeys import STORE
 from hub.backoff import Backoff
 from hub.config import HubConfig
 from hub.link import HubLink
@@ -53,6 +55,7 @@ class Agent:
         self.database = Database(tmp_path / "agent" / "agent.sqlite")
         self.config = make_config(tmp_path, broker_port=port, pos=False, link={"resend_after": RESEND_AFTER})
         self.public_key = public_key
+        self.handlers = {"payment.failed": self.apply}  # message type -> how this stand-in applies it
         self.link: AgentLink | None = None
 
     @staticmethod
@@ -70,8 +73,7 @@ class Agent:
         await asyncio.to_thread(migrate_agent, self.database)
         await self.database.write(lambda db: db.execute(
             "CREATE TABLE IF NOT EXISTS applied (message_id TEXT, seq INTEGER, share_id TEXT)"))
-        self.link = AgentLink(self.config, self.database, handlers={"payment.failed": self.apply},
-                              public_key=self.public_key)
+        self.link = AgentLink(self.config, self.database, handlers=self.handlers, public_key=self.public_key)
         task = asyncio.create_task(self.link.run())
         try:
             await eventually(lambda: self.link.connected, what="agent link up")
@@ -212,3 +214,28 @@ async def test_two_hub_workers_share_the_acks(hub, broker, tmp_path):
     finally:
         second.stop()
         await asyncio.wait_for(task, 10)
+
+
+async def test_settings_an_operator_pushes_reach_the_agent_over_the_broker(broker, tmp_path, aiohttp_client):
+    # the whole hub app (API, outbox, link) on the real broker; PUT, then the agent applies and acks
+    config = HubConfig(data_dir=tmp_path / "hub", operator_token=TOKEN, broker_port=broker.port)
+    client = await aiohttp_client(create_app(config))
+    store = client.app[STORE]
+    agent = Agent(tmp_path, broker.port)
+    received: list[tuple[str, messages.SettingsPushed]] = []
+    agent.handlers["settings.pushed"] = lambda db, env, data: received.append((env.id, data))
+    async with agent.running():
+        await eventually(lambda: _online(store), what="agent seen online by the hub")
+        resp = await client.put(f"/api/v1/agents/{AGENT}/settings", json={"hold_minutes": 20, "wifi_ssid": "Guests"},
+                                headers={"Authorization": f"Bearer {TOKEN}"})
+        assert resp.status == 202
+        queued = await resp.json()
+        await eventually(lambda: _equals(waiting(store), 0), what="settings acked by the agent")
+        ((message_id, data),) = received
+        assert message_id == queued["id"] and queued["type"] == "settings.pushed"
+        assert (data.hold_minutes, data.wifi_ssid, data.close_when_paid) == (20, "Guests", None)
+
+
+async def _online(store) -> bool:
+    agent = await store.get_agent(AGENT)
+    return agent is not None and agent["online"]
