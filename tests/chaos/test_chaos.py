@@ -141,6 +141,7 @@ async def _run(http, root, rng, faults, duration, tokens, broker, uplink, printe
     verify.orders(findings, diners.placed, agent_db, hub_db)
     verify.tickets(findings, diners.placed, root / "tickets", agent_db, settled)
     verify.payments(findings, payers.paid, agent_db, hub_db)
+    verify.bills(findings, agent_db, hub_db)
     verify.pos(findings, diners.placed, root / "pos-checks.jsonl", agent_db)
     _diners_never_refused(findings, diners, injector)
     findings.figures.update({

@@ -7,6 +7,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlite_utils
+
+from agent import bills as agent_bills
+from agent.table_sessions import now_iso
 from tests.chaos.load import Placed
 from tests.chaos.payers import Paid
 
@@ -95,6 +99,28 @@ def tickets(f: Findings, placed: list[Placed], ticket_dir: Path, agent_db: Path,
     f.expect(not missing, f"{len(missing)} orders never printed: {missing[:10]}")
     f.expect(not still_held, f"{still_held} tickets still held after staff released them")
     f.expect(not (set(printed) - numbers), f"tickets for unknown orders: {sorted(set(printed) - numbers)[:10]}")
+
+
+def bills(f: Findings, agent_db: Path, hub_db: Path, tax_mode: str = "inclusive") -> None:
+    """The hub's latest state of every bill is the agent's own (state messages through every fault)."""
+    conn = sqlite3.connect(f"file:{agent_db}?mode=ro", uri=True, timeout=30)
+    try:
+        db = sqlite_utils.Database(conn)
+        agent = {}
+        for session_id, closed_at in conn.execute(
+                "SELECT id, closed_at FROM table_sessions WHERE id IN (SELECT session_id FROM orders)"):
+            bill = agent_bills.load(db, session_id, tax_mode, now_iso())
+            status = "closed" if closed_at else "settled" if bill.settled else "open"
+            agent[session_id] = (bill.total_minor, bill.paid_minor, bill.left_minor, status)
+    finally:
+        conn.close()
+    hub = {r[0]: tuple(r[1:]) for r in read(hub_db, "SELECT bill_id, total_minor, paid_minor, left_minor, status "
+                                                    "FROM agent_bills WHERE agent_id = 'chaos-agent'")}
+    differ = [(b, agent[b], hub.get(b)) for b in agent if hub.get(b) != agent[b]]
+    f.figures["bills"] = len(agent)
+    f.figures["bills_differing_at_hub"] = len(differ)
+    f.expect(not differ, f"{len(differ)} bills stand differently at the hub, e.g. {differ[:2]}")
+    f.expect(not (set(hub) - set(agent)), f"bills at the hub the agent does not have: {sorted(set(hub) - set(agent))[:3]}")
 
 
 def payments(f: Findings, paid: list[Paid], agent_db: Path, hub_db: Path) -> None:
