@@ -20,6 +20,7 @@ from hub.link import HubLink
 from hub.store import HubStore
 from hub.store import migrate as migrate_hub
 from hub.store.tables import rejected_messages
+from tests.agent.helpers import place, table_tokens
 from tests.waiting import eventually
 
 
@@ -127,8 +128,19 @@ async def test_staff_see_since_when_the_link_is_down(agent_client):
     await agent_client.app[STATE].database.write(create_account, "Ana", "manager", "2468")
     signed = await agent_client.post("/api/v1/staff/session", json={"name": "Ana", "secret": "2468"})
     assert signed.status == 200
-    link = (await (await agent_client.get("/api/v1/staff/devices")).json())["link"]
-    assert link["connected"] is False and link["offline_since"] is not None and link["waiting"] == 0
+
+    async def link() -> dict:
+        return (await (await agent_client.get("/api/v1/staff/devices")).json())["link"]
+
+    async def waiting(n: int) -> bool:
+        return (await link())["waiting"] == n
+
+    seen = await link()
+    assert seen["connected"] is False and seen["offline_since"] is not None
+    await eventually(lambda: waiting(2), what="each device's first status report waiting")
+    token = (await table_tokens(agent_client))["Table 1"]
+    assert (await place(agent_client, token, [{"item_id": "onion-soup", "qty": 1}])).status == 201
+    assert await waiting(4)  # the order and where its bill stands
 
 
 async def test_operators_see_each_agents_presence_and_what_waits(aiohttp_client, tmp_path):
