@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import io
 import logging
 from collections.abc import AsyncIterator
 from functools import partial
@@ -77,9 +78,16 @@ async def _stop(tasks: list[asyncio.Task], link: AgentLink | None, link_task: as
             await asyncio.wait_for(asyncio.shield(link_task), STOP_GRACE)
     for task in tasks:
         task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    if not tasks:
+        return
+    stopped, stuck = await asyncio.wait(tasks, timeout=STOP_GRACE)
+    for task in stopped:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("task had failed", extra={"task": task.get_name()}, exc_info=task.exception())
+    for task in stuck:  # shut down anyway, and say what would not stop, so it can be fixed
+        where = io.StringIO()
+        task.print_stack(file=where)
+        log.error("task did not stop when cancelled", extra={"task": task.get_name(), "stack": where.getvalue()})
 
 
 async def _import_pos_menu(state: AgentState, pos) -> None:

@@ -192,8 +192,11 @@ class Dispatcher:
             wake.clear()
             job = await self.database.read(next_job, name)
             if job is None:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+                # comes as the wait ends, and the worker would outlive the agent's shutdown
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), IDLE_POLL)
+                    async with asyncio.timeout(IDLE_POLL):
+                        await wake.wait()
                 continue
             # the queue is oldest first, so only a stale head means there is a backlog to hold
             if not device.retry_safe and job.older_than(self.settings.hold_after):
@@ -205,7 +208,8 @@ class Dispatcher:
             if job.kind == "pos_payment":
                 payload = await self.database.read(with_check_refs, payload)
             try:
-                result = await asyncio.wait_for(device.deliver(job.kind, payload), self.settings.deliver_timeout)
+                async with asyncio.timeout(self.settings.deliver_timeout):
+                    result = await device.deliver(job.kind, payload)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a driver may raise anything; it must not stop the queue

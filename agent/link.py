@@ -87,7 +87,8 @@ class AgentLink:
             if error is not None:
                 log.warning("link down", extra={"error": str(error), "retry_in": round(backoff, 2)})
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), backoff * random.uniform(0.8, 1.2))
+                async with asyncio.timeout(backoff * random.uniform(0.8, 1.2)):  # not wait_for: see dispatch
+                    await self._stopping.wait()
             backoff = min(backoff * 2, BACKOFF_MAX)
 
     def stop(self) -> None:
@@ -133,7 +134,8 @@ class AgentLink:
                 self._sent_up_to = message.seq
             if not batch:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), resend_after / 3)
+                    async with asyncio.timeout(resend_after / 3):
+                        await self._wake.wait()
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for mqtt_message in client.messages:

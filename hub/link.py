@@ -182,8 +182,11 @@ class HubLink:
             else:
                 log.debug("link still down broker=%s error=%s retry_in=%.1fs", broker, error, delay)
             failing = True
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+            # comes as the wait ends, and the loop would outlive the hub's shutdown
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._stopping.wait()
 
     async def _consume_until_stopped(self, client: aiomqtt.Client) -> None:
         async def consume() -> None:
@@ -375,7 +378,8 @@ class HubLink:
                 await asyncio.sleep(PUMP_RETRY_S)
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._pump_wake.wait(), self._resend_after / 3)
+                async with asyncio.timeout(self._resend_after / 3):
+                    await self._pump_wake.wait()
 
     async def _hello(self, client: aiomqtt.Client) -> None:
         """Tell each online agent this hub is (back) up: an Ack with no ids. What the agent had in

@@ -23,7 +23,8 @@ async def stream(request: web.Request, subscription: Subscription, hello: dict) 
     try:
         while True:
             try:
-                event = await asyncio.wait_for(subscription.queue.get(), KEEPALIVE)
+                async with asyncio.timeout(KEEPALIVE):  # not wait_for: it can swallow a cancel on 3.11
+                    event = await subscription.queue.get()
             except TimeoutError:
                 await response.write(b": keep-alive\n\n")
                 continue
