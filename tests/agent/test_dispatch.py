@@ -209,3 +209,30 @@ async def test_hanging_or_broken_drivers_do_not_stop_the_others(tmp_path):
 
 async def _is(awaitable, expected):
     return await awaitable == expected
+
+
+async def test_a_worker_woken_just_as_the_agent_stops_still_stops(tmp_path):
+    """On Python 3.11 asyncio.wait_for swallows a cancel that comes a step after the wait ended;
+    a worker waiting that way outlived the agent's shutdown (a 120 s hang in the suite)."""
+    from agent.dispatch import Dispatcher
+
+    class Idle(Device):
+        async def deliver(self, kind, payload):
+            return None
+
+    database = Database(tmp_path / "agent.sqlite")
+    database.start()
+    try:
+        await asyncio.to_thread(migrate, database)
+        for steps in range(4):  # the cancel lands 0..3 loop steps after the wake
+            dispatcher = Dispatcher(database, {"kitchen": Idle("kitchen")})
+            running = asyncio.create_task(dispatcher.run())
+            await asyncio.sleep(0.2)  # the worker waits for work
+            dispatcher.wake()
+            for _ in range(steps):
+                await asyncio.sleep(0)
+            running.cancel()
+            done, _ = await asyncio.wait([running], timeout=2)
+            assert done, f"the dispatcher did not stop when cancelled {steps} steps after a wake"
+    finally:
+        await asyncio.to_thread(database.close)
