@@ -19,6 +19,7 @@ from hub.api import json
 from hub.appkeys import LINK, STORE
 from hub.auth import operator_only
 from hub.errors import ApiError
+from hub.http_body import json_kind, read_json_object
 from hub.store.agent_state import BILL_STATUSES
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def _limit(text: str | None) -> int:
 async def publish_menu(request: web.Request) -> web.Response:
     """Body: the agent's menu document ({"restaurant": {...}, "categories": [...], ...})."""
     agent_id = await _known_agent(request)
-    menu = await read_json_object(request, "the menu document")
+    menu = await read_json_object(request, "the menu document", MAX_BODY_BYTES)
     check_menu(menu)
     return await _push(request, agent_id, MenuPublished(menu=menu, published_at=now_iso()))
 
@@ -88,7 +89,7 @@ async def push_settings(request: web.Request) -> web.Response:
     """Body: some of close_when_paid, hold_minutes, wifi_ssid, wifi_password; the rest stay as
     the agent has them."""
     agent_id = await _known_agent(request)
-    settings = parse_settings(await read_json_object(request, "an object of settings"))
+    settings = parse_settings(await read_json_object(request, "an object of settings", MAX_BODY_BYTES))
     return await _push(request, agent_id, settings)
 
 
@@ -101,34 +102,13 @@ async def _push(request: web.Request, agent_id: str, message: msgspec.Struct) ->
     return json({"id": queued.id, "seq": queued.seq, "type": queued.type}, status=202)
 
 
-async def read_json_object(request: web.Request, what: str, limit: int = MAX_BODY_BYTES) -> dict[str, Any]:
-    """The body as a JSON object; 413 past `limit` bytes (counted as they arrive, so a body without
-    Content-Length cannot get round it), 400 for anything but a JSON object."""
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, "payload_too_large", f"the body may be at most {limit} bytes")
-    raw = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        raw += chunk
-        if len(raw) > limit:
-            raise ApiError(413, "payload_too_large", f"the body may be at most {limit} bytes")
-    if not raw.strip():
-        raise _bad(f"the body is empty: expected {what} as JSON")
-    try:
-        body = msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
-        raise _bad(f"the body is not valid JSON ({exc}): expected {what}") from None
-    if not isinstance(body, dict):
-        raise _bad(f"the body must be a JSON object ({what}), got {_kind(body)}")
-    return body
-
-
 def check_menu(menu: dict[str, Any]) -> None:
     """The shape the agent's menu import needs first; the agent checks the rest when it applies it."""
     for key, kind, want in (("restaurant", dict, "an object"), ("categories", list, "a list")):
         if key not in menu:
             raise _bad(f"{key}: required, {want} (the body is the agent's menu document)")
         if not isinstance(menu[key], kind):
-            raise _bad(f"{key}: must be {want}, got {_kind(menu[key])}")
+            raise _bad(f"{key}: must be {want}, got {json_kind(menu[key])}")
 
 
 def parse_settings(body: dict[str, Any]) -> SettingsPushed:
@@ -147,14 +127,6 @@ def parse_settings(body: dict[str, Any]) -> SettingsPushed:
     if all(getattr(settings, name) is None for name in SETTINGS):
         raise _bad(f"no setting given: send at least one of {', '.join(SETTINGS)}")
     return settings
-
-
-def _kind(value: object) -> str:
-    """A JSON value's kind, for error messages."""
-    if isinstance(value, bool):
-        return "true/false"
-    kinds = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}
-    return "null" if value is None else kinds.get(type(value), type(value).__name__)
 
 
 def setup_routes(app: web.Application) -> None:

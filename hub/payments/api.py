@@ -13,6 +13,7 @@ from contract.money import exponent
 from hub.auth import operator_only
 from hub.errors import ApiError
 from hub.fees import FeePlan, FeePlanError
+from hub.http_body import read_json_object
 from hub.payments import reports
 from hub.payments.context import PAYMENTS, Payments
 from hub.payments.providers import ProviderError
@@ -37,16 +38,7 @@ def _invalid(field: str, message: str) -> ApiError:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise ApiError(413, "payload_too_large", f"the body may be at most {MAX_BODY} bytes")
-    raw = await request.read()
-    try:
-        body = msgspec.json.decode(raw) if raw else None
-    except msgspec.DecodeError:
-        raise ApiError(400, "bad_request", "the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "the body must be a JSON object")
-    return body
+    return await read_json_object(request, "an object", MAX_BODY)
 
 
 def _check_fields(body: dict[str, Any], allowed: set[str]) -> None:
