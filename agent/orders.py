@@ -75,7 +75,7 @@ def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, pr
         order_id=order_id, number=number, table_id=table.id, table_name=table.name, placed_at=now,
         currency=priced.currency, total_minor=priced.total_minor,
         lines=[msgspec.convert(d, messages.OrderLine) for d in line_dicts]))
-    bill_feed.report(db, config.agent.id, session.id, config.restaurant.tax_mode)
+    bill_feed.report(db, config, session.id)
     return PlacedOrder(get_order(db, order_id), replayed=False)
 
 

@@ -30,7 +30,7 @@ def _after_change(db: sqlite_utils.Database, config: AgentConfig, share: dict) -
     if config.restaurant.close_when_paid and data["settled"] and session["closed_at"] is None:
         table_sessions.close(db, share["session_id"], "paid")
         events.append(("session", {"closed": True, "session_id": share["session_id"], "reason": "paid"}, table_id))
-    bill_feed.report(db, config.agent.id, share["session_id"], config.restaurant.tax_mode)
+    bill_feed.report(db, config, share["session_id"])
     return events
 
 

@@ -101,7 +101,7 @@ async def void(request: web.Request) -> web.Response:
     try:
         def void_line(db) -> dict:
             order = order_status.void_line(db, request.match_info["order_id"], _position(request), user.name)
-            bill_feed.report(db, state.config.agent.id, order["session_id"], state.config.restaurant.tax_mode)
+            bill_feed.report(db, state.config, order["session_id"])
             return order
 
         order = await state.database.write(void_line)
@@ -178,7 +178,7 @@ async def take_payment(request: web.Request) -> web.Response:
                                        method=body["method"], tax_mode=state.config.restaurant.tax_mode,
                                        taken_by=user.name)
             settlement.tell_pos(db, state.config, paid)
-            bill_feed.report(db, state.config.agent.id, session["id"], state.config.restaurant.tax_mode)
+            bill_feed.report(db, state.config, session["id"])
             return paid
 
         paid = await state.database.write(take)
@@ -200,7 +200,7 @@ async def _after_payment(state: AgentState, session: dict) -> None:
         event = live.bill_event(db, session["id"], state.config.restaurant.tax_mode)
         if event and event[1]["settled"] and state.config.restaurant.close_when_paid:
             if table_sessions.close(db, session["id"], "paid"):
-                bill_feed.report(db, state.config.agent.id, session["id"], state.config.restaurant.tax_mode)
+                bill_feed.report(db, state.config, session["id"])
                 return [event, ("session", {"closed": True, "session_id": session["id"], "reason": "paid"},
                                 session["table_id"])]
         return [event]
@@ -240,7 +240,7 @@ async def close(request: web.Request) -> web.Response:
             return json_error(403, "forbidden", "only a manager can close a table whose bill is not settled")
     def close_table(db) -> None:
         table_sessions.close(db, session["id"], user.name)
-        bill_feed.report(db, state.config.agent.id, session["id"], state.config.restaurant.tax_mode)
+        bill_feed.report(db, state.config, session["id"])
 
     await state.database.write(close_table)
     live.publish(state, ("session", {"closed": True, "session_id": session["id"], "reason": "closed"},

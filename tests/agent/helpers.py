@@ -18,6 +18,11 @@ async def place(client, token: str, lines: list[dict], key: str | None = None):
                              headers={"Idempotency-Key": key or str(uuid.uuid4())})
 
 
+async def session_id_of(client, token: str) -> str:
+    """The id of the visit (table session, its bill) now open at the table."""
+    return (await (await client.get(f"/api/v1/tables/{token}")).json())["session"]["id"]
+
+
 async def count(client, sql: str) -> int:
     return await client.app[STATE].database.read(lambda db: db.execute(sql).fetchone()[0])
 

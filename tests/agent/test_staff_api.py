@@ -5,38 +5,25 @@ import json
 
 import pytest
 
-from agent.staff.accounts import create_account
 from agent.state import STATE
-from tests.agent.helpers import count, place, table_tokens
+from tests.agent.helpers import count, place, session_id_of, table_tokens
+from tests.agent.staff.helpers import add_account, csrf, sign_in
 from tests.agent.test_diner_events import _events, _next
 
 SOUP, ESCARGOTS = "onion-soup", "escargots"
-
-
-async def _account(client, name, role, secret="2468"):
-    await client.app[STATE].database.write(create_account, name, role, secret)
-
-
-async def _sign_in(client, name, secret="2468") -> dict:
-    response = await client.post("/api/v1/staff/session", json={"name": name, "secret": secret})
-    assert response.status == 200, await response.text()
-    return {"X-CSRF-Token": (await response.json())["csrf_token"]}
+PIN = "2468"
 
 
 @pytest.fixture
 async def staff(agent_client):
     """A manager signed in on agent_client (cookie kept by the client); returns CSRF headers."""
-    await _account(agent_client, "Ana", "manager")
-    return await _sign_in(agent_client, "Ana")
+    await add_account(agent_client, "Ana", "manager", PIN)
+    return csrf(await sign_in(agent_client, "Ana", PIN))
 
 
 async def _order(client, token, item=SOUP):
     response = await place(client, token, [{"item_id": item, "qty": 1}])
     return (await response.json())["order"]
-
-
-async def _session_id(client, token):
-    return (await (await client.get(f"/api/v1/tables/{token}")).json())["session"]["id"]
 
 
 async def test_sign_in_is_needed(agent_client):
@@ -82,8 +69,8 @@ async def test_missing_csrf_and_wrong_role_change_nothing(agent_client, staff):
     order = await _order(agent_client, token)
     refused = await agent_client.post(f"/api/v1/staff/orders/{order['id']}/status", json={"status": "ready"})
     assert refused.status == 403 and (await refused.json())["error"]["code"] == "csrf_failed"
-    await _account(agent_client, "Kim", "kitchen")
-    kitchen = await _sign_in(agent_client, "Kim")
+    await add_account(agent_client, "Kim", "kitchen", PIN)
+    kitchen = csrf(await sign_in(agent_client, "Kim", PIN))
     void = await agent_client.post(f"/api/v1/staff/orders/{order['id']}/lines/0/void", headers=kitchen)
     assert void.status == 403 and "manager" in (await void.json())["error"]["message"]
     assert await count(agent_client, "SELECT COUNT(*) FROM order_lines WHERE voided_at IS NOT NULL") == 0
@@ -104,7 +91,7 @@ async def test_cash_payment_settles_the_bill_and_frees_the_table(agent_client, s
     token = (await table_tokens(agent_client))["Table 1"]
     await _order(agent_client, token)
     await _order(agent_client, token, ESCARGOTS)
-    session = await _session_id(agent_client, token)
+    session = await session_id_of(agent_client, token)
     bills = await (await agent_client.get("/api/v1/staff/bills")).json()
     assert [b["total_minor"] for b in bills["bills"]] == [2300]
     half = await agent_client.post(f"/api/v1/staff/bills/{session}/payments", headers=staff,
@@ -127,7 +114,7 @@ async def test_cash_payment_settles_the_bill_and_frees_the_table(agent_client, s
 async def test_bad_payment_requests_are_refused(agent_client, staff):
     token = (await table_tokens(agent_client))["Table 1"]
     await _order(agent_client, token)
-    session = await _session_id(agent_client, token)
+    session = await session_id_of(agent_client, token)
     for body, status in [({"method": "bitcoin"}, 422), ({"method": "cash", "share": {"kind": "amount",
                                                                                        "amount_minor": 99999}}, 409),
                          ({"method": "cash", "share": {"kind": "?"}}, 422)]:
@@ -139,14 +126,14 @@ async def test_bad_payment_requests_are_refused(agent_client, staff):
 async def test_closing_an_open_bill_needs_a_manager(agent_client, staff):
     token = (await table_tokens(agent_client))["Table 1"]
     await _order(agent_client, token)
-    session = await _session_id(agent_client, token)
-    await _account(agent_client, "Sam", "server")
-    server = await _sign_in(agent_client, "Sam")
+    session = await session_id_of(agent_client, token)
+    await add_account(agent_client, "Sam", "server", PIN)
+    server = csrf(await sign_in(agent_client, "Sam", PIN))
     assert (await agent_client.post(f"/api/v1/staff/bills/{session}/close", headers=server)).status == 409
     forced = await agent_client.post(f"/api/v1/staff/bills/{session}/close", json={"force": True}, headers=server)
     assert forced.status == 403
     assert (await (await agent_client.get(f"/api/v1/tables/{token}")).json())["session"] is not None
-    headers = await _sign_in(agent_client, "Ana")  # the cookie is Ana's again
+    headers = csrf(await sign_in(agent_client, "Ana", PIN))  # the cookie is Ana's again
     done = await agent_client.post(f"/api/v1/staff/bills/{session}/close", json={"force": True}, headers=headers)
     assert done.status == 200
     assert (await (await agent_client.get(f"/api/v1/tables/{token}")).json())["session"] is None
@@ -167,7 +154,7 @@ async def test_void_takes_a_line_off_the_bill(agent_client, staff):
 async def test_refunds_go_to_the_hub_for_card_payments_only(agent_client, staff):
     token = (await table_tokens(agent_client))["Table 1"]
     await _order(agent_client, token)
-    session = await _session_id(agent_client, token)
+    session = await session_id_of(agent_client, token)
     cash = await (await agent_client.post(f"/api/v1/staff/bills/{session}/payments", headers=staff,
                                           json={"method": "cash", "share": {"kind": "amount", "amount_minor": 500}})).json()
     refused = await agent_client.post(f"/api/v1/staff/shares/{cash['payment']['id']}/refunds", headers=staff,

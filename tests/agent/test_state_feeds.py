@@ -6,8 +6,8 @@ import msgspec
 from agent.device_feed import DeviceFeed
 from agent.state import STATE
 from contract import envelope, messages
-from tests.agent.helpers import place, table_tokens
-from tests.agent.test_staff_api import _session_id, staff  # noqa: F401 - the fixture
+from tests.agent.helpers import place, session_id_of, table_tokens
+from tests.agent.staff.helpers import csrf, signed_in
 from tests.waiting import eventually
 
 SOUP, ESCARGOTS = "onion-soup", "escargots"  # 9.50, 13.50
@@ -23,7 +23,8 @@ async def _bill_reports(client) -> list[messages.BillChanged]:
     return [data for _, data in await _waiting_reports(client, messages.BillChanged.TYPE)]
 
 
-async def test_each_bill_change_reaches_the_outbox_and_only_the_latest_waits(agent_client, staff):  # noqa: F811
+async def test_each_bill_change_reaches_the_outbox_and_only_the_latest_waits(agent_client):
+    staff = csrf(await signed_in(agent_client, "manager"))
     tokens = await table_tokens(agent_client)
     assert (await place(agent_client, tokens["Table 1"], [{"item_id": SOUP, "qty": 1}])).status == 201
     [first] = await _bill_reports(agent_client)
@@ -38,7 +39,7 @@ async def test_each_bill_change_reaches_the_outbox_and_only_the_latest_waits(age
     table1 = by_bill[first.bill_id]
     assert (table1.total_minor, table1.left_minor) == (2300, 2300)
 
-    session = await _session_id(agent_client, tokens["Table 1"])
+    session = await session_id_of(agent_client, tokens["Table 1"])
     paid = await agent_client.post(f"/api/v1/staff/bills/{session}/payments", headers=staff,
                                    json={"method": "cash", "share": {"kind": "amount", "amount_minor": 1000}})
     assert paid.status == 201, await paid.text()

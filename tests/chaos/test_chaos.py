@@ -81,20 +81,13 @@ async def _restaurant(http: aiohttp.ClientSession, hub_url: str) -> None:
 async def _run(http, root, rng, faults, duration, tokens, broker, uplink, printer, hub, agent):
     agent_db, hub_db = root / "agent" / "agent.sqlite", root / "hub" / "hub.sqlite"
 
-    async def agent_kill(fault: Fault) -> None:
-        await asyncio.to_thread(agent.kill)
-        await asyncio.sleep(fault.lasts)
-        await asyncio.to_thread(agent.start)
-
-    async def hub_kill(fault: Fault) -> None:
-        await asyncio.to_thread(hub.kill)
-        await asyncio.sleep(fault.lasts)
-        await asyncio.to_thread(hub.start)
-
-    async def broker_restart(fault: Fault) -> None:
-        await asyncio.to_thread(broker.stop)
-        await asyncio.sleep(fault.lasts)
-        await asyncio.to_thread(broker.start)
+    def outage(stop, start):
+        """A process down for the fault's time: stop (SIGKILL for agent and hub), wait, start."""
+        async def play(fault: Fault) -> None:
+            await asyncio.to_thread(stop)
+            await asyncio.sleep(fault.lasts)
+            await asyncio.to_thread(start)
+        return play
 
     async def uplink_cut(fault: Fault) -> None:
         await uplink.cut_off(fault.how)
@@ -106,7 +99,8 @@ async def _run(http, root, rng, faults, duration, tokens, broker, uplink, printe
         await asyncio.sleep(fault.lasts)
         printer.fault = None
 
-    injector = Injector({"agent_kill": agent_kill, "hub_kill": hub_kill, "broker_restart": broker_restart,
+    injector = Injector({"agent_kill": outage(agent.kill, agent.start), "hub_kill": outage(hub.kill, hub.start),
+                         "broker_restart": outage(broker.stop, broker.start),
                          "uplink_cut": uplink_cut, "printer": printer_fault})
     diners = Diners(agent.url, tokens, random.Random(rng.random()))
     payers = Payers(agent.url, hub.url, tokens, STAFF, PIN, random.Random(rng.random()))
