@@ -11,23 +11,27 @@ from pathlib import Path
 import sqlite_utils
 from aiohttp import web
 
-from agent import hub_pushes, payments_inbox, tables
 from agent.config import AgentConfig
-from agent.device_feed import DeviceFeed
-from agent.devices import build_devices
-from agent.dispatch import Dispatcher
+from agent.devices.device import build_devices
+from agent.devices.dispatch import Dispatcher
+from agent.devices.feed import DeviceFeed
+from agent.devices.jobs import POS_DEVICE
 from agent.events import EventBus
-from agent.hub_pushes import stored_settings, with_settings
-from agent.identity import load_or_create_key, public_key_of
-from agent.link import AgentLink
-from agent.menu import MenuDoc, import_menu, load_menu_file, menu_is_empty, read_menu
-from agent.orders import POS_DEVICE
-from agent.pos_sync import poll_pos_updates, sync_from_pos
+from agent.link import hub_pushes, payments_inbox
+from agent.link.hub_pushes import stored_settings, with_settings
+from agent.link.identity import load_or_create_key, public_key_of
+from agent.link.pump import AgentLink
+from agent.menu.catalog import MenuDoc, import_menu, load_menu_file, menu_is_empty, read_menu
+from agent.menu.pos_sync import poll_pos_updates, sync_from_pos
 from agent.state import STATE, AgentState
 from agent.store.database import Database
 from agent.store.migrations import migrate
-from agent.web import api, diner_api, pages, pos_webhook, staff_admin_api, staff_api
+from agent.visits import tables
+from agent.web import pos_webhook
+from agent.web.diner import orders_api, pages, visit_api
 from agent.web.errors import error_middleware
+from agent.web.staff.routes import staff_routes
+from agent.web.static_files import STATIC
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +40,12 @@ MAX_BODY = 64 * 1024  # an order is a few KB; anything bigger is a mistake or an
 
 def create_app(config: AgentConfig) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
-    app.add_routes(api.routes)
-    app.add_routes(diner_api.routes)
-    app.add_routes(staff_api.routes)
-    app.add_routes(staff_admin_api.routes)
+    app.add_routes(orders_api.routes)
+    app.add_routes(visit_api.routes)
+    app.add_routes(staff_routes)
     app.add_routes(pages.routes)
     app.add_routes(pos_webhook.routes)
-    app.router.add_static("/static", pages.STATIC, append_version=False)
+    app.router.add_static("/static", STATIC, append_version=False)
     app.cleanup_ctx.append(partial(_lifecycle, config))
     app.on_shutdown.append(_end_streams)
     app.on_response_prepare.append(_revalidate_static)

@@ -6,11 +6,11 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.config import AgentConfig
-from agent.dispatch import Dispatcher
+from agent.devices.dispatch import Dispatcher
 from agent.events import EventBus
-from agent.hub_pushes import stored_settings, with_settings
-from agent.link import AgentLink
-from agent.menu import Menu, read_menu
+from agent.link.hub_pushes import stored_settings, with_settings
+from agent.link.pump import AgentLink
+from agent.menu.catalog import Menu, read_menu
 from agent.store.database import Database
 from contract.messages import MenuPublished, SettingsPushed
 

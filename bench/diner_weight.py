@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent import tables  # noqa: E402
 from agent.app import create_app  # noqa: E402
 from agent.config import from_dict  # noqa: E402
 from agent.state import STATE  # noqa: E402
+from agent.visits import tables
 from tableside.serve import Server  # noqa: E402
 from tests.browser import PHONE  # noqa: E402
 from tests.services import CHROMIUM, CHROMIUM_ARGS  # noqa: E402

@@ -19,10 +19,10 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent import tables  # noqa: E402
 from agent.app import create_app  # noqa: E402
 from agent.config import from_dict  # noqa: E402
 from agent.state import STATE  # noqa: E402
+from agent.visits import tables
 from drivers.escpos.emulator import PrinterEmulator  # noqa: E402
 from tableside.serve import Server  # noqa: E402
 

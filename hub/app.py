@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hub import agents_api, api
 from hub.appkeys import CONFIG, LINK, STORE
 from hub.config import HubConfig
-from hub.errors import error_middleware
 from hub.link import HubLink
 from hub.payments.wiring import setup_payments
 from hub.store import HubStore, migrate
+from hub.web import agents_api, operator_api
+from hub.web.errors import error_middleware
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ def create_app(config: HubConfig) -> web.Application:
     app = web.Application(middlewares=[error_middleware])
     app[CONFIG] = config
     app.cleanup_ctx.append(_store_and_link)
-    api.setup_routes(app)
+    operator_api.setup_routes(app)
     agents_api.setup_routes(app)
     setup_payments(app)  # after _store_and_link: payments use the store and the link
     return app

@@ -105,8 +105,8 @@ def _run_service(name: str, args) -> int:
 
 def _installer(args) -> int:
     """printer list / printer test / pos check: human answers, exit 1 with the driver's advice."""
-    from agent import installer
     from agent.config import ConfigError, load_config
+    from agent.devices import installer
 
     try:
         config = load_config(args.config, os.environ)
@@ -129,8 +129,8 @@ def _installer(args) -> int:
 
 def _jobs(args) -> int:
     """Works on the agent's database beside the running agent (SQLite serialises the writers)."""
-    from agent import held_jobs
     from agent.config import ConfigError, load_config
+    from agent.devices import held_jobs
     from agent.store.database import Database
 
     try:

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import qrcode
 
-from agent import tables
 from agent.app import create_app as create_agent_app
 from agent.config import from_dict as agent_config
 from agent.staff.accounts import create_account
 from agent.state import STATE as AGENT_STATE
 from agent.store.database import connect
+from agent.visits import tables
 from drivers.escpos.emulator import PrinterEmulator
 from drivers.pos.simulator_view import create_view_app
 from hub.app import create_app as create_hub_app

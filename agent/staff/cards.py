@@ -5,7 +5,7 @@ import html
 from dataclasses import dataclass
 
 from agent.staff import qr
-from agent.tables import Table
+from agent.visits.tables import Table
 
 
 @dataclass(frozen=True)

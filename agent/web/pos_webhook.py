@@ -8,9 +8,9 @@ import logging
 
 from aiohttp import web
 
-from agent.devices import PosDevice
-from agent.orders import POS_DEVICE
-from agent.pos_sync import apply_and_reload
+from agent.devices.device import PosDevice
+from agent.devices.jobs import POS_DEVICE
+from agent.menu.pos_sync import apply_and_reload
 from agent.state import STATE
 from agent.web.errors import json_error
 from drivers.pos.base import PosError

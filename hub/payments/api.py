@@ -10,16 +10,16 @@ import msgspec
 from aiohttp import web
 
 from contract.money import exponent
-from hub.auth import operator_only
-from hub.errors import ApiError
-from hub.fees import FeePlan, FeePlanError
-from hub.http_body import read_json_object
 from hub.payments import reports
 from hub.payments.context import PAYMENTS, Payments
+from hub.payments.fees import FeePlan, FeePlanError
 from hub.payments.providers import ProviderError
 from hub.payments.records import Row
 from hub.payments.refunding import refund_payment
 from hub.payments.service import PaymentError
+from hub.web.auth import operator_only
+from hub.web.errors import ApiError
+from hub.web.json_body import read_json_object
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hub.config import ConfigError, HubConfig, load_config
-from hub.errors import ApiError
 from hub.payments import api, reports
 from hub.payments.context import Payments, make_provider
 from hub.payments.providers import ProviderError
 from hub.payments.reconcile import reconcile
 from hub.payments.service import PaymentService
 from hub.store import HubStore, migrate
+from hub.web.errors import ApiError
 
 T = TypeVar("T")
 

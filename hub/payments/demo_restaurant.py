@@ -3,9 +3,9 @@
 import logging
 from typing import Any
 
-from hub.fees import FeePlan
 from hub.payments.api import onboarding_url, restaurant_view
 from hub.payments.context import Payments
+from hub.payments.fees import FeePlan
 from hub.payments.providers import ProviderError
 
 log = logging.getLogger(__name__)

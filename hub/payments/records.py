@@ -12,8 +12,8 @@ from sqlalchemy import Connection, Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from contract.ids import uuid7
-from hub.fees import FeePlan
-from hub.ledger import Entry, check_balanced
+from hub.payments.fees import FeePlan
+from hub.payments.ledger import Entry, check_balanced
 from hub.store.payment_tables import (
     checkout_attempts,
     ledger_entries,

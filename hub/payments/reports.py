@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from hub import ledger
+from hub.payments import ledger
 
 FIELDS = ("gross", "tips", "fees", "fee_refunds", "refunds", "net")
 PLATFORM = "platform"

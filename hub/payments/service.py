@@ -22,9 +22,8 @@ from contract.envelope import Envelope
 from contract.ids import uuid7
 from contract.money import exponent
 from contract.pay_link import ShareToPay
-from hub import ledger
-from hub.fees import FeePlan, platform_fee, refund_fee
-from hub.payments import records
+from hub.payments import ledger, records
+from hub.payments.fees import FeePlan, platform_fee, refund_fee
 from hub.payments.records import Row
 from hub.store.downlink import enqueue_down
 from hub.store.payment_tables import payments

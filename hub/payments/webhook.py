@@ -5,9 +5,9 @@ import logging
 import stripe
 from aiohttp import web
 
-from hub.errors import ApiError
 from hub.payments.context import PAYMENTS
 from hub.payments.events import handle_event
+from hub.web.errors import ApiError
 
 log = logging.getLogger(__name__)
 

@@ -2,9 +2,9 @@
 
 import uuid
 
-from agent import tables
 from agent.config import from_dict
 from agent.state import STATE
+from agent.visits import tables
 from tests.services import free_port
 
 

@@ -41,8 +41,8 @@ class AgentClock:
             return (true + clock.skew).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
         monkeypatch.setattr("contract.envelope.now_iso", skewed_now_iso)
-        monkeypatch.setattr("agent.shares.datetime", SkewedDatetime)
-        monkeypatch.setattr("agent.orders.datetime", SkewedDatetime)
+        monkeypatch.setattr("agent.visits.shares.datetime", SkewedDatetime)
+        monkeypatch.setattr("agent.orders.place.datetime", SkewedDatetime)
 
 
 @pytest.mark.parametrize("minutes", [-20, 20])

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from agent import outbox
 from agent.config import DispatchSection
-from agent.devices import Device
-from agent.dispatch import HOLD_REFUSED_AFTER, Dispatcher
+from agent.devices.device import Device
+from agent.devices.dispatch import HOLD_REFUSED_AFTER, Dispatcher
+from agent.store import outbox
 from agent.store.database import Database
 from agent.store.migrations import migrate
 from contract import envelope, messages, topics
@@ -64,8 +64,8 @@ def _job(db, name: str, created_at: str) -> None:
 
 
 async def _run_dispatcher(database, pos: RefusingPos, monkeypatch):
-    monkeypatch.setattr("agent.dispatch.BACKOFF_START", 0.001)
-    monkeypatch.setattr("agent.dispatch.random.uniform", lambda a, b: 1.0)
+    monkeypatch.setattr("agent.devices.dispatch.BACKOFF_START", 0.001)
+    monkeypatch.setattr("agent.devices.dispatch.random.uniform", lambda a, b: 1.0)
     await database.write(_job, "bad", "2026-01-01T00:00:00+00:00")
     await database.write(_job, "good", "2026-01-01T00:00:01+00:00")
     dispatcher = Dispatcher(database, {"pos": pos}, DispatchSection())
@@ -166,7 +166,7 @@ async def test_operators_see_each_agents_presence_and_what_waits(aiohttp_client,
 async def test_a_restarted_hub_gets_what_it_lost_at_once_not_after_the_resend_timer(broker, tmp_path):
     """The hub died with orders in flight (the broker had no one to give them to). Its hello on
     reconnect makes the agent resend them long before its 60 s resend_after."""
-    from agent.link import AgentLink
+    from agent.link.pump import AgentLink
     from hub.backoff import Backoff
     from tests.agent.helpers import make_config
 

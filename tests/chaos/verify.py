@@ -9,8 +9,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from agent import bills as agent_bills
-from agent.table_sessions import now_iso
+from agent.visits import bills as agent_bills
+from agent.visits.table_sessions import now_iso
 from tests.chaos.load import Placed
 from tests.chaos.payers import Paid
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from agent import tables
 from agent.app import create_app as create_agent_app
 from agent.state import STATE
+from agent.visits import tables
 from hub.app import create_app as create_hub_app
 from hub.config import HubConfig
 from tableside.broker import EmbeddedBroker

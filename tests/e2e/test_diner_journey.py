@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from playwright.async_api import expect
 
-from tests.agent.diner.test_menu_and_order import add, item, open_table
+from tests.agent.web.diner.test_menu_and_order import add, item, open_table
 from tests.browser import PHONE, chromium
 from tests.e2e.test_demo import demo
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import aiomqtt
 import pytest
 
-from agent.link import AgentLink
+from agent.link.pump import AgentLink
 from agent.store.database import Database
 from agent.store.migrations import migrate as migrate_agent
 from contract import envelope, messages, topics

@@ -3,7 +3,7 @@ broker (the demo's) and over a real Mosquitto (production's)."""
 
 import pytest
 
-from agent import outbox
+from agent.store import outbox
 from tests.e2e.system import broker, running_system
 from tests.waiting import eventually
 

@@ -4,8 +4,8 @@ refund a card payment through the hub; the ledger and the daily report add up.""
 
 from datetime import UTC, datetime
 
-from agent import table_sessions
 from agent.staff.accounts import create_account
+from agent.visits import table_sessions
 from hub.appkeys import STORE
 from tests.e2e.system import OPERATOR_TOKEN, broker, running_system
 from tests.waiting import eventually

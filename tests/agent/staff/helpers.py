@@ -16,10 +16,10 @@ PINS = {"manager": "4321", "server": "5678", "kitchen": "8765"}
 
 def with_staff_routes(app: web.Application) -> web.Application:
     """Add the staff pages and APIs to an app from create_app, unless it has them already."""
-    from agent.web import staff_admin_api
+    from agent.web.staff.routes import staff_routes
 
     have = {(r.method, r.resource.canonical) for r in app.router.routes() if r.resource is not None}
-    app.add_routes([r for r in staff_admin_api.routes if (r.method, r.path) not in have])
+    app.add_routes([r for r in staff_routes if (r.method, r.path) not in have])
     return app
 
 

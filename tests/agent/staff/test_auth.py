@@ -6,8 +6,8 @@ from datetime import timedelta
 from aiohttp import web
 
 from agent.staff import clock, signin
-from agent.staff.guard import COOKIE, refusal
 from agent.state import STATE
+from agent.web.staff.guard import COOKIE, refusal
 from tests.agent.staff.helpers import PINS, add_account, csrf, sign_in, signed_in
 
 

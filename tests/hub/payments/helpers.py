@@ -2,8 +2,8 @@
 
 from contract import envelope
 from hub.appkeys import STORE
-from hub.fees import FeePlan, platform_fee
 from hub.payments.context import PAYMENTS
+from hub.payments.fees import FeePlan, platform_fee
 from hub.payments.service import entry_sets
 
 

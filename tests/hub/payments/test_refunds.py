@@ -5,8 +5,8 @@ import asyncio
 from contract.envelope import Envelope
 from contract.ids import uuid7
 from contract.messages import RefundRecorded, RefundRequested
-from hub.fees import refund_fee
 from hub.payments.context import PAYMENTS
+from hub.payments.fees import refund_fee
 from hub.payments.link_handlers import apply_refund_requested
 from hub.payments.service import PaymentMessageRejected
 from tests.hub.factories import decoded

@@ -8,7 +8,7 @@ import pytest
 from contract.ids import uuid7
 from contract.messages import PaymentTaken
 from contract.pay_link import ShareToPay
-from hub.fees import FeePlan, platform_fee
+from hub.payments.fees import FeePlan, platform_fee
 from hub.payments.link_handlers import apply_payment_taken
 from hub.payments.service import PaymentMessageRejected, PaymentService, entry_sets
 from tests.hub.factories import decoded

@@ -1,0 +1,1 @@
+"""The menu: what the restaurant sells, how an order is priced from it, and how staff and the POS change it."""

@@ -1,0 +1,105 @@
+"""Taking an order: in ONE transaction the order, its lines, a device job per printer/POS that
+must see it, and the outbox message for the hub. After that the order cannot be lost, and the
+dispatcher and the link each do their part from what is stored."""
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import msgspec
+import sqlite_utils
+
+from agent.config import AgentConfig
+from agent.devices.jobs import POS_DEVICE, add_job
+from agent.menu.pricing import OrderRejected, PricedLine, PricedOrder
+from agent.orders.routing import route
+from agent.store import outbox
+from agent.visits import bill_feed, table_sessions
+from agent.visits.tables import Table
+from contract import messages
+from contract.ids import uuid7
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: dict
+    replayed: bool  # True when the Idempotency-Key had already made this order
+
+
+def _line_dict(line: PricedLine) -> dict:
+    return {"item_id": line.item_id, "name": line.name, "qty": line.qty,
+            "unit_price_minor": line.unit_price_minor, "line_total_minor": line.line_total_minor,
+            "modifiers": [{"id": m.id, "name": m.name, "price_minor": m.price_minor} for m in line.modifiers],
+            "note": line.note}
+
+
+def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, priced: PricedOrder,
+                idempotency_key: str, request_hash: str) -> PlacedOrder:
+    """Runs on the writer thread inside its transaction."""
+    existing = db.execute("SELECT id, request_hash FROM orders WHERE idempotency_key = ?",
+                          [idempotency_key]).fetchone()
+    if existing:
+        if existing[1] != request_hash:
+            raise OrderRejected(422, "idempotency_key_reused",
+                                "this Idempotency-Key was already used for a different order", "Idempotency-Key")
+        return PlacedOrder(get_order(db, existing[0]), replayed=True)
+
+    order_id = uuid7()
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    number = db.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM orders").fetchone()[0]
+    session = table_sessions.open_or_current(db, table.id)
+    db.execute("""INSERT INTO orders (id, number, table_id, session_id, idempotency_key, request_hash, status,
+                                      currency, total_minor, created_at, updated_at)
+                  VALUES (?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?)""",
+               [order_id, number, table.id, session.id, idempotency_key, request_hash, priced.currency,
+                priced.total_minor, now, now])
+    line_dicts = [_line_dict(line) for line in priced.lines]
+    db["order_lines"].insert_all(
+        {**d, "order_id": order_id, "position": i, "modifiers": json.dumps(d["modifiers"]),
+         "stations": json.dumps(line.stations), "course": line.course,
+         "tax_rate_bp": _tax_rate(db, line.item_id, config.restaurant.tax_rate_bp)}
+        for i, (d, line) in enumerate(zip(line_dicts, priced.lines, strict=True)))
+
+    ticket_base = {"order_id": order_id, "table_name": table.name, "order_number": number, "placed_at": now}
+    for printer, lines in route(priced.lines, config.printers).items():
+        add_job(db, printer, "kitchen_ticket", {
+            **ticket_base,
+            "lines": [{"qty": ln.qty, "name": ln.name, "modifiers": [m.name for m in ln.modifiers],
+                       "note": ln.note, "course": ln.course} for ln in lines]}, order_id)
+    if config.pos is not None:
+        add_job(db, POS_DEVICE, "pos_order", {
+            **ticket_base, "currency": priced.currency, "total_minor": priced.total_minor,
+            "lines": [{**d, "pos_id": _pos_id(db, d["item_id"])} for d in line_dicts]}, order_id)
+
+    outbox.append(db, config.agent.id, messages.OrderPlaced(
+        order_id=order_id, number=number, table_id=table.id, table_name=table.name, placed_at=now,
+        currency=priced.currency, total_minor=priced.total_minor,
+        lines=[msgspec.convert(d, messages.OrderLine) for d in line_dicts]))
+    bill_feed.report(db, config, session.id)
+    return PlacedOrder(get_order(db, order_id), replayed=False)
+
+
+def _tax_rate(db: sqlite_utils.Database, item_id: str, default_bp: int) -> int:
+    """The item's own rate (e.g. reduced rate for food), else the restaurant's; kept on the line so a
+    later menu change does not alter a bill already run up."""
+    row = db.execute("SELECT tax_rate_bp FROM menu_items WHERE id = ?", [item_id]).fetchone()
+    return row[0] if row and row[0] is not None else default_bp
+
+
+def _pos_id(db: sqlite_utils.Database, item_id: str) -> str | None:
+    """The POS's own id for an item imported from it; the POS is told its ids, not ours."""
+    row = db.execute("SELECT pos_id FROM menu_pos_ids WHERE item_id = ?", [item_id]).fetchone()
+    return row[0] if row else None
+
+
+def get_order(db: sqlite_utils.Database, order_id: str) -> dict | None:
+    row = db.execute("""SELECT o.id, o.number, o.status, o.currency, o.total_minor, o.created_at, t.name
+                        FROM orders o JOIN tables t ON t.id = o.table_id WHERE o.id = ?""", [order_id]).fetchone()
+    if row is None:
+        return None
+    lines = [{"item_id": r["item_id"], "name": r["name"], "qty": r["qty"],
+              "unit_price_minor": r["unit_price_minor"], "line_total_minor": r["line_total_minor"],
+              "modifiers": json.loads(r["modifiers"]), "note": r["note"]}
+             for r in db.query("SELECT * FROM order_lines WHERE order_id = ? ORDER BY position", [order_id])]
+    return {"id": row[0], "number": row[1], "status": row[2], "currency": row[3], "total_minor": row[4],
+            "created_at": row[5], "table": {"name": row[6]}, "lines": lines}

@@ -1,0 +1,169 @@
+"""The bill of a table session: its lines with tax, what is paid, what is held, what is left.
+
+Amounts are integer minor units. Tax is worked out per line and rounded half up there:
+- "inclusive" (EU, UK, AU): the price includes tax; the tax shown is rate/(1+rate) of it.
+- "exclusive" (US): tax is added on top of the price at the line's rate.
+A line's `amount_minor` is what a diner pays for it, tax included either way.
+
+"Held" counts shares whose diner is paying right now (not yet expired); "left" is what nobody has
+paid or is paying. Refunds are shown apart and do not reopen a bill.
+"""
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import sqlite_utils
+
+from agent.visits.table_sessions import now_iso
+
+
+def round_half_up(numerator: int, denominator: int) -> int:
+    """numerator/denominator rounded half up, for numerator >= 0 and denominator > 0."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def ceil_div(numerator: int, denominator: int) -> int:
+    return -(-numerator // denominator)
+
+
+def line_tax(price_minor: int, rate_bp: int, mode: str) -> tuple[int, int]:
+    """(tax, amount to pay) for a line priced `price_minor` at `rate_bp` basis points."""
+    if mode == "exclusive":
+        tax = round_half_up(price_minor * rate_bp, 10000)
+        return tax, price_minor + tax
+    return round_half_up(price_minor * rate_bp, 10000 + rate_bp), price_minor
+
+
+@dataclass
+class BillLine:
+    id: str  # "{order_id}:{position}"
+    order_id: str
+    position: int
+    name: str
+    qty: int
+    price_minor: int  # as priced on the menu (tax included or not, per the mode)
+    tax_rate_bp: int
+    tax_minor: int
+    amount_minor: int
+    paid_minor: int = 0
+    held_minor: int = 0
+    voided: bool = False
+
+    @property
+    def left_minor(self) -> int:
+        return 0 if self.voided else max(0, self.amount_minor - self.paid_minor - self.held_minor)
+
+
+@dataclass
+class Bill:
+    session_id: str
+    table_id: str
+    currency: str
+    tax_mode: str
+    lines: list[BillLine] = field(default_factory=list)
+    shares: list[dict] = field(default_factory=list)
+
+    def _active(self) -> list[BillLine]:
+        return [line for line in self.lines if not line.voided]
+
+    @property
+    def total_minor(self) -> int:
+        return sum(line.amount_minor for line in self._active())
+
+    @property
+    def subtotal_minor(self) -> int:
+        return sum(line.price_minor for line in self._active())
+
+    @property
+    def taxes(self) -> list[dict]:
+        by_rate: dict[int, int] = {}
+        for line in self._active():
+            if line.tax_rate_bp:
+                by_rate[line.tax_rate_bp] = by_rate.get(line.tax_rate_bp, 0) + line.tax_minor
+        return [{"rate_bp": rate, "tax_minor": tax} for rate, tax in sorted(by_rate.items())]
+
+    def _sum(self, status: str, key: str = "amount_minor") -> int:
+        return sum(s[key] for s in self.shares if s["status"] == status)
+
+    @property
+    def paid_minor(self) -> int:
+        return self._sum("paid")
+
+    @property
+    def held_minor(self) -> int:
+        return self._sum("held")
+
+    @property
+    def tips_minor(self) -> int:
+        return self._sum("paid", "tip_minor")
+
+    @property
+    def left_minor(self) -> int:
+        return max(0, self.total_minor - self.paid_minor - self.held_minor)
+
+    @property
+    def settled(self) -> bool:
+        return self.total_minor > 0 and self.left_minor == 0 and self.held_minor == 0
+
+    def line(self, line_id: str) -> BillLine | None:
+        return next((line for line in self.lines if line.id == line_id), None)
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.session_id, "currency": self.currency, "tax_mode": self.tax_mode,
+            "lines": [{**{k: v for k, v in asdict(line).items() if k not in ("order_id", "position")},
+                       "left_minor": line.left_minor} for line in self.lines],
+            "subtotal_minor": self.subtotal_minor, "taxes": self.taxes, "total_minor": self.total_minor,
+            "paid_minor": self.paid_minor, "held_minor": self.held_minor, "left_minor": self.left_minor,
+            "tips_minor": self.tips_minor,
+            "overpaid_minor": max(0, self.paid_minor - self.total_minor),
+            "refunded_minor": sum(s["refunded_minor"] for s in self.shares),
+            "settled": self.settled,
+            "shares": [{k: s[k] for k in ("id", "kind", "amount_minor", "tip_minor", "status", "method",
+                                         "paid_at", "refunded_minor", "payment_id")}
+                       for s in self.shares if s["status"] in ("held", "paid")],
+        }
+
+
+def load(db: sqlite_utils.Database, session_id: str, tax_mode: str, now: str) -> Bill | None:
+    """The bill as of `now` (ISO time: holds expiring before it no longer count)."""
+    row = db.execute("SELECT table_id FROM table_sessions WHERE id = ?", [session_id]).fetchone()
+    if row is None:
+        return None
+    currency = db.execute("SELECT currency FROM orders WHERE session_id = ? LIMIT 1", [session_id]).fetchone()
+    bill = Bill(session_id, row[0], currency[0] if currency else restaurant_currency(db), tax_mode)
+    for r in db.query("""SELECT l.order_id, l.position, l.name, l.qty, l.line_total_minor, l.tax_rate_bp, l.voided_at
+                         FROM order_lines l JOIN orders o ON o.id = l.order_id
+                         WHERE o.session_id = ? ORDER BY o.number, l.position""", [session_id]):
+        tax, amount = line_tax(r["line_total_minor"], r["tax_rate_bp"], tax_mode)
+        bill.lines.append(BillLine(f"{r['order_id']}:{r['position']}", r["order_id"], r["position"], r["name"],
+                                   r["qty"], r["line_total_minor"], r["tax_rate_bp"], tax, amount,
+                                   voided=r["voided_at"] is not None))
+    for s in db.query("SELECT * FROM bill_shares WHERE session_id = ? ORDER BY created_at", [session_id]):
+        share = dict(s)
+        if share["status"] == "held" and share["expires_at"] <= now:
+            share["status"] = "expired"
+        bill.shares.append(share)
+    counted = {s["id"]: s["status"] for s in bill.shares if s["status"] in ("held", "paid")}
+    for r in db.query("""SELECT share_id, order_id, position, amount_minor FROM bill_share_lines
+                         WHERE share_id IN (SELECT id FROM bill_shares WHERE session_id = ?)""", [session_id]):
+        status = counted.get(r["share_id"])
+        line = bill.line(f"{r['order_id']}:{r['position']}")
+        if line is None or status is None:
+            continue
+        if status == "paid":
+            line.paid_minor += r["amount_minor"]
+        else:
+            line.held_minor += r["amount_minor"]
+    return bill
+
+
+def bill_event(db: sqlite_utils.Database, session_id: str, tax_mode: str) -> tuple[str, dict, str] | None:
+    bill = load(db, session_id, tax_mode, now_iso())
+    return ("bill", bill.as_dict(), bill.table_id) if bill else None
+
+
+def restaurant_currency(db: sqlite_utils.Database) -> str:
+    """The menu's currency (a bill with no orders yet, the day report)."""
+    row = db.execute("SELECT value FROM settings WHERE key = 'restaurant'").fetchone()
+    return json.loads(row[0]).get("currency", "EUR") if row else "EUR"

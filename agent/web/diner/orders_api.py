@@ -1,0 +1,101 @@
+"""The agent's JSON API for diners (v1)."""
+
+import re
+
+from aiohttp import web
+
+from agent.devices.dispatch import queue_counts
+from agent.menu.pricing import OrderRejected, decode_request, price, request_hash
+from agent.orders import place
+from agent.state import STATE
+from agent.store import outbox
+from agent.visits import table_sessions, tables
+from agent.web import live
+from agent.web.errors import json_error
+
+routes = web.RouteTableDef()
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,200}$")  # printable ASCII, no spaces
+
+
+def _rejected(exc: OrderRejected) -> web.Response:
+    extra = {"field": exc.field} if exc.field else {}
+    return json_error(exc.status, exc.code, exc.message, **extra)
+
+
+async def table_of(request: web.Request) -> tables.Table:
+    table = await request.app[STATE].database.read(tables.by_token, request.match_info["table_token"])
+    if table is None:
+        raise web.HTTPNotFound(reason="this table link is not valid (it may have been replaced); scan the code on the table again")
+    return table
+
+
+@routes.get("/api/v1/menu")
+async def get_menu(request: web.Request) -> web.StreamResponse:
+    body, etag = request.app[STATE].menu.public(request.query.get("lang"))
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers=headers)
+    response = web.Response(body=body, content_type="application/json", headers=headers)
+    response.enable_compression()
+    return response
+
+
+@routes.get("/api/v1/tables/{table_token}")
+async def get_table(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    table = await table_of(request)
+    session = await state.database.read(table_sessions.current, table.id)
+    restaurant = state.menu.restaurant
+    return web.json_response({
+        "table": {"name": table.name},
+        "restaurant": {"name": restaurant["name"], "currency": restaurant["currency"],
+                       "locale": restaurant.get("locale", "en")},
+        "session": {"id": session.id, "opened_at": session.opened_at} if session else None,
+        "hub_online": state.link.connected})
+
+
+@routes.post("/api/v1/tables/{table_token}/orders")
+async def post_order(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    key = request.headers.get("Idempotency-Key", "")
+    if not IDEMPOTENCY_KEY.match(key):
+        return json_error(400, "idempotency_key_required",
+                          "send an Idempotency-Key header (8-200 printable characters) so a retry cannot order twice",
+                          field="Idempotency-Key")
+    table = await table_of(request)
+    try:
+        order_request = decode_request(await request.read())
+        priced = price(state.menu, order_request)
+        placed = await state.database.write(place.place_order, state.config, table, priced, key,
+                                            request_hash(order_request))
+    except OrderRejected as exc:
+        return _rejected(exc)
+    if not placed.replayed:
+        state.dispatcher.wake()
+        state.link.wake()
+        await live.publish_order(state, placed.order["id"])
+    headers = {"Idempotent-Replayed": "true"} if placed.replayed else {}
+    return web.json_response({"order": placed.order}, status=201, headers=headers)
+
+
+@routes.get("/api/v1/orders/{order_id}")
+async def get_order(request: web.Request) -> web.Response:
+    order = await request.app[STATE].database.read(place.get_order, request.match_info["order_id"])
+    if order is None:
+        return json_error(404, "not_found", "no such order")
+    return web.json_response({"order": order})
+
+
+@routes.get("/healthz")
+async def health(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    waiting = await state.database.read(outbox.waiting)
+    devices = await state.database.read(queue_counts)
+    return web.json_response({
+        "ok": True,
+        "link": {"connected": state.link.connected, "waiting": waiting,
+                 "last_ack_at": state.link.last_ack_at.isoformat() if state.link.last_ack_at else None},
+        "devices": {name: {"queue": devices.get(name, {}), **health.as_dict()}
+                    for name, health in state.dispatcher.health.items()},
+    })

@@ -1,0 +1,116 @@
+"""What the agent tells the hub about state: each bill after every change, each device when its
+state changes; only the latest undelivered report of each waits in the outbox."""
+
+import msgspec
+
+from agent.devices.feed import DeviceFeed
+from agent.state import STATE
+from contract import envelope, messages
+from tests.agent.helpers import place, session_id_of, table_tokens
+from tests.agent.staff.helpers import csrf, signed_in
+from tests.waiting import eventually
+
+SOUP, ESCARGOTS = "onion-soup", "escargots"  # 9.50, 13.50
+
+
+async def _waiting_reports(client, type_: str) -> list[tuple[int, msgspec.Struct]]:
+    rows = await client.app[STATE].database.read(lambda db: db.execute(
+        "SELECT payload FROM outbox WHERE delivered_at IS NULL AND type = ? ORDER BY seq", [type_]).fetchall())
+    return [(env.seq, envelope.decode_data(env)) for env in (envelope.decode(r[0]) for r in rows)]
+
+
+async def _bill_reports(client) -> list[messages.BillChanged]:
+    return [data for _, data in await _waiting_reports(client, messages.BillChanged.TYPE)]
+
+
+async def test_each_bill_change_reaches_the_outbox_and_only_the_latest_waits(agent_client):
+    staff = csrf(await signed_in(agent_client, "manager"))
+    tokens = await table_tokens(agent_client)
+    assert (await place(agent_client, tokens["Table 1"], [{"item_id": SOUP, "qty": 1}])).status == 201
+    [first] = await _bill_reports(agent_client)
+    assert (first.total_minor, first.paid_minor, first.left_minor, first.status) == (950, 0, 950, "open")
+    assert first.table_name == "Table 1" and first.currency == "EUR"
+
+    assert (await place(agent_client, tokens["Table 1"], [{"item_id": ESCARGOTS, "qty": 1}])).status == 201
+    assert (await place(agent_client, tokens["Table 2"], [{"item_id": SOUP, "qty": 2}])).status == 201
+    reports = await _bill_reports(agent_client)
+    by_bill = {r.bill_id: r for r in reports}
+    assert len(reports) == 2 == len(by_bill)  # the first report of Table 1 was replaced, not queued twice
+    table1 = by_bill[first.bill_id]
+    assert (table1.total_minor, table1.left_minor) == (2300, 2300)
+
+    session = await session_id_of(agent_client, tokens["Table 1"])
+    paid = await agent_client.post(f"/api/v1/staff/bills/{session}/payments", headers=staff,
+                                   json={"method": "cash", "share": {"kind": "amount", "amount_minor": 1000}})
+    assert paid.status == 201, await paid.text()
+    table1 = next(r for r in await _bill_reports(agent_client) if r.bill_id == session)
+    assert (table1.paid_minor, table1.left_minor, table1.status) == (1000, 1300, "open")
+
+    order = (await (await agent_client.get("/api/v1/staff/orders")).json())["orders"]
+    escargots = next(o for o in order if o["session_id"] == session and o["lines"][0]["item_id"] == ESCARGOTS)
+    voided = await agent_client.post(f"/api/v1/staff/orders/{escargots['id']}/lines/0/void", headers=staff)
+    assert voided.status == 200, await voided.text()
+    table1 = next(r for r in await _bill_reports(agent_client) if r.bill_id == session)
+    assert (table1.total_minor, table1.left_minor) == (950, 0)
+
+    closed = await agent_client.post(f"/api/v1/staff/bills/{session}/close", headers=staff, json={"force": True})
+    assert closed.status == 200, await closed.text()
+    table1 = next(r for r in await _bill_reports(agent_client) if r.bill_id == session)
+    assert table1.status == "closed"
+
+
+async def test_a_card_payment_from_the_hub_is_reported_with_the_visit_closed(agent_client):
+    from agent.link import payments_inbox
+
+    token = (await table_tokens(agent_client))["Table 1"]
+    assert (await place(agent_client, token, [{"item_id": SOUP, "qty": 1}])).status == 201
+    share = (await (await agent_client.post(f"/api/v1/tables/{token}/bill/shares",
+                                            json={"kind": "remaining"})).json())["share"]
+    state = agent_client.app[STATE]
+    handler = payments_inbox.make_handlers(lambda: state.config)[messages.PaymentRecorded.TYPE]
+    data = messages.PaymentRecorded(payment_id="pay-1", share_id=share["id"], bill_id="b", currency="EUR",
+                                    amount_minor=950, tip_minor=0, fee_minor=0, provider="demo",
+                                    paid_at="2026-01-01T12:00:00.000+00:00")
+    await state.database.write(lambda db: handler(db, None, data))
+    [report] = await _bill_reports(agent_client)
+    assert (report.paid_minor, report.left_minor, report.status) == (950, 0, "closed")  # close_when_paid
+
+
+async def test_a_device_is_reported_when_its_state_changes_and_not_on_every_round(agent_client, emulator):
+    state = agent_client.app[STATE]
+    feed = DeviceFeed(state.database, state.dispatcher, "test-agent", state.link.wake)
+    # the app's own feed reports at start; this one starts from nothing, as after a restart
+    await eventually(lambda: _reported(agent_client, 2), what="the app's first reports")
+    assert await feed.report_changes() == 2
+    assert await feed.report_changes() == 0  # nothing changed: nothing sent
+
+    emulator.fault = "paper_out"
+    token = (await table_tokens(agent_client))["Table 1"]
+    assert (await place(agent_client, token, [{"item_id": SOUP, "qty": 1}])).status == 201  # queued, cannot print
+    await eventually(lambda: state.dispatcher.health["kitchen"].failures > 0, what="the ticket fails")
+    assert await feed.report_changes() >= 1
+    kitchen = [(seq, d) for seq, d in await _waiting_reports(agent_client, messages.DeviceStatus.TYPE)
+               if d.device == "kitchen"]
+    assert len(kitchen) == 1  # the older report of the kitchen printer was replaced
+    _, report = kitchen[0]
+    assert report.kind == "printer" and report.waiting == 1 and report.state in ("failing", "paper_out")
+    assert "paper" in report.detail
+
+    emulator.fault = None
+    state.dispatcher.wake("kitchen")
+    await eventually(lambda: _kitchen_idle(agent_client), within=40, what="the ticket prints")
+    assert await feed.report_changes() >= 1
+    [(_, report)] = [(seq, d) for seq, d in await _waiting_reports(agent_client, messages.DeviceStatus.TYPE)
+                     if d.device == "kitchen"]
+    assert report.waiting == 0 and report.state not in ("failing", "paper_out")
+
+
+async def _reported(client, n: int) -> bool:
+    return len(await _waiting_reports(client, messages.DeviceStatus.TYPE)) == n
+
+
+async def _kitchen_idle(client) -> bool:
+    state = client.app[STATE]
+    counts = await state.database.read(lambda db: db.execute(
+        "SELECT COUNT(*) FROM device_jobs WHERE device = 'kitchen' AND status != 'done'").fetchone()[0])
+    return counts == 0 and state.dispatcher.health["kitchen"].failures == 0
