@@ -1,3 +1,5 @@
+"""Fixtures for every agent test: the staff side's clients (the root conftest has agent_client)."""
+
 import pytest
 
 from agent.app import create_app
