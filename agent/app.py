@@ -28,6 +28,7 @@ from agent.store.database import Database
 from agent.store.migrations import migrate
 from agent.visits import tables
 from agent.web import pos_webhook
+from agent.web.compressed import HOT, HOT_SIZE, Cache
 from agent.web.diner import orders_api, pages, visit_api
 from agent.web.errors import error_middleware
 from agent.web.staff.routes import staff_routes
@@ -40,6 +41,7 @@ MAX_BODY = 64 * 1024  # an order is a few KB; anything bigger is a mistake or an
 
 def create_app(config: AgentConfig) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
+    app[HOT] = Cache(HOT_SIZE)
     app.add_routes(orders_api.routes)
     app.add_routes(visit_api.routes)
     app.add_routes(staff_routes)
@@ -133,6 +135,7 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         link = AgentLink(config, database, handlers=handlers, events=events,
                          public_key=public_key_of(signing_key), after_apply=after_apply)
         app[STATE] = AgentState(config, database, menu, dispatcher, link, events=events, signing_key=signing_key)
+        await app[STATE].reload_tables()
         link_task = asyncio.create_task(link.run(), name="link")
         feed = DeviceFeed(database, dispatcher, config.agent.id, link.wake)
         tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher"), link_task,
@@ -146,6 +149,8 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         log.info("agent started", extra={"agent_id": config.agent.id, "devices": list(devices)})
         yield
     finally:
+        if STATE in app:
+            tasks += app[STATE].bill_news.values()
         await _stop(tasks, link, link_task)
         for device in devices.values():
             with contextlib.suppress(Exception):

@@ -1,5 +1,6 @@
 """What the agent's request handlers share, reached through one web.AppKey."""
 
+import asyncio
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -12,6 +13,7 @@ from agent.link.hub_pushes import stored_settings, with_settings
 from agent.link.pump import AgentLink
 from agent.menu.catalog import Menu, read_menu
 from agent.store.database import Database
+from agent.visits.tables import Table, all_tables
 from contract.messages import MenuPublished, SettingsPushed
 
 
@@ -23,11 +25,17 @@ class AgentState:
     dispatcher: Dispatcher
     link: AgentLink
     events: EventBus = field(default_factory=EventBus)
-    signing_key: Ed25519PrivateKey | None = None  # signs pay links (agent/identity.py)
+    signing_key: Ed25519PrivateKey | None = None  # signs pay links (agent/link/identity.py)
+    tables: dict[str, Table] = field(default_factory=dict)  # by token: every diner request needs one
+    bill_news: dict[str, asyncio.Task] = field(default_factory=dict)  # bills about to be published (web/live.py)
 
     async def reload_menu(self) -> None:
         self.menu = await self.database.read(read_menu)
         self.events.publish("menu", {"etag": self.menu.public()[1]})
+
+    async def reload_tables(self) -> None:
+        """After every change of the tables (only staff's tables API makes them while running)."""
+        self.tables = {t.token: t for t in await self.database.read(all_tables)}
 
     async def reload_settings(self) -> None:
         """Lay the settings the hub pushed over the configuration (agent/hub_pushes.py)."""

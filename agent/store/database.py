@@ -2,7 +2,8 @@
 
 Why one writer: SQLite allows one writer at a time anyway; serialising writes on our own thread
 means no `database is locked` retries, transactions that never interleave, and an event loop
-that never waits on disk. Readers use WAL snapshots and never block the writer.
+that never waits on disk. Writes that arrive together share one commit (one fsync), each in its
+own savepoint. Readers use WAL snapshots and never block the writer.
 """
 
 import asyncio
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _STOP = object()
+GROUP_LIMIT = 64  # writes that may share one commit: bounds how long the first one waits for the rest
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite_utils.Database:
@@ -48,6 +50,7 @@ class Database:
         self._reader_dbs: list[sqlite_utils.Database] = []
         self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="sqlite-reader")
         self._started = False
+        self.commits = 0  # transactions committed by the writer (each may hold many writes)
 
     def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,24 +85,54 @@ class Database:
     def _write_loop(self) -> None:
         db = self._writer_db
         while True:
-            item = self._queue.get()
-            if item is _STOP:
+            group = [self._queue.get()]
+            while group[-1] is not _STOP and len(group) < GROUP_LIMIT:
+                try:
+                    group.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = group[-1] is _STOP
+            writes = [item for item in group if item is not _STOP and item[2].set_running_or_notify_cancel()]
+            if writes:
+                self._commit_group(db, writes)
+            if stop:
                 db.close()
                 return
-            fn, args, future = item
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                result = fn(db, *args)
-                db.execute("COMMIT")
-            except BaseException as exc:  # the caller gets every error; the thread lives on
-                with contextlib.suppress(sqlite3.Error):
-                    if db.conn.in_transaction:
-                        db.execute("ROLLBACK")
-                future.set_exception(exc)
-            else:
+
+    def _commit_group(self, db: sqlite_utils.Database, writes: list) -> None:
+        """Group commit: the writes waiting together share one transaction and one fsync. Each runs
+        in a savepoint of its own, so one that fails is undone alone and the others still commit;
+        every caller hears only after the COMMIT that made its write durable."""
+        done: list[tuple[Future, Any]] = []
+        failed: list[tuple[Future, BaseException]] = []
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for fn, args, future in writes:
+                db.execute("SAVEPOINT one_write")
+                try:
+                    result = fn(db, *args)
+                except BaseException as exc:
+                    db.execute("ROLLBACK TO one_write")  # raises if the transaction itself is gone
+                    db.execute("RELEASE one_write")
+                    failed.append((future, exc))
+                else:
+                    db.execute("RELEASE one_write")
+                    done.append((future, result))
+            db.execute("COMMIT")
+            self.commits += 1
+        except BaseException as exc:  # nothing of the group is on disk: every caller gets the error
+            with contextlib.suppress(sqlite3.Error):
+                if db.conn.in_transaction:
+                    db.execute("ROLLBACK")
+            answered = {id(f) for f, _ in failed}
+            for _, _, future in writes:
+                if id(future) not in answered:
+                    future.set_exception(exc)
+        else:
+            for future, result in done:
                 future.set_result(result)
+        for future, exc in failed:
+            future.set_exception(exc)
 
     # -- reads --------------------------------------------------------------------------------
 

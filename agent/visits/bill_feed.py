@@ -13,7 +13,7 @@ from contract import messages
 
 def report(db: sqlite_utils.Database, config: AgentConfig, session_id: str) -> None:
     session = table_sessions.get(db, session_id)
-    bill = bills.load(db, session_id, config.restaurant.tax_mode, now_iso())
+    bill = bills.totals(db, session_id, config.restaurant.tax_mode, now_iso())
     if session is None or bill is None:
         return
     status = "closed" if session["closed_at"] else "settled" if bill.settled else "open"

@@ -1,5 +1,7 @@
 """Telling open pages what changed: orders, bills, requests and visits, after each change commits."""
 
+import asyncio
+
 from agent.orders import order_status
 from agent.state import AgentState
 from agent.visits import bills
@@ -16,10 +18,30 @@ def publish(state: AgentState, *events: tuple[str, dict, str | None] | None) -> 
             state.events.publish(kind, data, table_id=table_id)
 
 
+BILL_NEWS_DELAY = 0.05  # seconds: a burst of orders on one table shares one bill computation
+
+
 async def publish_order(state: AgentState, order_id: str) -> None:
+    """The order at once; its bill soon after (bill_soon), so a diner's 201 never waits for the
+    bill of a long tab to be worked out."""
     order = await state.database.read(order_status.order_view, order_id)
-    event = await state.database.read(bills.bill_event, order["session_id"], state.config.restaurant.tax_mode)
-    publish(state, order_event(order), event)
+    publish(state, order_event(order))
+    if order["session_id"]:
+        bill_soon(state, order["session_id"])
+
+
+def bill_soon(state: AgentState, session_id: str) -> None:
+    if session_id not in state.bill_news:
+        state.bill_news[session_id] = asyncio.create_task(_bill_after_a_moment(state, session_id),
+                                                          name=f"bill-news:{session_id}")
+
+
+async def _bill_after_a_moment(state: AgentState, session_id: str) -> None:
+    try:
+        await asyncio.sleep(BILL_NEWS_DELAY)
+    finally:
+        state.bill_news.pop(session_id, None)  # a change from here on asks for news of its own
+    await publish_bill(state, session_id)
 
 
 async def publish_bill(state: AgentState, session_id: str) -> None:

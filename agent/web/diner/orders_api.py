@@ -11,6 +11,7 @@ from agent.state import STATE
 from agent.store import outbox
 from agent.visits import table_sessions, tables
 from agent.web import live
+from agent.web.compressed import HOT, respond
 from agent.web.errors import json_error
 
 routes = web.RouteTableDef()
@@ -24,7 +25,7 @@ def _rejected(exc: OrderRejected) -> web.Response:
 
 
 async def table_of(request: web.Request) -> tables.Table:
-    table = await request.app[STATE].database.read(tables.by_token, request.match_info["table_token"])
+    table = request.app[STATE].tables.get(request.match_info["table_token"])
     if table is None:
         raise web.HTTPNotFound(reason="this table link is not valid (it may have been replaced); scan the code on the table again")
     return table
@@ -33,12 +34,8 @@ async def table_of(request: web.Request) -> tables.Table:
 @routes.get("/api/v1/menu")
 async def get_menu(request: web.Request) -> web.StreamResponse:
     body, etag = request.app[STATE].menu.public(request.query.get("lang"))
-    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
-    if request.headers.get("If-None-Match") == etag:
-        return web.Response(status=304, headers=headers)
-    response = web.Response(body=body, content_type="application/json", headers=headers)
-    response.enable_compression()
-    return response
+    made = request.app[HOT].get(("menu", etag), lambda: body)  # the etag names this menu in this language
+    return respond(request, made, "application/json", {"Cache-Control": "no-cache"})
 
 
 @routes.get("/api/v1/tables/{table_token}")

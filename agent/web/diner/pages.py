@@ -10,7 +10,8 @@ from aiohttp import web
 
 from agent.state import STATE
 from agent.visits import tables
-from agent.web.static_files import STATIC, load_asset, send_asset
+from agent.web.compressed import HOT, respond
+from agent.web.static_files import STATIC, fresh_asset, load_asset, send_asset
 
 DINER = STATIC / "diner"
 UI_LANGUAGES = ("en", "de", "fr")  # the languages the diner app's own strings are written in
@@ -96,26 +97,28 @@ def _table_page(template: str, lang: str, restaurant: str, table: tables.Table, 
 @routes.get("/t/{table_token}")
 async def table_page(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
-    table = await state.database.read(tables.by_token, request.match_info["table_token"])
+    table = state.tables.get(request.match_info["table_token"])
     if table is None:
         return bad_link_page(request)
     restaurant = state.menu.restaurant
     offered = [lang for lang in restaurant.get("languages", []) if lang in UI_LANGUAGES] or ["en"]
     lang = pick_language(request.headers.get("Accept-Language", ""), offered, restaurant.get("locale", "en"))
-    asset = await asyncio.to_thread(load_asset, DINER / "index.html")
-    page = _table_page(asset.body.decode(), lang, restaurant.get("name", ""), table, state.menu.public(lang)[0]).encode()
-    response = web.Response(body=page, content_type="text/html", charset="utf-8", headers={
+    template = fresh_asset(DINER / "index.html") or await asyncio.to_thread(load_asset, DINER / "index.html")
+    menu_json, menu_etag = state.menu.public(lang)
+    # everything the page is made of names its version here, so a cached page is never stale
+    key = ("page", table, lang, menu_etag, template.etag, restaurant.get("name", ""))
+    made = request.app[HOT].get(key, lambda: _table_page(
+        template.body.decode(), lang, restaurant.get("name", ""), table, menu_json).encode())
+    return respond(request, made, "text/html", {
         "Cache-Control": "no-cache", "Vary": "Accept-Language, Accept-Encoding", "Content-Language": lang,
         "Referrer-Policy": "no-referrer"})  # the table token is in the URL: never leak it to photo hosts etc.
-    response.enable_compression()
-    return response
 
 
 @routes.get("/t/{table_token}/manifest.webmanifest")
 async def manifest(request: web.Request) -> web.Response:
     """Per table, so an installed app opens this table's page."""
     state = request.app[STATE]
-    table = await state.database.read(tables.by_token, request.match_info["table_token"])
+    table = state.tables.get(request.match_info["table_token"])
     if table is None:
         raise web.HTTPNotFound()
     name = state.menu.restaurant.get("name", "") or "Tableside"

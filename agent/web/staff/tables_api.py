@@ -32,11 +32,14 @@ def _view(table: tables.Table, public_url: str) -> dict:
 
 
 async def _write(request: web.Request, fn, *args) -> tables.Table | None:
+    state = request.app[STATE]
     try:
-        return await request.app[STATE].database.write(fn, *args)
+        table = await state.database.write(fn, *args)
     except tables.TableError as exc:
         extra = {"field": exc.field} if exc.field else {}
         raise refusal(exc.status, exc.code, exc.message, **extra) from None
+    await state.reload_tables()  # diners' links follow at once: a rotated token stops working now
+    return table
 
 
 def _reply(request: web.Request, table: tables.Table, status: int = 200) -> web.Response:

@@ -227,3 +227,34 @@ async def test_items_carry_their_own_tax_rate(aiohttp_client, tmp_path):
     bill = await _bill(client, token)
     assert bill["taxes"] == [{"rate_bp": 1000, "tax_minor": 86}, {"rate_bp": 2000, "tax_minor": 132}]
     assert bill["total_minor"] == 950 + 790
+
+
+@pytest.mark.parametrize("tax_mode", ["inclusive", "exclusive"])
+async def test_summed_totals_match_the_full_bill(aiohttp_client, tmp_path, tax_mode):
+    """bills.totals (SQL sums, what the hub is told after every order) agrees with bills.load to the
+    cent: lines at several tax rates, a voided line, a paid share, a held share and an expired one."""
+    config = make_config(tmp_path, restaurant={"tax_mode": tax_mode, "tax_rate_bp": 825})  # rounds on most lines
+    client = await aiohttp_client(create_app(config))
+    token = await _setup(client, SOUP, ESCARGOTS, PATE, SOUP, "creme-brulee", "moules-frites")
+    state = client.app[STATE]
+    session_id = (await _bill(client, token))["id"]
+
+    def void_one(db):
+        db.execute("UPDATE order_lines SET voided_at = '2026-01-01' WHERE rowid = (SELECT MIN(rowid) FROM order_lines)")
+    await state.database.write(void_one)
+    paid = await _share(client, token, {"kind": "amount", "amount_minor": 1234})
+    await _pay(client, paid["share"]["id"], 1234)
+    await _share(client, token, {"kind": "amount", "amount_minor": 500})
+    expired = await _share(client, token, {"kind": "amount", "amount_minor": 700})
+
+    def expire(db):
+        db.execute("UPDATE bill_shares SET expires_at = '2000-01-01' WHERE id = ?", [expired["share"]["id"]])
+    await state.database.write(expire)
+
+    now = table_sessions.now_iso()
+    full = await state.database.read(bills.load, session_id, tax_mode, now)
+    summed = await state.database.read(bills.totals, session_id, tax_mode, now)
+    assert (summed.total_minor, summed.paid_minor, summed.held_minor, summed.left_minor, summed.settled) == (
+        full.total_minor, full.paid_minor, full.held_minor, full.left_minor, full.settled)
+    assert full.paid_minor == 1234 and full.held_minor == 500 and full.total_minor > 0
+    assert summed.currency == full.currency == "EUR"
