@@ -29,7 +29,7 @@ from agent.store.migrations import migrate
 from agent.visits import tables
 from agent.web import pos_webhook
 from agent.web.compressed import HOT, HOT_SIZE, Cache
-from agent.web.diner import orders_api, pages, visit_api
+from agent.web.diner import notices, orders_api, pages, visit_api
 from agent.web.errors import error_middleware
 from agent.web.staff.routes import staff_routes
 from agent.web.static_files import STATIC
@@ -46,6 +46,7 @@ def create_app(config: AgentConfig) -> web.Application:
     app.add_routes(visit_api.routes)
     app.add_routes(staff_routes)
     app.add_routes(pages.routes)
+    app.add_routes(notices.routes)
     app.add_routes(pos_webhook.routes)
     app.router.add_static("/static", STATIC, append_version=False)
     app.cleanup_ctx.append(partial(_lifecycle, config))

@@ -57,15 +57,20 @@ async def main(orders: int, concurrency: int) -> None:
                 assert resp.status == 201, await resp.text()
             latencies.append(time.perf_counter() - started)
 
+    database = server.app[STATE].database
+    commits_before, writes_before = database.commits, database.writes
     began = time.perf_counter()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
         await asyncio.gather(*(diner(http) for _ in range(concurrency)))
     elapsed = time.perf_counter() - began
+    commits, writes = database.commits - commits_before, database.writes - writes_before
     await server.stop()
     await printer.stop()
     latencies.sort()
     print(f"orders: {orders}, concurrency: {concurrency}, elapsed: {elapsed:.2f} s")
     print(f"throughput: {orders / elapsed:.0f} orders/s")
+    print(f"writes: {writes} in {commits} commits ({writes / orders:.1f} writes and {commits / orders:.2f} fsynced "
+          "commits per order, device jobs included)")
     print(f"latency ms: p50 {statistics.median(latencies) * 1000:.1f}, "
           f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f}, max {latencies[-1] * 1000:.1f}")
 

@@ -84,6 +84,7 @@ async def _serve_until_signal(start, stop) -> None:
 
 def _run_service(name: str, args) -> int:
     """`tableside agent run` / `tableside hub run`: load the config, serve until a signal."""
+    from tableside import serve
     from tableside.serve import Server
 
     if name == "agent":
@@ -99,7 +100,7 @@ def _run_service(name: str, args) -> int:
         return 2
     host, port = (config.http.host, config.http.port) if name == "agent" else (config.http_host, config.http_port)
     server = Server(create_app(config), host, port)
-    asyncio.run(_serve_until_signal(server.start, server.stop))
+    serve.run(_serve_until_signal(server.start, server.stop))
     return 0
 
 

@@ -1,5 +1,9 @@
 """Serve an aiohttp application on a host and port, and tell which port it got (0 = any free)."""
 
+import asyncio
+import os
+from collections.abc import Coroutine
+
 from aiohttp import web
 
 
@@ -28,3 +32,17 @@ class Server:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+
+
+def run(main: Coroutine) -> None:
+    """asyncio.run on uvloop where it is installed (bench/README.md: what it buys);
+    TABLESIDE_EVENT_LOOP=asyncio runs on the standard loop instead."""
+    if os.environ.get("TABLESIDE_EVENT_LOOP", "uvloop") == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            uvloop.run(main)
+            return
+    asyncio.run(main)

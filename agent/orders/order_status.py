@@ -78,7 +78,7 @@ def order_view(db: sqlite_utils.Database, order_id: str) -> dict:
     lines = [{"position": r["position"], "item_id": r["item_id"], "name": r["name"], "qty": r["qty"],
               "unit_price_minor": r["unit_price_minor"], "line_total_minor": r["line_total_minor"],
               "modifiers": [{"name": m["name"]} for m in json.loads(r["modifiers"])], "note": r["note"],
-              "status": r["status"], "voided": r["voided_at"] is not None}
+              "stations": json.loads(r["stations"]), "status": r["status"], "voided": r["voided_at"] is not None}
              for r in db.query("SELECT * FROM order_lines WHERE order_id = ? ORDER BY position", [order_id])]
     return {"id": row[0], "number": row[1], "status": row[2], "currency": row[3], "total_minor": row[4],
             "created_at": row[5], "session_id": row[6], "table": {"id": row[7], "name": row[8]}, "lines": lines}

@@ -51,6 +51,7 @@ class Database:
         self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="sqlite-reader")
         self._started = False
         self.commits = 0  # transactions committed by the writer (each may hold many writes)
+        self.writes = 0  # writes committed
 
     def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,6 +121,7 @@ class Database:
                     done.append((future, result))
             db.execute("COMMIT")
             self.commits += 1
+            self.writes += len(done)
         except BaseException as exc:  # nothing of the group is on disk: every caller gets the error
             with contextlib.suppress(sqlite3.Error):
                 if db.conn.in_transaction:

@@ -1,6 +1,6 @@
 // The bill: its lines, what is paid and what is left; paying all of it, an equal share, chosen
 // items (or part of one), or an amount, plus a tip; then over to the hub's pay page.
-import { $, el, announce } from "./dom.js";
+import { $, el, announce, fill } from "./dom.js";
 import { t } from "./i18n.js";
 import { money, parseMoney, percentOf } from "./money.js";
 import { call, tableUrl, uuid, token } from "./api.js";
@@ -207,7 +207,7 @@ function pendingNotice(b) {
     box.replaceChildren();
     return;
   }
-  box.replaceChildren(hubOnline ? null : offlineNotice(pending.url), el("div", { class: "notice" },
+  fill(box, hubOnline ? null : offlineNotice(pending.url), el("div", { class: "notice" },
     hubOnline ? el("p", { text: t("unfinished") }) : null,
     hubOnline ? el("p", {}, el("a", { class: "button", href: pending.url, text: t("openPay") })) : null,
     el("button", { type: "button", text: t("cancelPay"), onclick: async () => {

@@ -13,6 +13,12 @@ export function el(tag, attrs = {}, ...kids) {
   return e;
 }
 
+/** Replace node's children with kids, leaving out the null/false a condition gives (the DOM's own
+ * replaceChildren would show them as the text "null"). */
+export function fill(node, ...kids) {
+  node.replaceChildren(...kids.flat().filter((x) => x != null && x !== false));
+}
+
 /** Say something to screen readers (and show it) in a live region. */
 export function announce(id, text) {
   const region = $(id);

@@ -31,7 +31,10 @@ function showShell(data) {
   $("signin").hidden = true;
   $("shell").hidden = false;
   $("who-name").textContent = data.staff.name;
-  $("who-role").textContent = data.staff.role;
+  // the role beside the name, unless the name already says it (the demo's "Manager")
+  const role = $("who-role");
+  role.textContent = data.staff.role;
+  role.hidden = data.staff.name.trim().toLowerCase() === data.staff.role;
   for (const link of document.querySelectorAll("#nav a[data-role]")) link.hidden = link.dataset.role !== data.staff.role;
   startScreens({ api, raise: raiseAlert, clear: clearAlert, staff: data.staff });
   route();

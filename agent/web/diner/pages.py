@@ -11,10 +11,10 @@ from aiohttp import web
 from agent.state import STATE
 from agent.visits import tables
 from agent.web.compressed import HOT, respond
+from agent.web.diner.notices import UI_LANGUAGES, bad_link_page, pick_language
 from agent.web.static_files import STATIC, fresh_asset, load_asset, send_asset
 
 DINER = STATIC / "diner"
-UI_LANGUAGES = ("en", "de", "fr")  # the languages the diner app's own strings are written in
 routes = web.RouteTableDef()
 
 # Diner code revalidates on every load (cheap 304s; the service worker covers offline), so an
@@ -32,57 +32,6 @@ async def service_worker(request: web.Request) -> web.Response:
     response = await send_asset(request, DINER / "sw.js", "no-cache")
     response.headers["Service-Worker-Allowed"] = "/t/"
     return response
-
-
-def pick_language(accept_language: str, offered: list[str] | tuple[str, ...], default: str = "en") -> str:
-    """The first language of Accept-Language (by q, then order) that is offered, by primary subtag."""
-    ranked = []
-    for i, part in enumerate(accept_language.split(",")):
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        if tag and q > 0:
-            ranked.append((-q, i, tag.split("-")[0].lower()))
-    for _, _, lang in sorted(ranked):
-        if lang in offered:
-            return lang
-    return default if default in offered else offered[0]
-
-
-_BAD_LINK = {
-    "en": ("This table link is not valid",
-           "The code may have been replaced, or the link copied from an old visit. Please scan the QR code "
-           "on your table again, or ask a member of staff.", "Nothing has been ordered or charged."),
-    "de": ("Dieser Tisch-Link ist nicht gültig",
-           "Der Code wurde vielleicht ersetzt, oder der Link stammt von einem früheren Besuch. Bitte scannen Sie "
-           "den QR-Code auf Ihrem Tisch erneut oder fragen Sie das Personal.", "Es wurde nichts bestellt oder belastet."),
-    "fr": ("Ce lien de table n'est pas valide",
-           "Le code a peut-être été remplacé, ou le lien vient d'une visite précédente. Scannez à nouveau le "
-           "QR code de votre table, ou demandez à un membre du personnel.", "Rien n'a été commandé ni débité."),
-}
-
-_BAD_LINK_PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex">
-<title>{title}</title><style>
-body{{font:1.125rem/1.55 system-ui,sans-serif;margin:0;color:#1d1b19;background:#faf7f2}}
-main{{max-width:32rem;margin:0 auto;padding:3rem 1.25rem}}
-.icon{{width:4rem;height:4rem;border-radius:50%;background:#f3e1d6;color:#8a2c0d;display:grid;place-items:center;
-font-size:2.25rem;font-weight:700}}
-h1{{font-size:1.5rem;line-height:1.25;margin:1.25rem 0 .75rem}}
-p.calm{{color:#4a4540}}
-</style></head><body><main><div class="icon" aria-hidden="true">?</div><h1>{title}</h1><p>{body}</p>
-<p class="calm">{calm}</p></main></body></html>"""
-
-
-def bad_link_page(request: web.Request) -> web.Response:
-    lang = pick_language(request.headers.get("Accept-Language", ""), UI_LANGUAGES)
-    title, body, calm = (html.escape(s) for s in _BAD_LINK[lang])
-    return web.Response(text=_BAD_LINK_PAGE.format(lang=lang, title=title, body=body, calm=calm), status=404,
-                        content_type="text/html", headers={"Cache-Control": "no-store", "Content-Language": lang})
 
 
 def _table_page(template: str, lang: str, restaurant: str, table: tables.Table, menu_json: bytes) -> str:

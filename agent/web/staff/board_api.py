@@ -29,7 +29,12 @@ async def events(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/v1/staff/orders")
 async def list_orders(request: web.Request) -> web.Response:
     await staff_user(request, *ALL)
-    return web.json_response({"orders": await request.app[STATE].database.read(order_status.open_orders)})
+    state = request.app[STATE]
+    # the stations a kitchen screen can follow: every one a printer serves or a dish is made at
+    stations = {s for p in state.config.printers for s in p.stations}
+    stations |= {s for item in state.menu.items.values() for s in item.stations}
+    return web.json_response({"orders": await state.database.read(order_status.open_orders),
+                              "stations": sorted(stations)})
 
 
 async def _order_changed(state: AgentState, order: dict) -> None:

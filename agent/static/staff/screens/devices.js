@@ -1,6 +1,6 @@
 // Devices and the hub link: each printer and the POS with its live status, queue, failures and
 // held tickets (release / reprint / drop), a test print per printer. Polled every 5 s while shown.
-import { age, busy, clock, el, errorText, heading, messageBox, onScreen, say, sayOnce } from "./dom.js";
+import { ago, busy, clock, el, errorText, fill, heading, messageBox, onScreen, say, sayOnce } from "./dom.js";
 import { onRefresh } from "./live.js";
 
 const POLL_MS = 5000;
@@ -31,12 +31,12 @@ export function mount(section, ctx) {
   }
 
   function linkView(l) {
-    link.replaceChildren(el("h3", { text: "Link to the hub" }),
+    fill(link, el("h3", { text: "Link to the hub" }),
       el("p", { class: l.connected ? "ok strong" : "bad strong", text: l.connected ? "Connected" : "Not connected" }),
       el("dl", { class: "facts" },
         el("div", {}, el("dt", { text: "Messages waiting" }), el("dd", { text: String(l.waiting) })),
         el("div", {}, el("dt", { text: "Last acknowledged" }),
-          el("dd", { text: l.last_ack_at ? `${clock(l.last_ack_at)} (${age(l.last_ack_at)} ago)` : "never" }))),
+          el("dd", { text: l.last_ack_at ? `${clock(l.last_ack_at)} (${ago(l.last_ack_at)})` : "never" }))),
       l.connected ? null : el("p", { class: "small", text: "Orders and cash payments carry on; they reach the hub "
         + "when the link is back. Diners can still pay by card on their own mobile data." }));
   }

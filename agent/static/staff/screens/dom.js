@@ -13,6 +13,12 @@ export function el(tag, attrs = {}, ...kids) {
   return e;
 }
 
+/** Replace node's children with kids, leaving out the null/false a condition gives (the DOM's own
+ * replaceChildren would show them as the text "null"). */
+export function fill(node, ...kids) {
+  node.replaceChildren(...kids.flat().filter((x) => x != null && x !== false));
+}
+
 const SVG = "http://www.w3.org/2000/svg";
 
 /** The same for SVG elements (they need their namespace). */
@@ -70,6 +76,12 @@ export function age(iso, now = Date.now()) {
   if (minutes < 60) return `${minutes} min`;
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
+
+/** "just now", or "3 min ago": how long since iso, for a sentence. */
+export const ago = (iso, now = Date.now()) => {
+  const a = age(iso, now);
+  return a === "just now" ? a : `${a} ago`;
+};
 
 export const clock = (iso) => (iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "");
 

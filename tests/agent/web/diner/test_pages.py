@@ -7,7 +7,8 @@ import json
 import pytest
 
 from agent.visits.tables import Table
-from agent.web.diner.pages import _table_page, pick_language
+from agent.web.diner.notices import pick_language
+from agent.web.diner.pages import _table_page
 from tests.agent.helpers import table_tokens
 
 
@@ -95,3 +96,14 @@ def test_a_dish_name_cannot_break_out_of_the_menu_in_the_page():
     assert page.count("</script>") == 1 and "<!--" not in page and "<b>" not in page
     inner = page.split('json">')[1].removesuffix("</script>")
     assert json.loads(inner)["name"] == "</script><script>alert(1)</script><!--"
+
+
+async def test_the_boxs_own_address_says_what_it_is_and_where_to_go(agent_client):
+    for path in ("/", "/t/", "/t"):
+        resp = await agent_client.get(path, headers={"Accept-Language": "de"})
+        assert resp.status == 200, path
+        page = await resp.text()
+        assert "Brasserie Lumière" in page and "QR-Code" in page and 'href="/staff"' in page
+    icon = await agent_client.get("/favicon.ico", allow_redirects=False)
+    assert icon.status == 301 and icon.headers["Location"] == "/static/diner/icon.svg"
+    assert (await agent_client.get("/favicon.ico")).status == 200
