@@ -30,6 +30,7 @@ from agent.visits import tables
 from agent.web import pos_webhook
 from agent.web.diner import orders_api, pages, visit_api
 from agent.web.errors import error_middleware
+from agent.web.same_origin import same_origin
 from agent.web.staff.routes import staff_routes
 from agent.web.static_files import STATIC
 
@@ -39,7 +40,7 @@ MAX_BODY = 64 * 1024  # an order is a few KB; anything bigger is a mistake or an
 
 
 def create_app(config: AgentConfig) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[error_middleware, same_origin], client_max_size=MAX_BODY)
     app.add_routes(orders_api.routes)
     app.add_routes(visit_api.routes)
     app.add_routes(staff_routes)
@@ -147,6 +148,8 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         yield
     finally:
         await _stop(tasks, link, link_task)
+        if STATE in app:
+            app[STATE].hasher.close()
         for device in devices.values():
             with contextlib.suppress(Exception):
                 await device.close()

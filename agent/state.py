@@ -11,6 +11,7 @@ from agent.events import EventBus
 from agent.link.hub_pushes import stored_settings, with_settings
 from agent.link.pump import AgentLink
 from agent.menu.catalog import Menu, read_menu
+from agent.staff.hashing import SecretHasher
 from agent.store.database import Database
 from contract.messages import MenuPublished, SettingsPushed
 
@@ -24,6 +25,7 @@ class AgentState:
     link: AgentLink
     events: EventBus = field(default_factory=EventBus)
     signing_key: Ed25519PrivateKey | None = None  # signs pay links (agent/identity.py)
+    hasher: SecretHasher = field(default_factory=SecretHasher)  # staff PINs and passwords, on its own pool
 
     async def reload_menu(self) -> None:
         self.menu = await self.database.read(read_menu)
