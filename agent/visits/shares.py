@@ -23,9 +23,9 @@ from agent.visits import bills, table_sessions
 from agent.visits.table_sessions import now_iso
 from contract import messages
 from contract.ids import uuid7
-from contract.money import format_minor
+from contract.money import MAX_MINOR, format_minor
 
-Tip = Annotated[int, msgspec.Meta(ge=0)]
+Tip = Annotated[int, msgspec.Meta(ge=0, le=MAX_MINOR)]
 Parts = Annotated[int, msgspec.Meta(ge=2, le=50)]
 
 
@@ -49,7 +49,7 @@ class Items(msgspec.Struct, tag="items", tag_field="kind", forbid_unknown_fields
 
 
 class Amount(msgspec.Struct, tag="amount", tag_field="kind", forbid_unknown_fields=True):
-    amount_minor: Annotated[int, msgspec.Meta(ge=1)]
+    amount_minor: Annotated[int, msgspec.Meta(ge=1, le=MAX_MINOR)]
     tip_minor: Tip = 0
 
 

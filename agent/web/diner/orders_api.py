@@ -12,6 +12,7 @@ from agent.store import outbox
 from agent.visits import table_sessions, tables
 from agent.web import live
 from agent.web.errors import json_error
+from agent.web.json_body import json_bytes
 
 routes = web.RouteTableDef()
 
@@ -64,8 +65,9 @@ async def post_order(request: web.Request) -> web.Response:
                           "send an Idempotency-Key header (8-200 printable characters) so a retry cannot order twice",
                           field="Idempotency-Key")
     table = await table_of(request)
+    body = await json_bytes(request)
     try:
-        order_request = decode_request(await request.read())
+        order_request = decode_request(body)
         priced = price(state.menu, order_request)
         placed = await state.database.write(place.place_order, state.config, table, priced, key,
                                             request_hash(order_request))

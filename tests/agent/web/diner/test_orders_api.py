@@ -87,6 +87,9 @@ async def test_concurrent_double_tap_makes_one_order(agent_client):
     assert await count(agent_client, "SELECT COUNT(*) FROM orders") == 1
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 async def _error(resp, status):
     assert resp.status == status, await resp.text()
     assert resp.content_type == "application/json"
@@ -100,7 +103,7 @@ async def test_bad_requests_say_what_is_wrong_and_write_nothing(agent_client):
 
     err = await _error(await agent_client.post(url, json={"lines": [SOUP]}), 400)
     assert err["code"] == "idempotency_key_required"
-    err = await _error(await agent_client.post(url, data=b"{not json", headers=key), 400)
+    err = await _error(await agent_client.post(url, data=b"{not json", headers={**key, **JSON}), 400)
     assert err["code"] == "invalid_json"
     err = await _error(await agent_client.post(url, json={"lines": [{"item_id": "onion-soup", "qty": "two"}]},
                                                headers=key), 422)
@@ -118,9 +121,9 @@ async def test_bad_requests_say_what_is_wrong_and_write_nothing(agent_client):
     assert err["code"] == "unknown_modifier" and err["field"] == "lines[0].modifiers[0]"
     err = await _error(await place(agent_client, token, [{"item_id": "oysters"}]), 409)
     assert err["code"] == "sold_out"
-    err = await _error(await agent_client.post(url, data=b"[1,2]", headers=key), 422)
+    err = await _error(await agent_client.post(url, data=b"[1,2]", headers={**key, **JSON}), 422)
     assert err["code"] == "invalid_order"
-    err = await _error(await agent_client.post(url, data=b"x" * 70_000, headers=key), 413)
+    err = await _error(await agent_client.post(url, data=b"x" * 70_000, headers={**key, **JSON}), 413)
     for table in ("orders", "order_lines", "device_jobs"):
         assert await count(agent_client, f"SELECT COUNT(*) FROM {table}") == 0
     assert await count(agent_client, "SELECT COUNT(*) FROM outbox WHERE type != 'device.status'") == 0
