@@ -127,8 +127,10 @@ def _check_tip(tip: int, amount: int) -> None:
 
 def create(db: sqlite_utils.Database, session_id: str, request: ShareRequest, *, tax_mode: str,
            hold_seconds: float, idempotency_key: str | None = None, body_hash: str | None = None) -> dict:
-    """Hold a share for a diner about to pay; writer thread. Returns the share row."""
+    """Hold a share for a diner about to pay; writer thread. Returns the share row. The key is the
+    visit's own (stored as "{session id}:{key}"): another table sending it makes its own share."""
     if idempotency_key:
+        idempotency_key = f"{session_id}:{idempotency_key}"
         row = db.execute("SELECT id, request_hash FROM bill_shares WHERE idempotency_key = ?",
                          [idempotency_key]).fetchone()
         if row:
