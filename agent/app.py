@@ -31,6 +31,7 @@ from agent.web import pos_webhook
 from agent.web.diner import orders_api, pages, visit_api
 from agent.web.errors import error_middleware
 from agent.web.same_origin import same_origin
+from agent.web.security_headers import add_security_headers
 from agent.web.staff.routes import staff_routes
 from agent.web.static_files import STATIC
 
@@ -50,6 +51,7 @@ def create_app(config: AgentConfig) -> web.Application:
     app.cleanup_ctx.append(partial(_lifecycle, config))
     app.on_shutdown.append(_end_streams)
     app.on_response_prepare.append(_revalidate_static)
+    app.on_response_prepare.append(add_security_headers)
     return app
 
 

@@ -156,8 +156,13 @@ def page(lang: str, title_key: str, body_key: str, *, status: int = 200, back: s
             f'<style>{_STYLE}</style></head><body><main><h1>{escape(text[title_key])}</h1>'
             f'<p role="status">{escape(text[body_key])}</p>{extra}{link}</main></body></html>')
     return web.Response(text=html, status=status, content_type="text/html",
-                        headers={"Cache-Control": "no-store", "Content-Security-Policy":
-                                 "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"})
+                        headers=PAGE_HEADERS)
+
+
+# A pay page inside someone else's frame could be dressed up to take a diner's click: never framed.
+PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                                           "frame-ancestors 'none'; base-uri 'none'"}
 
 
 def amounts(lang: str, currency: str, amount_minor: int, tip_minor: int, table_name: str = "") -> str:

@@ -177,7 +177,7 @@ async def onboarding_returned(request: web.Request) -> web.Response:
     body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
             f'content="width=device-width,initial-scale=1"><title>Onboarding</title></head><body><main>'
             f'<h1>Onboarding</h1><p>{text}</p></main></body></html>')
-    return web.Response(text=body, content_type="text/html")
+    return web.Response(text=body, content_type="text/html", headers=html.PAGE_HEADERS)
 
 
 def setup_routes(app: web.Application) -> None:

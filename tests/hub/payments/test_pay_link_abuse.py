@@ -69,3 +69,14 @@ async def test_a_demo_payment_after_the_hold_expired_is_refused(demo_hub):
     assert await payments_of(client) == [] and await queued(client, agent.agent_id) == []
     resp = await client.post("/pay/demo", data={"token": token, "action": "pay"})
     assert resp.status == 410  # and it stays refused
+
+
+async def test_pay_pages_cannot_be_framed(demo_hub):
+    client = demo_hub
+    agent = await register_agent(client)
+    await create_restaurant(client)
+    token, _ = agent.link(2000)
+    for path in (f"/pay/{token}", "/pay/x.y", "/onboarding/done"):
+        resp = await client.get(path)
+        assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"], path
+        assert resp.headers["X-Frame-Options"] == "DENY" and resp.headers["X-Content-Type-Options"] == "nosniff"

@@ -43,8 +43,11 @@ async def test_order_is_priced_by_the_agent_not_the_client(agent_client):
     assert order["total_minor"] == 2 * steak_unit + prices["onion-soup"]
     assert order["currency"] == "EUR" and order["number"] >= 1 and order["status"] == "received"
     assert order["lines"][0]["note"] == "no salt"
-    fetched = await (await agent_client.get(f"/api/v1/orders/{order['id']}")).json()
+    fetched = await (await agent_client.get(f"/api/v1/tables/{token}/orders/{order['id']}")).json()
     assert fetched["order"] == order
+    other = (await table_tokens(agent_client))["Table 2"]
+    assert (await agent_client.get(f"/api/v1/tables/{other}/orders/{order['id']}")).status == 404
+    assert (await agent_client.get(f"/api/v1/orders/{order['id']}")).status == 404  # no token, no order
 
 
 async def test_order_writes_order_jobs_and_outbox_in_one_go(agent_client):
@@ -155,7 +158,8 @@ async def test_table_tokens_are_random_and_long(agent_client):
 
 async def test_unknown_api_path_and_order_are_json_errors(agent_client):
     assert (await _error(await agent_client.get("/api/v1/nothing-here"), 404))["code"] == "not_found"
-    assert (await _error(await agent_client.get("/api/v1/orders/nope"), 404))["code"] == "not_found"
+    token = (await table_tokens(agent_client))["Table 1"]
+    assert (await _error(await agent_client.get(f"/api/v1/tables/{token}/orders/nope"), 404))["code"] == "not_found"
     assert (await _error(await agent_client.delete("/api/v1/menu"), 405))["code"] == "method_not_allowed"
 
 
