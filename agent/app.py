@@ -30,6 +30,7 @@ from agent.visits import tables
 from agent.web import pos_webhook
 from agent.web.diner import orders_api, pages, visit_api
 from agent.web.errors import error_middleware
+from agent.web.rate_limits import LIMITS, DinerLimits
 from agent.web.same_origin import same_origin
 from agent.web.security_headers import add_security_headers
 from agent.web.staff.routes import staff_routes
@@ -48,6 +49,7 @@ def create_app(config: AgentConfig) -> web.Application:
     app.add_routes(pages.routes)
     app.add_routes(pos_webhook.routes)
     app.router.add_static("/static", STATIC, append_version=False)
+    app[LIMITS] = DinerLimits(config.limits)
     app.cleanup_ctx.append(partial(_lifecycle, config))
     app.on_shutdown.append(_end_streams)
     app.on_response_prepare.append(_revalidate_static)

@@ -86,6 +86,16 @@ class PaymentsSection(msgspec.Struct, forbid_unknown_fields=True):
     hold_minutes: Annotated[float, msgspec.Meta(gt=0, le=24 * 60)] = 15.0  # a share's hold while its diner pays
 
 
+class LimitsSection(msgspec.Struct, forbid_unknown_fields=True):
+    """Diners' orders, calls to staff and shares per minute, with the burst allowed at once
+    (agent/web/rate_limits.py): far above a busy table, far below a script."""
+
+    per_table_per_minute: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    per_table_burst: Annotated[int, msgspec.Meta(ge=1)] = 30
+    per_client_per_minute: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    per_client_burst: Annotated[int, msgspec.Meta(ge=1)] = 30
+
+
 class TableConf(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
 
@@ -115,6 +125,7 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
     dispatch: DispatchSection = msgspec.field(default_factory=DispatchSection)
     restaurant: RestaurantSection = msgspec.field(default_factory=RestaurantSection)
     payments: PaymentsSection = msgspec.field(default_factory=PaymentsSection)
+    limits: LimitsSection = msgspec.field(default_factory=LimitsSection)
     tables: list[TableConf] = msgspec.field(default_factory=lambda: [TableConf("Table 1")])
     printers: list[PrinterConf] = []
     pos: PosConf | None = None
@@ -131,7 +142,7 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
 _SCALAR_SECTIONS = {
     "agent": AgentSection, "http": HttpSection, "hub": HubSection, "broker": BrokerSection,
     "link": LinkSection, "dispatch": DispatchSection, "restaurant": RestaurantSection,
-    "payments": PaymentsSection,
+    "payments": PaymentsSection, "limits": LimitsSection,
 }
 
 

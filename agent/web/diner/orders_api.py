@@ -14,6 +14,7 @@ from agent.visits import table_sessions, tables
 from agent.web import live
 from agent.web.errors import json_error
 from agent.web.json_body import json_bytes
+from agent.web.rate_limits import LIMITS
 
 routes = web.RouteTableDef()
 
@@ -66,6 +67,7 @@ async def post_order(request: web.Request) -> web.Response:
                           "send an Idempotency-Key header (8-200 printable characters) so a retry cannot order twice",
                           field="Idempotency-Key")
     table = await table_of(request)
+    request.app[LIMITS].check(request, table.id, table.name, state.events)
     body = await json_bytes(request)
     try:
         order_request = decode_request(body)
