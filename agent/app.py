@@ -29,8 +29,12 @@ from agent.store.migrations import migrate
 from agent.visits import tables
 from agent.web import pos_webhook
 from agent.web.compressed import HOT, HOT_SIZE, Cache
-from agent.web.diner import notices, orders_api, pages, visit_api
+from agent.web.diner import notices, orders_api, pages, visit_api, vitals_api
 from agent.web.errors import error_middleware
+from agent.web.metrics import METRICS, AgentMetrics, metrics, timing_middleware
+from agent.web.rate_limits import LIMITS, DinerLimits
+from agent.web.same_origin import same_origin
+from agent.web.security_headers import add_security_headers
 from agent.web.staff.routes import staff_routes
 from agent.web.static_files import STATIC
 
@@ -40,7 +44,9 @@ MAX_BODY = 64 * 1024  # an order is a few KB; anything bigger is a mistake or an
 
 
 def create_app(config: AgentConfig) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
+    # timing outermost, so a refusal the error middleware writes is timed with its own status
+    app = web.Application(middlewares=[timing_middleware, error_middleware, same_origin], client_max_size=MAX_BODY)
+    app[METRICS] = AgentMetrics()
     app[HOT] = Cache(HOT_SIZE)
     app.add_routes(orders_api.routes)
     app.add_routes(visit_api.routes)
@@ -48,10 +54,14 @@ def create_app(config: AgentConfig) -> web.Application:
     app.add_routes(pages.routes)
     app.add_routes(notices.routes)
     app.add_routes(pos_webhook.routes)
+    app.router.add_get("/metrics", metrics)
+    vitals_api.setup(app)
     app.router.add_static("/static", STATIC, append_version=False)
+    app[LIMITS] = DinerLimits(config.limits)
     app.cleanup_ctx.append(partial(_lifecycle, config))
     app.on_shutdown.append(_end_streams)
     app.on_response_prepare.append(_revalidate_static)
+    app.on_response_prepare.append(add_security_headers)
     return app
 
 
@@ -153,6 +163,8 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         if STATE in app:
             tasks += app[STATE].bill_news.values()
         await _stop(tasks, link, link_task)
+        if STATE in app:
+            app[STATE].hasher.close()
         for device in devices.values():
             with contextlib.suppress(Exception):
                 await device.close()

@@ -8,6 +8,8 @@
     [dispatch]  hold_after, status_interval, fallback_after, deliver_timeout
     [restaurant] menu, tax_mode, tax_rate_bp, close_when_paid, wifi_ssid, wifi_password
     [payments]  hold_minutes             (how long a share is held for the diner paying it)
+    [limits]    per_table_per_minute, per_table_burst, per_client_per_minute, per_client_burst
+    [metrics]   allow_from               (networks besides the box itself that may read /metrics)
     [[tables]]  name                     (created at first start)
     [[printers]] name, kind, stations, paper ("80mm"/"58mm"), fallback, options = {...}
     [pos]       kind, poll_interval, import_menu_on_start, options = {...}
@@ -17,6 +19,7 @@ TABLESIDE_AGENT_BROKER_PORT=1884, or TABLESIDE_AGENT_<KEY> for the [agent] secti
 (TABLESIDE_AGENT_ID). Every problem is reported with the key that has it.
 """
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -86,6 +89,29 @@ class PaymentsSection(msgspec.Struct, forbid_unknown_fields=True):
     hold_minutes: Annotated[float, msgspec.Meta(gt=0, le=24 * 60)] = 15.0  # a share's hold while its diner pays
 
 
+class LimitsSection(msgspec.Struct, forbid_unknown_fields=True):
+    """Diners' orders, calls to staff and shares per minute, with the burst allowed at once
+    (agent/web/rate_limits.py): far above a busy table, far below a script."""
+
+    per_table_per_minute: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    per_table_burst: Annotated[int, msgspec.Meta(ge=1)] = 30
+    per_client_per_minute: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    per_client_burst: Annotated[int, msgspec.Meta(ge=1)] = 30
+
+
+class MetricsSection(msgspec.Struct, forbid_unknown_fields=True):
+    """GET /metrics answers the box itself and these networks ("192.168.1.10/32"): the monitoring host."""
+
+    allow_from: list[str] = []
+
+    def __post_init__(self) -> None:
+        for network in self.allow_from:
+            try:
+                ipaddress.ip_network(network)
+            except ValueError as exc:
+                raise ValueError(f"metrics.allow_from: {exc}") from None
+
+
 class TableConf(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
 
@@ -115,6 +141,8 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
     dispatch: DispatchSection = msgspec.field(default_factory=DispatchSection)
     restaurant: RestaurantSection = msgspec.field(default_factory=RestaurantSection)
     payments: PaymentsSection = msgspec.field(default_factory=PaymentsSection)
+    limits: LimitsSection = msgspec.field(default_factory=LimitsSection)
+    metrics: MetricsSection = msgspec.field(default_factory=MetricsSection)
     tables: list[TableConf] = msgspec.field(default_factory=lambda: [TableConf("Table 1")])
     printers: list[PrinterConf] = []
     pos: PosConf | None = None
@@ -131,7 +159,7 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
 _SCALAR_SECTIONS = {
     "agent": AgentSection, "http": HttpSection, "hub": HubSection, "broker": BrokerSection,
     "link": LinkSection, "dispatch": DispatchSection, "restaurant": RestaurantSection,
-    "payments": PaymentsSection,
+    "payments": PaymentsSection, "limits": LimitsSection,
 }
 
 

@@ -12,6 +12,7 @@ from agent.events import EventBus
 from agent.link.hub_pushes import stored_settings, with_settings
 from agent.link.pump import AgentLink
 from agent.menu.catalog import Menu, read_menu
+from agent.staff.hashing import SecretHasher
 from agent.store.database import Database
 from agent.visits.tables import Table, all_tables
 from contract.messages import MenuPublished, SettingsPushed
@@ -28,6 +29,7 @@ class AgentState:
     signing_key: Ed25519PrivateKey | None = None  # signs pay links (agent/link/identity.py)
     tables: dict[str, Table] = field(default_factory=dict)  # by token: every diner request needs one
     bill_news: dict[str, asyncio.Task] = field(default_factory=dict)  # bills about to be published (web/live.py)
+    hasher: SecretHasher = field(default_factory=SecretHasher)  # staff PINs and passwords, on its own pool
 
     async def reload_menu(self) -> None:
         self.menu = await self.database.read(read_menu)

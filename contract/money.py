@@ -26,6 +26,12 @@ _EXPONENTS = {
 }
 
 
+# The most any one price, tip, share, payment or refund may be, in minor units: a hundred million
+# of a two-decimal currency. A bound far above any real bill, so that sums of many of them still
+# fit the 64-bit integers of SQLite, PostgreSQL's BIGINT and Stripe.
+MAX_MINOR = 10**10 - 1
+
+
 def exponent(currency: str) -> int:
     """Digits after the decimal point for an ISO 4217 code; ValueError for an unknown code."""
     try:

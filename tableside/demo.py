@@ -62,12 +62,17 @@ def _secrets(data_dir: Path) -> dict:
     if all(key in values for key in wanted):
         return values
     values = {**{key: make() for key, make in wanted.items()}, **values}
-    # written private, never chmod-ed after: the secrets are never readable by others, even briefly
+    _write_private(path, json.dumps(values))
+    return values
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Written private, never chmod-ed after: secrets are never readable by others, even briefly."""
     tmp = path.with_suffix(".tmp")
     with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
-        json.dump(values, out)
+        out.write(text)
+    os.chmod(tmp, 0o600)  # an existing .tmp keeps its old mode through O_CREAT
     tmp.replace(path)
-    return values
 
 
 def _ensure_manager(db, pin: str) -> None:
@@ -192,7 +197,8 @@ async def run_demo(options: DemoOptions, ready: asyncio.Event | None = None,
             "payments": hub_app[PAYMENTS].provider.name,
             "restaurant_onboarding_url": restaurant["onboarding_url"],
         }
-        (data_dir / "demo.json").write_text(json.dumps(info, indent=2))
+        # the manager's PIN and the operator token are in it
+        await asyncio.to_thread(_write_private, data_dir / "demo.json", json.dumps(info, indent=2))
         _print_banner(info)
         if ready is not None:
             ready.set()

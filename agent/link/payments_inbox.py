@@ -43,7 +43,10 @@ def make_handlers(current_config: Callable[[], AgentConfig]) -> dict:
         if share is None:
             # a share this agent never made: nothing to attach it to, but the money is real
             raise ValueError(f"payment {data.payment_id} is for unknown share {data.share_id}")
-        if newly_paid:
+        if newly_paid and share["status"] == "overpaid":
+            log.warning("payment %s is for share %s, which was released: kept as an overpayment to refund",
+                        data.payment_id, data.share_id)
+        elif newly_paid:
             settlement.tell_pos(db, config, share)
         return _after_change(db, config, share)
 

@@ -13,12 +13,13 @@ from typing import Annotated
 import msgspec
 import sqlite_utils
 
-from contract.money import exponent
+from contract.money import MAX_MINOR, exponent
 
 SAMPLE_MENU = Path(__file__).with_name("sample_menu.json")
 
 Id = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
-Minor = Annotated[int, msgspec.Meta(ge=0)]
+Minor = Annotated[int, msgspec.Meta(ge=0, le=MAX_MINOR)]
+SignedMinor = Annotated[int, msgspec.Meta(ge=-MAX_MINOR, le=MAX_MINOR)]  # a modifier may take money off
 
 
 class Translation(msgspec.Struct, forbid_unknown_fields=True):
@@ -32,7 +33,7 @@ Translations = dict[str, Translation]
 class ModifierDoc(msgspec.Struct, forbid_unknown_fields=True):
     id: Id
     name: str
-    price_minor: int = 0
+    price_minor: SignedMinor = 0
     available: bool = True
     translations: Translations = {}
 

@@ -18,7 +18,7 @@ import msgspec
 import sqlite_utils
 
 from agent.menu.editor import CategoryFields, EditError, ItemFields, editor_menu, save_category, save_item
-from contract.money import exponent
+from contract.money import MAX_MINOR, exponent
 
 BASE_COLUMNS = ["id", "category", "name", "description", "price", "available", "allergens", "tags", "stations",
                 "course", "modifier_groups"]
@@ -70,6 +70,8 @@ def _price_minor(text: str, exp: int) -> int:
     minor = value.scaleb(exp)
     if value < 0 or minor != minor.to_integral_value():
         raise ValueError(f"price {text!r} must be positive with at most {exp} decimals")
+    if minor > MAX_MINOR:
+        raise ValueError(f"price {text!r} is more than any menu price can be")
     return int(minor)
 
 

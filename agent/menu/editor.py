@@ -25,6 +25,7 @@ from agent.menu.catalog import (
     ModifierGroupDoc,
     PhotoDoc,
     RestaurantDoc,
+    SignedMinor,
     Translation,
     Translations,
     import_menu,
@@ -82,7 +83,7 @@ class GroupFields(msgspec.Struct, forbid_unknown_fields=True):
 
 class ModifierFields(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
-    price_minor: int = 0
+    price_minor: SignedMinor = 0
     available: bool = True
     translations: Translations = {}
     id: Id | None = None

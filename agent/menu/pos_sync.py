@@ -25,6 +25,7 @@ from typing import Protocol
 import sqlite_utils
 
 from agent.store.database import Database
+from contract.money import MAX_MINOR
 from drivers.pos.base import Pos, PosError, PosItem, PosMenu, PosUpdate
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,10 @@ def _problem(item: PosItem) -> str | None:
         return "it has no POS id"
     if not item.name.strip():
         return "it has no name"
-    if item.price_minor < 0:
-        return f"its price {item.price_minor} is negative"
+    if not 0 <= item.price_minor <= MAX_MINOR:
+        return f"its price {item.price_minor} is negative or too large"
+    if any(abs(m.price_minor) > MAX_MINOR for m in item.modifiers):
+        return "a modifier's price is too large"
     return None
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 import msgspec
 
 from agent.menu.catalog import Menu
+from contract.money import MAX_MINOR
 
 MAX_LINES = 100
 MAX_QTY = 99
@@ -128,4 +129,6 @@ def _price_line(menu: Menu, line: LineRequest, i: int) -> PricedLine:
     unit = item.price_minor + sum(m.price_minor for m in priced)
     if unit < 0:
         raise OrderRejected(422, "invalid_order", f"{where}: the line would cost less than nothing", where)
+    if unit > MAX_MINOR:  # a price stored before prices were bounded
+        raise OrderRejected(422, "invalid_order", f"{where}: {item.name} is priced more than an order can take", where)
     return PricedLine(item.id, item.name, line.qty, unit, tuple(priced), line.note.strip(), item.stations, item.course)

@@ -35,7 +35,9 @@ def _line_dict(line: PricedLine) -> dict:
 
 def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, priced: PricedOrder,
                 idempotency_key: str, request_hash: str) -> PlacedOrder:
-    """Runs on the writer thread inside its transaction."""
+    """Runs on the writer thread inside its transaction. The key is the table's own: another table
+    sending it places its own order (stored as "{table id}:{key}", one unique column)."""
+    idempotency_key = f"{table.id}:{idempotency_key}"
     existing = db.execute("SELECT id, request_hash FROM orders WHERE idempotency_key = ?",
                           [idempotency_key]).fetchone()
     if existing:

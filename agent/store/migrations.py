@@ -194,6 +194,15 @@ def m0009_outbox_state_messages(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX outbox_replaces ON outbox(replaces) WHERE delivered_at IS NULL")
 
 
+def m0010_scoped_idempotency_keys(db: sqlite_utils.Database) -> None:
+    """Idempotency keys belong to a table (orders) or a visit (shares): another table sending the
+    same key must not get this one's order back. The scope goes in front of the key, so the
+    column's own UNIQUE keeps each key once per scope."""
+    db.execute("UPDATE orders SET idempotency_key = table_id || ':' || idempotency_key")
+    db.execute("""UPDATE bill_shares SET idempotency_key = session_id || ':' || idempotency_key
+                  WHERE idempotency_key IS NOT NULL""")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_menu", m0001_menu),
     ("0002_tables_and_orders", m0002_tables_and_orders),
@@ -204,6 +213,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0007_item_photos", m0007_item_photos),
     ("0008_link_inbox", m0008_link_inbox),
     ("0009_outbox_state_messages", m0009_outbox_state_messages),
+    ("0010_scoped_idempotency_keys", m0010_scoped_idempotency_keys),
 ]
 
 

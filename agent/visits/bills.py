@@ -6,7 +6,8 @@ Amounts are integer minor units. Tax is worked out per line and rounded half up 
 A line's `amount_minor` is what a diner pays for it, tax included either way.
 
 "Held" counts shares whose diner is paying right now (not yet expired); "left" is what nobody has
-paid or is paying. Refunds are shown apart and do not reopen a bill.
+paid or is paying. Refunds are shown apart and do not reopen a bill. "Overpaid" is money taken that
+the bill did not need: paid beyond its total, and whole payments for shares that had been released.
 """
 
 import json
@@ -109,6 +110,11 @@ class Bill:
         return max(0, self.total_minor - self.paid_minor - self.held_minor)
 
     @property
+    def overpaid_minor(self) -> int:
+        released_but_paid = sum(s["amount_minor"] + s["tip_minor"] for s in self.shares if s["status"] == "overpaid")
+        return max(0, self.paid_minor - self.total_minor) + released_but_paid
+
+    @property
     def settled(self) -> bool:
         return self.total_minor > 0 and self.left_minor == 0 and self.held_minor == 0
 
@@ -124,12 +130,12 @@ class Bill:
             "subtotal_minor": self.subtotal_minor, "taxes": self.taxes, "total_minor": total,
             "paid_minor": paid, "held_minor": held, "left_minor": left,
             "tips_minor": self.tips_minor,
-            "overpaid_minor": max(0, paid - total),
+            "overpaid_minor": self.overpaid_minor,
             "refunded_minor": sum(s["refunded_minor"] for s in self.shares),
             "settled": total > 0 and left == 0 and held == 0,
             "shares": [{k: s[k] for k in ("id", "kind", "amount_minor", "tip_minor", "status", "method",
                                          "paid_at", "refunded_minor", "payment_id")}
-                       for s in self.shares if s["status"] in ("held", "paid")],
+                       for s in self.shares if s["status"] in ("held", "paid", "overpaid")],
         }
 
 

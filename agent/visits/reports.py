@@ -52,7 +52,7 @@ def day_report(db: sqlite_utils.Database, day: str | None, tax_mode: str) -> dic
     fees = tips = refunds = 0
     for method, amount, tip, fee, refunded, paid_at in db.execute(
             "SELECT method, amount_minor, tip_minor, fee_minor, refunded_minor, paid_at FROM bill_shares "
-            "WHERE status = 'paid'"):
+            "WHERE status IN ('paid', 'overpaid')"):  # money taken either way; its refund counts below
         if not in_day(paid_at):
             continue
         entry = methods.setdefault(method, {"method": method, "count": 0, "amount_minor": 0, "tip_minor": 0})

@@ -4,7 +4,9 @@ amount) plus a tip, held while they pay so two diners cannot pay the same thing.
 Every share is made on the database's single writer thread, so the check "does it fit in what is
 left" and the hold that follows are one step: however many diners pay at once, a bill is never
 overpaid. A payment that arrives for a hold that expired meanwhile is still applied (the money
-was taken); the bill then shows what was paid too much, for staff to refund.
+was taken); the bill then shows what was paid too much, for staff to refund. A payment for a share
+the diner released (went back, paid another way) never counts towards the bill: the share becomes
+"overpaid", money staff see on their bill list until they refund it.
 """
 
 import hashlib
@@ -21,9 +23,9 @@ from agent.visits import bills, table_sessions
 from agent.visits.table_sessions import now_iso
 from contract import messages
 from contract.ids import uuid7
-from contract.money import format_minor
+from contract.money import MAX_MINOR, format_minor
 
-Tip = Annotated[int, msgspec.Meta(ge=0)]
+Tip = Annotated[int, msgspec.Meta(ge=0, le=MAX_MINOR)]
 Parts = Annotated[int, msgspec.Meta(ge=2, le=50)]
 
 
@@ -47,7 +49,7 @@ class Items(msgspec.Struct, tag="items", tag_field="kind", forbid_unknown_fields
 
 
 class Amount(msgspec.Struct, tag="amount", tag_field="kind", forbid_unknown_fields=True):
-    amount_minor: Annotated[int, msgspec.Meta(ge=1)]
+    amount_minor: Annotated[int, msgspec.Meta(ge=1, le=MAX_MINOR)]
     tip_minor: Tip = 0
 
 
@@ -125,8 +127,10 @@ def _check_tip(tip: int, amount: int) -> None:
 
 def create(db: sqlite_utils.Database, session_id: str, request: ShareRequest, *, tax_mode: str,
            hold_seconds: float, idempotency_key: str | None = None, body_hash: str | None = None) -> dict:
-    """Hold a share for a diner about to pay; writer thread. Returns the share row."""
+    """Hold a share for a diner about to pay; writer thread. Returns the share row. The key is the
+    visit's own (stored as "{session id}:{key}"): another table sending it makes its own share."""
     if idempotency_key:
+        idempotency_key = f"{session_id}:{idempotency_key}"
         row = db.execute("SELECT id, request_hash FROM bill_shares WHERE idempotency_key = ?",
                          [idempotency_key]).fetchone()
         if row:
@@ -172,18 +176,22 @@ def release(db: sqlite_utils.Database, session_id: str, share_id: str) -> bool:
     return cursor.rowcount == 1
 
 
+PAID_STATUSES = ("paid", "overpaid")  # money taken for the share: "overpaid" when the bill did not want it
+
+
 def apply_payment(db: sqlite_utils.Database, data: messages.PaymentRecorded) -> tuple[dict | None, bool]:
     """A card payment from the hub; idempotent: (share, whether it is newly paid). (None, False) when
-    the share is unknown here."""
+    the share is unknown here. A released share's payment is kept as "overpaid", never counted."""
     share = get(db, data.share_id)
     if share is None:
         return None, False
-    newly_paid = share["status"] != "paid"
+    newly_paid = share["status"] not in PAID_STATUSES
     if newly_paid:
-        db.execute("""UPDATE bill_shares SET status = 'paid', method = ?, payment_id = ?, provider = ?, fee_minor = ?,
+        status = "overpaid" if share["status"] == "released" else "paid"
+        db.execute("""UPDATE bill_shares SET status = ?, method = ?, payment_id = ?, provider = ?, fee_minor = ?,
                                              paid_at = ?, amount_minor = ?, tip_minor = ? WHERE id = ?""",
-                   [data.method, data.payment_id, data.provider, data.fee_minor, data.paid_at, data.amount_minor,
-                    data.tip_minor, data.share_id])
+                   [status, data.method, data.payment_id, data.provider, data.fee_minor, data.paid_at,
+                    data.amount_minor, data.tip_minor, data.share_id])
     return get(db, data.share_id), newly_paid
 
 
@@ -215,7 +223,7 @@ def request_refund(db: sqlite_utils.Database, agent_id: str, share_id: str, amou
                    by: str) -> dict:
     """Staff ask the hub to refund (part of) a card payment; the hub answers with RefundRecorded."""
     share = get(db, share_id)
-    if share is None or share["status"] != "paid":
+    if share is None or share["status"] not in PAID_STATUSES:
         raise ShareRejected(404, "not_found", "no paid share with that id")
     if share["method"] != "card":
         raise ShareRejected(409, "not_a_card_payment", "only card payments are refunded through the platform; "

@@ -11,6 +11,7 @@ tables created on start-up (ensure_tables) do not bring it back.
 
 import json
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -91,9 +92,15 @@ def all_tables(db: sqlite_utils.Database) -> list[Table]:
 # -- changes from the dashboard (inside the caller's write transaction) ------------------------------
 
 
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co"})
+
+
 def _clean(value: object, what: str, limit: int, required: bool) -> str:
     if not isinstance(value, str):
         raise TableError(400, "invalid", f"{what} must be text", what)
+    if any(unicodedata.category(ch) in _INVISIBLE for ch in value):
+        # NUL, other controls, bidi overrides (U+202E): a name that prints or shows other than it reads
+        raise TableError(400, "invalid", f"a {what} may not hold control or invisible formatting characters", what)
     value = " ".join(value.split())
     if required and not value:
         raise TableError(400, "invalid", f"a table needs a {what}", what)

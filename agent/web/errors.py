@@ -21,7 +21,7 @@ def domain_error(exc) -> web.Response:
 
 _EXCEPTIONS = {400: web.HTTPBadRequest, 502: web.HTTPBadGateway, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
                404: web.HTTPNotFound, 409: web.HTTPConflict, 413: web.HTTPRequestEntityTooLarge,
-               429: web.HTTPTooManyRequests}
+               415: web.HTTPUnsupportedMediaType, 422: web.HTTPUnprocessableEntity, 429: web.HTTPTooManyRequests}
 
 
 def refusal(status: int, code: str, message: str, **extra) -> web.HTTPException:

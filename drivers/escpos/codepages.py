@@ -71,8 +71,30 @@ def _stand_in(ch: str, codec: str) -> bytes:
     return b"?"
 
 
+# Unicode categories never printed: controls (C0, DEL, C1), format characters (bidi overrides,
+# zero-width marks), surrogates, private use, and line/paragraph separators.
+_UNPRINTED = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+
+
+def printable(text: str) -> str:
+    """Text with nothing a printer could take as a command: every control but newline is removed
+    (a tab becomes a space), as are bidi overrides and other invisible format characters."""
+    if text.isascii() and text.replace("\n", "").isprintable():
+        return text  # the usual case, checked in C
+    return "".join(
+        ch if ch == "\n" else " " if ch == "\t" else ""
+        if unicodedata.category(ch) in _UNPRINTED else ch
+        for ch in text
+    )
+
+
 def encode_text(text: str, codec: str) -> bytes:
-    """Text as bytes of the code page; what it cannot hold loses its accent, or prints as '?'."""
+    """Text as bytes of the code page; what it cannot hold loses its accent, or prints as '?'.
+
+    Text from outside (notes, names, POS imports) passes through printable() first, here at the
+    one place text becomes bytes, so no byte of it is ever read as ESC/POS.
+    """
+    text = printable(text)
     try:
         return text.encode(codec)
     except UnicodeEncodeError:

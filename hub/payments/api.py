@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from contract.money import exponent
+from contract.money import MAX_MINOR, exponent
 from hub.payments import reports
 from hub.payments.context import PAYMENTS, Payments
 from hub.payments.fees import FeePlan, FeePlanError
@@ -197,8 +197,8 @@ async def post_refund(request: web.Request) -> web.Response:
     body = await _body(request)
     _check_fields(body, {"amount_minor", "reason"})
     amount = body.get("amount_minor")
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise _invalid("amount_minor", "required, a whole number of minor units above 0")
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= MAX_MINOR:
+        raise _invalid("amount_minor", f"required, a whole number of minor units from 1 to {MAX_MINOR}")
     reason = body.get("reason", "")
     if not isinstance(reason, str) or len(reason) > 500:
         raise _invalid("reason", "a string of at most 500 characters")

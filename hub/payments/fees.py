@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from contract.money import MAX_MINOR
+
 BASIS_POINTS_WHOLE = 10_000  # 10 000 basis points = 100 %
 
 
@@ -26,6 +28,10 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _minor(value: object) -> bool:
+    return _is_int(value) and 0 <= value <= MAX_MINOR  # type: ignore[operator]
+
+
 @dataclass(frozen=True, slots=True)
 class FeePlan:
     """basis_points of the fee base, plus fixed_minor, then raised to min_minor and lowered to cap_minor."""
@@ -39,13 +45,13 @@ class FeePlan:
     def __post_init__(self) -> None:
         if not _is_int(self.basis_points) or not 0 <= self.basis_points <= BASIS_POINTS_WHOLE:
             raise FeePlanError("basis_points", f"must be a whole number from 0 to {BASIS_POINTS_WHOLE}")
-        if not _is_int(self.fixed_minor) or self.fixed_minor < 0:
-            raise FeePlanError("fixed_minor", "must be a whole number of minor units, 0 or more")
-        if self.min_minor is not None and (not _is_int(self.min_minor) or self.min_minor < 0):
-            raise FeePlanError("min_minor", "must be null or a whole number of minor units, 0 or more")
+        if not _minor(self.fixed_minor):
+            raise FeePlanError("fixed_minor", f"must be a whole number of minor units, 0 to {MAX_MINOR}")
+        if self.min_minor is not None and not _minor(self.min_minor):
+            raise FeePlanError("min_minor", f"must be null or a whole number of minor units, 0 to {MAX_MINOR}")
         if self.cap_minor is not None:
-            if not _is_int(self.cap_minor) or self.cap_minor < 0:
-                raise FeePlanError("cap_minor", "must be null or a whole number of minor units, 0 or more")
+            if not _minor(self.cap_minor):
+                raise FeePlanError("cap_minor", f"must be null or a whole number of minor units, 0 to {MAX_MINOR}")
             if self.min_minor is not None and self.cap_minor < self.min_minor:
                 raise FeePlanError("cap_minor", "must not be less than min_minor")
         if not isinstance(self.fee_on_tips, bool):

@@ -23,6 +23,7 @@ from hub.store.payment_tables import (
     restaurants,
     stripe_events,
 )
+from hub.store.tables import agent_bills
 from hub.store.upsert import insert_ignore
 
 Row = dict[str, Any]
@@ -95,6 +96,14 @@ def all_restaurants(conn: Connection) -> list[Row]:
 
 
 # --- checkout attempts ---
+
+def bill_done(conn: Connection, agent_id: str, bill_id: str) -> bool:
+    """Whether the agent last reported the bill settled or closed (bill.changed): nothing of it is
+    left to pay, so a share of it, released or not, may take no more money."""
+    status = conn.execute(select(agent_bills.c.status).where(
+        agent_bills.c.agent_id == agent_id, agent_bills.c.bill_id == bill_id)).scalar()
+    return status in ("settled", "closed")
+
 
 def latest_attempt(conn: Connection, share_id: str) -> Row | None:
     return _one(conn, select(checkout_attempts).where(checkout_attempts.c.share_id == share_id)

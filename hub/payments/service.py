@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, select
@@ -50,8 +50,9 @@ class PaymentMessageRejected(ValueError):
 
 @dataclass(frozen=True)
 class Decision:
-    """What the pay page does with a share: "paid" (already), "failed" (declined), "open" (reuse the
-    attempt's session) or "create" (open a session for this new attempt)."""
+    """What the pay page does with a share: "paid" (already), "bill_done" (the agent reported the
+    bill settled or closed), "failed" (declined), "open" (reuse the attempt's session) or "create"
+    (open a session for this new attempt)."""
 
     kind: str
     attempt: Row | None = None
@@ -155,6 +156,8 @@ class PaymentService:
             paid = records.payment_by_share(conn, share.share_id)
             if paid is not None:
                 return Decision("paid", payment=paid)
+            if records.bill_done(conn, share.agent_id, share.bill_id):
+                return Decision("bill_done")
             latest = records.latest_attempt(conn, share.share_id)
             if latest is not None and latest["status"] == "failed":
                 return Decision("failed", attempt=latest)
@@ -206,6 +209,20 @@ class PaymentService:
             latest = records.latest_attempt(conn, share_id)
             return latest if latest is not None and latest["status"] in ("open", "creating") else None
         return await self._read(find)
+
+    async def refusal(self, attempt: Row, *, leeway_s: float) -> str | None:
+        """Checked again at the moment of paying: "bill_done" or "expired" (its hold is over) closes
+        the attempt and says why it may take no money; None when it still may."""
+        def check(conn: Connection) -> str | None:
+            if records.bill_done(conn, attempt["agent_id"], attempt["bill_id"]):
+                reason = "bill_done"
+            elif records.now() > attempt["hold_expires_at"] + timedelta(seconds=leeway_s):
+                reason = "expired"
+            else:
+                return None
+            records.set_attempt(conn, attempt["id"], when_status=["open", "creating"], status="expired")
+            return reason
+        return await self._tx(check)
 
     async def attempts_past_hold(self, provider: str, moment: datetime) -> list[Row]:
         return await self._read(records.open_attempts_past_hold, provider, moment)

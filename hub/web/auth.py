@@ -15,8 +15,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def require_operator(request: web.Request) -> None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     expected = request.app[CONFIG].operator_token
-    # Bytes, because compare_digest refuses non-ASCII str (an attacker could send some).
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+    # Bytes, because compare_digest refuses non-ASCII str (an attacker could send some); a header
+    # that is not UTF-8 reaches us with surrogates standing for its bytes, so they go back as bytes.
+    sent = token.strip().encode("utf-8", "surrogateescape")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(sent, expected.encode()):
         raise ApiError(401, "unauthorized", "operator token missing or wrong (Authorization: Bearer <token>)",
                        headers={"WWW-Authenticate": 'Bearer realm="tableside-hub"'})
 

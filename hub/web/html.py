@@ -22,6 +22,8 @@ TEXT: dict[str, dict[str, str]] = {
         "expired_body": "Nothing was charged. Go back to your table and choose what to pay again.",
         "paid_title": "Already paid",
         "paid_body": "This share of the bill has been paid. Thank you!",
+        "bill_done_title": "This bill is already paid",
+        "bill_done_body": "The bill has already been paid in full. Nothing was charged.",
         "unavailable_title": "Card payments are not available right now",
         "unavailable_body": "This restaurant cannot take card payments yet. Please pay at the till.",
         "provider_title": "The payment service did not answer",
@@ -54,6 +56,8 @@ TEXT: dict[str, dict[str, str]] = {
         "expired_body": "Es wurde nichts abgebucht. Wählen Sie am Tisch erneut, was Sie bezahlen möchten.",
         "paid_title": "Bereits bezahlt",
         "paid_body": "Dieser Teil der Rechnung ist bezahlt. Vielen Dank!",
+        "bill_done_title": "Diese Rechnung ist schon bezahlt",
+        "bill_done_body": "Die Rechnung wurde schon ganz bezahlt. Es wurde nichts abgebucht.",
         "unavailable_title": "Kartenzahlung ist gerade nicht möglich",
         "unavailable_body": "Dieses Restaurant kann noch keine Kartenzahlungen annehmen. Bitte zahlen Sie an der "
                             "Kasse.",
@@ -87,6 +91,8 @@ TEXT: dict[str, dict[str, str]] = {
         "expired_body": "Rien n'a été débité. Retournez à votre table pour choisir à nouveau ce que vous payez.",
         "paid_title": "Déjà payé",
         "paid_body": "Cette part de l'addition est payée. Merci !",
+        "bill_done_title": "Cette addition est déjà réglée",
+        "bill_done_body": "L'addition a déjà été payée en entier. Rien n'a été débité.",
         "unavailable_title": "Le paiement par carte n'est pas disponible",
         "unavailable_body": "Ce restaurant ne peut pas encore accepter les cartes. Merci de payer à la caisse.",
         "provider_title": "Le service de paiement n'a pas répondu",
@@ -150,8 +156,13 @@ def page(lang: str, title_key: str, body_key: str, *, status: int = 200, back: s
             f'<style>{_STYLE}</style></head><body><main><h1>{escape(text[title_key])}</h1>'
             f'<p role="status">{escape(text[body_key])}</p>{extra}{link}</main></body></html>')
     return web.Response(text=html, status=status, content_type="text/html",
-                        headers={"Cache-Control": "no-store", "Content-Security-Policy":
-                                 "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"})
+                        headers=PAGE_HEADERS)
+
+
+# A pay page inside someone else's frame could be dressed up to take a diner's click: never framed.
+PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                                           "frame-ancestors 'none'; base-uri 'none'"}
 
 
 def amounts(lang: str, currency: str, amount_minor: int, tip_minor: int, table_name: str = "") -> str:

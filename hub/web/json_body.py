@@ -22,6 +22,8 @@ async def read_json_object(request: web.Request, what: str, limit: int) -> dict[
         raise ApiError(400, "bad_request", f"the body is empty: expected {what} as JSON")
     try:
         body = msgspec.json.decode(raw)
+    except RecursionError:  # the decoder recurses once a level: no body of ours nests this deep
+        raise ApiError(400, "too_deep", f"the body nests too deep: expected {what}") from None
     except msgspec.DecodeError as exc:
         raise ApiError(400, "bad_request", f"the body is not valid JSON ({exc}): expected {what}") from None
     if not isinstance(body, dict):

@@ -73,6 +73,9 @@ async def pay(request: web.Request) -> web.StreamResponse:
                                     session_expires_at=int(time.time()) + SESSION_TTL_S)
     if decision.kind == "paid":
         return html.page(lang, "paid_title", "paid_body", back=share.return_url)
+    if decision.kind == "bill_done":
+        log.info("pay link for a bill already settled share=%s bill=%s", share.share_id, share.bill_id)
+        return html.page(lang, "bill_done_title", "bill_done_body", status=409, back=share.return_url)
     if decision.kind == "failed":
         return html.page(lang, "declined_title", "declined_body", status=409, back=share.return_url)
     attempt = decision.attempt
@@ -123,6 +126,13 @@ async def demo_submit(request: web.Request) -> web.StreamResponse:
             return html.page(lang, "paid_title", "paid_body", back=share.return_url)
         return html.page(lang, "expired_title", "expired_body", status=410, back=share.return_url)
     if action == "pay":
+        # the page may have stood open for minutes: the hold and the bill are checked again now
+        refusal = await payments.service.refusal(attempt, leeway_s=EXPIRY_LEEWAY_S)
+        if refusal == "bill_done":
+            return html.page(lang, "bill_done_title", "bill_done_body", status=409, back=share.return_url)
+        if refusal == "expired":
+            log.info("demo payment after the hold expired share=%s attempt=%s", share.share_id, attempt["id"])
+            return html.page(lang, "expired_title", "expired_body", status=410, back=share.return_url)
         await payments.service.record_card_payment(attempt, session_id=attempt["session_id"])
     else:
         await payments.service.record_failure(attempt, "card declined (demo)")
@@ -167,7 +177,7 @@ async def onboarding_returned(request: web.Request) -> web.Response:
     body = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
             f'content="width=device-width,initial-scale=1"><title>Onboarding</title></head><body><main>'
             f'<h1>Onboarding</h1><p>{text}</p></main></body></html>')
-    return web.Response(text=body, content_type="text/html")
+    return web.Response(text=body, content_type="text/html", headers=html.PAGE_HEADERS)
 
 
 def setup_routes(app: web.Application) -> None:

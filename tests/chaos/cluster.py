@@ -118,6 +118,11 @@ status_interval = 2.0
 deliver_timeout = 10.0
 [payments]
 hold_minutes = 30
+[limits]  # every simulated diner comes from one address here
+per_client_per_minute = 1000000.0
+per_client_burst = 1000000
+per_table_per_minute = 1000000.0
+per_table_burst = 1000000
 {tables}
 [[printers]]
 name = "kitchen"

@@ -74,7 +74,7 @@ async def test_demo_takes_an_order_end_to_end_and_keeps_data(tmp_path, capsys):
         assert [t["token"] for t in again["tables"]] == [t["token"] for t in info["tables"]]
         assert again["operator_token"] == info["operator_token"]
         assert again["staff_sign_in"] == info["staff_sign_in"]
-        async with http.get(f"{again['agent_url']}/api/v1/orders/{order['id']}") as resp:
+        async with http.get(f"{again['agent_url']}/api/v1/tables/{table['token']}/orders/{order['id']}") as resp:
             assert resp.status == 200 and (await resp.json())["order"]["total_minor"] == order["total_minor"]
 
 

@@ -28,7 +28,7 @@ async def test_diner_orders_from_the_table_page(agent_client, emulator, tmp_path
 
     assert await count(agent_client, "SELECT COUNT(*) FROM orders") == 1
     order_id = await agent_client.app[STATE].database.read(lambda db: db.execute("SELECT id FROM orders").fetchone()[0])
-    order = (await (await agent_client.get(f"/api/v1/orders/{order_id}")).json())["order"]
+    order = (await (await agent_client.get(f"/api/v1/tables/{token}/orders/{order_id}")).json())["order"]
     assert f"Order #{order['number']}" in confirmation
     names = sorted(line["name"] for line in order["lines"])
     assert names == ["French onion soup", "Steak frites"]

@@ -61,8 +61,10 @@ export async function sendOrder() {
   sending = true;
   renderCart();
   const key = cart.sendKey();
+  const began = performance.now();
   try {
     const { order } = await call(tableUrl("/orders"), { method: "POST", body: cart.body(), key });
+    performance.measure("order-confirmed", { start: began });  // vitals.js
     cart.settle(true);
     $("cart").close();
     announce("notice", t("sent", order.number));

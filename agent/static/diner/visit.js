@@ -8,6 +8,7 @@ import { initCart, renderBar, renderCart, sendOrder } from "./cart-view.js";
 import { loadOrders, orderEvent, requestEvent, renderOrders, resetOrders, askStaff } from "./orders-view.js";
 import { loadBill, billEvent, resetBill, setHubOnline } from "./bill-view.js";
 import { connect } from "./live.js";
+import { startVitals } from "./vitals.js";
 import * as cart from "./cart.js";
 
 const SESSION = `tableside.session.${token}`;
@@ -79,6 +80,7 @@ export function relabel() {
 }
 
 export function start(showMenu) {
+  startVitals();
   initCart(() => { location.hash = "#orders"; refresh(); });
   renderBar();
   $("send").addEventListener("click", sendOrder);

@@ -1,5 +1,6 @@
 """The agent's JSON API for diners (v1)."""
 
+import ipaddress
 import re
 
 from aiohttp import web
@@ -13,6 +14,9 @@ from agent.visits import table_sessions, tables
 from agent.web import live
 from agent.web.compressed import HOT, respond
 from agent.web.errors import json_error
+from agent.web.json_body import json_bytes
+from agent.web.metrics import METRICS
+from agent.web.rate_limits import LIMITS
 
 routes = web.RouteTableDef()
 
@@ -61,14 +65,17 @@ async def post_order(request: web.Request) -> web.Response:
                           "send an Idempotency-Key header (8-200 printable characters) so a retry cannot order twice",
                           field="Idempotency-Key")
     table = await table_of(request)
+    request.app[LIMITS].check(request, table.id, table.name, state.events)
+    body = await json_bytes(request)
     try:
-        order_request = decode_request(await request.read())
+        order_request = decode_request(body)
         priced = price(state.menu, order_request)
         placed = await state.database.write(place.place_order, state.config, table, priced, key,
                                             request_hash(order_request))
     except OrderRejected as exc:
         return _rejected(exc)
     if not placed.replayed:
+        request.app[METRICS].orders.inc()
         state.dispatcher.wake()
         state.link.wake()
         await live.publish_order(state, placed.order["id"])
@@ -76,16 +83,38 @@ async def post_order(request: web.Request) -> web.Response:
     return web.json_response({"order": placed.order}, status=201, headers=headers)
 
 
-@routes.get("/api/v1/orders/{order_id}")
+@routes.get("/api/v1/tables/{table_token}/orders/{order_id}")
 async def get_order(request: web.Request) -> web.Response:
-    order = await request.app[STATE].database.read(place.get_order, request.match_info["order_id"])
+    """One order of the table's current visit: an order id alone, or a closed visit, shows nothing."""
+    table = await table_of(request)
+
+    def read(db) -> dict | None:
+        session = table_sessions.current(db, table.id)
+        row = db.execute("SELECT session_id FROM orders WHERE id = ? AND table_id = ?",
+                         [request.match_info["order_id"], table.id]).fetchone()
+        if session is None or row is None or row[0] != session.id:
+            return None
+        return place.get_order(db, request.match_info["order_id"])
+
+    order = await request.app[STATE].database.read(read)
     if order is None:
-        return json_error(404, "not_found", "no such order")
+        return json_error(404, "not_found", "no such order at this table")
     return web.json_response({"order": order})
+
+
+def _on_this_box(request: web.Request) -> bool:
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False
 
 
 @routes.get("/healthz")
 async def health(request: web.Request) -> web.Response:
+    """Alive, for anyone; the link, the queues and each device's errors only for the box's own
+    monitoring (loopback): a diner on the Wi-Fi learns nothing about the kitchen from it."""
+    if not _on_this_box(request):
+        return web.json_response({"ok": True})
     state = request.app[STATE]
     waiting = await state.database.read(outbox.waiting)
     devices = await state.database.read(queue_counts)

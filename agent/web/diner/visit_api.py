@@ -14,7 +14,8 @@ from agent.visits.tables import Table
 from agent.web import live, sse
 from agent.web.diner.orders_api import IDEMPOTENCY_KEY, table_of
 from agent.web.errors import json_error
-from agent.web.json_body import json_object
+from agent.web.json_body import json_bytes, json_object
+from agent.web.rate_limits import LIMITS
 from contract import pay_link
 
 routes = web.RouteTableDef()
@@ -47,6 +48,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 async def post_request(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)
+    request.app[LIMITS].check(request, table.id, table.name, state.events)
     kind = (await json_object(request)).get("kind")
     if kind not in table_requests.KINDS:
         return json_error(422, "invalid_kind", "kind must be \"waiter\" or \"bill\"", field="kind")
@@ -85,7 +87,8 @@ async def post_share(request: web.Request) -> web.Response:
     if key is not None and not IDEMPOTENCY_KEY.match(key):
         return json_error(400, "bad_idempotency_key", "Idempotency-Key must be 8-200 printable characters",
                           field="Idempotency-Key")
-    body = await request.read()
+    request.app[LIMITS].check(request, table.id, table.name, state.events)
+    body = await json_bytes(request)
     session = await state.database.read(table_sessions.current, table.id)
     if session is None:
         return json_error(409, "nothing_to_pay", "there is nothing on this table's bill yet")

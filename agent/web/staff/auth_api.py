@@ -9,13 +9,12 @@ PATCH  /api/v1/staff/accounts/{id}    {"role"?, "secret"?, "disabled"?}
 DELETE /api/v1/staff/accounts/{id}    disable (the row stays: orders and voids name it)
 """
 
-import asyncio
 import math
 
 from aiohttp import web
 
 from agent.staff import accounts, clock, sessions, signin
-from agent.staff.secrets import SecretError, hash_secret, secret_kind
+from agent.staff.secrets import SecretError, secret_kind
 from agent.state import STATE
 from agent.web.errors import refusal
 from agent.web.json_body import json_object
@@ -36,8 +35,9 @@ def _staff(account_id: str, name: str, role: str) -> dict:
 async def sign_in(request: web.Request) -> web.Response:
     body = await json_object(request)
     try:
-        done = await signin.sign_in(request.app[STATE].database, body.get("name"), body.get("secret"),
-                                    _client(request))
+        state = request.app[STATE]
+        done = await signin.sign_in(state.database, body.get("name"), body.get("secret"), _client(request),
+                                    hasher=state.hasher)
     except signin.SignInRefused as exc:
         extra = {"retry_at": clock.iso(exc.retry_at)} if exc.retry_at else {}
         refused = refusal(exc.status, exc.code, exc.message, **extra)
@@ -82,9 +82,9 @@ async def list_accounts(request: web.Request) -> web.Response:
     return web.json_response({"accounts": [a.public() for a in found]})
 
 
-async def _hashed(secret: object) -> tuple[str, str]:
+async def _hashed(request: web.Request, secret: object) -> tuple[str, str]:
     kind = secret_kind(secret)
-    return await asyncio.to_thread(hash_secret, secret), kind  # type: ignore[arg-type]
+    return await request.app[STATE].hasher.hash(secret), kind  # type: ignore[arg-type]
 
 
 @routes.post("/api/v1/staff/accounts")
@@ -93,7 +93,7 @@ async def add_account(request: web.Request) -> web.Response:
     body = await json_object(request)
     try:
         name, role = accounts.check_name(body.get("name")), accounts.check_role(body.get("role"))
-        secret_hash, kind = await _hashed(body.get("secret"))
+        secret_hash, kind = await _hashed(request, body.get("secret"))
         account = await request.app[STATE].database.write(accounts.insert_account, name, role, secret_hash, kind)
     except (accounts.AccountError, SecretError) as exc:
         raise _account_refused(exc) from None
@@ -111,7 +111,7 @@ async def change_account(request: web.Request) -> web.Response:
         raise refusal(400, "bad_request", "disabled is true or false")
     try:
         role = accounts.check_role(body["role"]) if "role" in body else None
-        secret = await _hashed(body["secret"]) if "secret" in body else None
+        secret = await _hashed(request, body["secret"]) if "secret" in body else None
         account = await request.app[STATE].database.write(
             lambda db: accounts.update_account(db, request.match_info["account_id"], role=role, secret=secret,
                                                disabled=body.get("disabled")))

@@ -1,5 +1,6 @@
-"""Bills at the table: the open bills, payments taken by staff (cash, the restaurant's own terminal),
-printing a receipt, closing a table, and refunds."""
+"""Bills at the table: the open bills (and closed ones holding an overpayment to refund), payments
+taken by staff (cash, the restaurant's own terminal), printing a receipt, closing a table, and
+refunds."""
 
 import json
 
@@ -17,16 +18,15 @@ routes = web.RouteTableDef()
 PAYMENT_METHODS = ("cash", "terminal")
 
 
-routes = web.RouteTableDef()
-PAYMENT_METHODS = ("cash", "terminal")
-
-
 def _open_bills(db, tax_mode: str) -> list[dict]:
     now = now_iso()
     found = []
     for session_id, table_name, opened_at in db.execute(
             """SELECT s.id, t.name, s.opened_at FROM table_sessions s JOIN tables t ON t.id = s.table_id
-               WHERE s.closed_at IS NULL ORDER BY t.name"""):
+               WHERE s.closed_at IS NULL OR s.id IN (
+                   SELECT session_id FROM bill_shares
+                   WHERE status = 'overpaid' AND refunded_minor < amount_minor + tip_minor)
+               ORDER BY t.name"""):
         bill = bills.load(db, session_id, tax_mode, now)
         found.append({**bill.as_dict(), "table": {"id": bill.table_id, "name": table_name}, "opened_at": opened_at,
                       "payments": _payments(db, session_id)})
@@ -35,8 +35,9 @@ def _open_bills(db, tax_mode: str) -> list[dict]:
 
 def _payments(db, session_id: str) -> list[dict]:
     return [dict(r) for r in db.query(
-        """SELECT id, kind, amount_minor, tip_minor, method, provider, fee_minor, paid_at, taken_by, refunded_minor
-           FROM bill_shares WHERE session_id = ? AND status = 'paid' ORDER BY paid_at""", [session_id])]
+        """SELECT id, kind, status, amount_minor, tip_minor, method, provider, fee_minor, paid_at, taken_by,
+                  refunded_minor
+           FROM bill_shares WHERE session_id = ? AND status IN ('paid', 'overpaid') ORDER BY paid_at""", [session_id])]
 
 
 @routes.get("/api/v1/staff/bills")

@@ -10,6 +10,7 @@ from agent.visits import bill_feed, table_requests
 from agent.web import live, sse
 from agent.web.errors import domain_error, json_error
 from agent.web.json_body import json_object
+from agent.web.rate_limits import LIMITS
 from agent.web.staff.guard import ALL, FLOOR, staff_user
 
 routes = web.RouteTableDef()
@@ -90,6 +91,13 @@ async def void(request: web.Request) -> web.Response:
         return domain_error(exc)
     await _order_changed(state, order)
     return web.json_response({"order": order})
+
+
+@routes.get("/api/v1/staff/flooded")
+async def flooded(request: web.Request) -> web.Response:
+    """Tables whose diners' changes were refused lately for coming too fast (agent/web/rate_limits.py)."""
+    await staff_user(request, *ALL)
+    return web.json_response({"tables": request.app[LIMITS].flooded()})
 
 
 @routes.get("/api/v1/staff/requests")

@@ -16,7 +16,7 @@ from agent.menu.catalog import MenuError, parse_menu
 from agent.menu.pos_sync import sync_from_pos
 from agent.state import STATE
 from agent.web.errors import refusal
-from agent.web.json_body import json_object
+from agent.web.json_body import check_depth, json_bytes, json_object
 from agent.web.staff.guard import staff_user
 
 routes = web.RouteTableDef()
@@ -59,8 +59,9 @@ def _version(request: web.Request) -> int | None:
 
 
 async def _fields(request: web.Request, fields_type: type):
+    body = await json_bytes(request)
     try:
-        return editor.decode(fields_type, await request.read())
+        return editor.decode(fields_type, body)
     except editor.EditError as exc:
         raise _refused(exc) from None
 
@@ -213,7 +214,7 @@ async def import_json(request: web.Request) -> web.Response:
     """Replace the whole menu with a menu document (checked completely first)."""
     await staff_user(request, "manager", change=True)
     try:
-        doc = parse_menu(await _read_body(request, MAX_IMPORT))
+        doc = parse_menu(check_depth(await _read_body(request, MAX_IMPORT)))
     except MenuError as exc:
         raise refusal(400, "invalid_menu", f"{exc}; nothing was imported") from None
     return web.json_response({"imported": await _write(request, editor.replace_menu, doc)})

@@ -17,9 +17,9 @@ STAFF = STATIC / "staff"
 routes = web.RouteTableDef()
 
 # The shell holds no data (everything comes through the API after sign-in), so it is the same
-# page signed in or not. Framing is refused: a staff screen inside someone else's page is a trap.
-_PAGE_HEADERS = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'",
-                 "Referrer-Policy": "no-referrer"}
+# page signed in or not. Framing is refused (agent/web/security_headers.py sets the CSP on every
+# page): a staff screen inside someone else's page is a trap.
+_PAGE_HEADERS = {"Referrer-Policy": "no-referrer"}
 
 
 @routes.get("/staff")

@@ -1,6 +1,6 @@
 """Tables and their QR codes from the staff side (JSON, and SVG/PNG downloads).
 
-GET    /api/v1/staff/tables                     everyone on shift
+GET    /api/v1/staff/tables                     everyone on shift (tokens and links: managers, servers)
 POST   /api/v1/staff/tables                     {"name", "area"?}          managers
 PATCH  /api/v1/staff/tables/{id}                {"name"?, "area"?}         managers
 DELETE /api/v1/staff/tables/{id}                only without open orders   managers
@@ -27,7 +27,9 @@ FLOOR = ("manager", "server")
 BASE = "/api/v1/staff/tables"
 
 
-def _view(table: tables.Table, public_url: str) -> dict:
+def _view(table: tables.Table, public_url: str, *, with_token: bool = True) -> dict:
+    if not with_token:  # the kitchen needs table names, not the keys to order at them
+        return {k: v for k, v in table.public().items() if k != "token"}
     return {**table.public(), "url": qr.table_url(public_url, table.token)}
 
 
@@ -48,10 +50,11 @@ def _reply(request: web.Request, table: tables.Table, status: int = 200) -> web.
 
 @routes.get(BASE)
 async def list_tables(request: web.Request) -> web.Response:
-    await staff_user(request, *ALL)
+    user = await staff_user(request, *ALL)
     state = request.app[STATE]
     found = await state.database.read(tables.all_tables)
-    return web.json_response({"tables": [_view(t, state.config.public_url) for t in found]})
+    with_token = user.role in FLOOR
+    return web.json_response({"tables": [_view(t, state.config.public_url, with_token=with_token) for t in found]})
 
 
 @routes.post(BASE)

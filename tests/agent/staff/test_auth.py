@@ -77,7 +77,8 @@ async def test_a_lock_out_ends_after_15_minutes(staff_client):
     past = clock.now() - timedelta(minutes=20)
     for _ in range(5):
         try:
-            await signin.sign_in(database, "Ana", "0000", "10.0.0.9", now=past)
+            await signin.sign_in(database, "Ana", "0000", "10.0.0.9", now=past,
+                                 hasher=staff_client.app[STATE].hasher)
         except signin.SignInRefused as exc:
             last = exc
     assert last.code == "locked_out"

@@ -121,7 +121,8 @@ async def test_amount_share_and_bad_requests(agent_client):
                          ({"kind": "remaining", "extra": 1}, 422)]:
         data = await _share(agent_client, token, body, status=status)
         assert data["error"]["message"]
-    response = await agent_client.post(f"/api/v1/tables/{token}/bill/shares", data=b"{not json")
+    response = await agent_client.post(f"/api/v1/tables/{token}/bill/shares", data=b"{not json",
+                                     headers={"Content-Type": "application/json"})
     assert response.status == 400
     assert (await _bill(agent_client, token))["held_minor"] == 0  # nothing was half-made
 

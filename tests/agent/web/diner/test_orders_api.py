@@ -43,8 +43,11 @@ async def test_order_is_priced_by_the_agent_not_the_client(agent_client):
     assert order["total_minor"] == 2 * steak_unit + prices["onion-soup"]
     assert order["currency"] == "EUR" and order["number"] >= 1 and order["status"] == "received"
     assert order["lines"][0]["note"] == "no salt"
-    fetched = await (await agent_client.get(f"/api/v1/orders/{order['id']}")).json()
+    fetched = await (await agent_client.get(f"/api/v1/tables/{token}/orders/{order['id']}")).json()
     assert fetched["order"] == order
+    other = (await table_tokens(agent_client))["Table 2"]
+    assert (await agent_client.get(f"/api/v1/tables/{other}/orders/{order['id']}")).status == 404
+    assert (await agent_client.get(f"/api/v1/orders/{order['id']}")).status == 404  # no token, no order
 
 
 async def test_order_writes_order_jobs_and_outbox_in_one_go(agent_client):
@@ -87,6 +90,9 @@ async def test_concurrent_double_tap_makes_one_order(agent_client):
     assert await count(agent_client, "SELECT COUNT(*) FROM orders") == 1
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 async def _error(resp, status):
     assert resp.status == status, await resp.text()
     assert resp.content_type == "application/json"
@@ -100,7 +106,7 @@ async def test_bad_requests_say_what_is_wrong_and_write_nothing(agent_client):
 
     err = await _error(await agent_client.post(url, json={"lines": [SOUP]}), 400)
     assert err["code"] == "idempotency_key_required"
-    err = await _error(await agent_client.post(url, data=b"{not json", headers=key), 400)
+    err = await _error(await agent_client.post(url, data=b"{not json", headers={**key, **JSON}), 400)
     assert err["code"] == "invalid_json"
     err = await _error(await agent_client.post(url, json={"lines": [{"item_id": "onion-soup", "qty": "two"}]},
                                                headers=key), 422)
@@ -118,9 +124,9 @@ async def test_bad_requests_say_what_is_wrong_and_write_nothing(agent_client):
     assert err["code"] == "unknown_modifier" and err["field"] == "lines[0].modifiers[0]"
     err = await _error(await place(agent_client, token, [{"item_id": "oysters"}]), 409)
     assert err["code"] == "sold_out"
-    err = await _error(await agent_client.post(url, data=b"[1,2]", headers=key), 422)
+    err = await _error(await agent_client.post(url, data=b"[1,2]", headers={**key, **JSON}), 422)
     assert err["code"] == "invalid_order"
-    err = await _error(await agent_client.post(url, data=b"x" * 70_000, headers=key), 413)
+    err = await _error(await agent_client.post(url, data=b"x" * 70_000, headers={**key, **JSON}), 413)
     for table in ("orders", "order_lines", "device_jobs"):
         assert await count(agent_client, f"SELECT COUNT(*) FROM {table}") == 0
     assert await count(agent_client, "SELECT COUNT(*) FROM outbox WHERE type != 'device.status'") == 0
@@ -152,7 +158,8 @@ async def test_table_tokens_are_random_and_long(agent_client):
 
 async def test_unknown_api_path_and_order_are_json_errors(agent_client):
     assert (await _error(await agent_client.get("/api/v1/nothing-here"), 404))["code"] == "not_found"
-    assert (await _error(await agent_client.get("/api/v1/orders/nope"), 404))["code"] == "not_found"
+    token = (await table_tokens(agent_client))["Table 1"]
+    assert (await _error(await agent_client.get(f"/api/v1/tables/{token}/orders/nope"), 404))["code"] == "not_found"
     assert (await _error(await agent_client.delete("/api/v1/menu"), 405))["code"] == "method_not_allowed"
 
 

@@ -1,0 +1,61 @@
+"""A payment for a share the diner released (finding 3 of issue 15): it never counts towards the
+bill, it is kept as an overpayment staff see on their bill list, even after the table closed, and
+can refund."""
+
+import uuid
+
+import pytest
+
+from agent.app import create_app
+from agent.link import payments_inbox
+from agent.state import STATE
+from contract import messages
+from tests.agent.helpers import make_config, place, table_tokens
+from tests.agent.staff.helpers import csrf, signed_in, with_staff_routes
+
+
+@pytest.fixture
+async def staff_client(aiohttp_client, tmp_path):
+    return await aiohttp_client(with_staff_routes(create_app(make_config(tmp_path))))
+
+
+async def _pay(client, share_id, amount):
+    state = client.app[STATE]
+    handlers = payments_inbox.make_handlers(lambda: state.config)
+    data = messages.PaymentRecorded(payment_id=str(uuid.uuid4()), share_id=share_id, bill_id="b", currency="EUR",
+                                    amount_minor=amount, tip_minor=0, fee_minor=10, provider="demo",
+                                    paid_at="2026-01-01T12:00:00Z")
+    return await state.database.write(lambda db: handlers["payment.recorded"](db, None, data))
+
+
+async def _share(client, token):
+    resp = await client.post(f"/api/v1/tables/{token}/bill/shares", json={"kind": "remaining"})
+    assert resp.status == 201, await resp.text()
+    return (await resp.json())["share"]
+
+
+async def test_a_released_share_paid_late_is_an_overpayment_staff_can_refund(staff_client):
+    client = staff_client
+    token = (await table_tokens(client))["Table 1"]
+    assert (await place(client, token, [{"item_id": "onion-soup", "qty": 1}])).status == 201  # 9.50
+    old = await _share(client, token)
+    assert (await client.delete(f"/api/v1/tables/{token}/bill/shares/{old['id']}")).status == 204
+    new = await _share(client, token)
+    await _pay(client, new["id"], 950)  # settled: the visit closes
+
+    events = await _pay(client, old["id"], 950)  # the old link, paid after all
+    [bill] = [data for kind, data, _ in events if kind == "bill"]
+    assert bill["paid_minor"] == 950 and bill["overpaid_minor"] == 950 and bill["left_minor"] == 0
+    assert {s["id"]: s["status"] for s in bill["shares"]} == {new["id"]: "paid", old["id"]: "overpaid"}
+
+    manager = csrf(await signed_in(client, "manager"))
+    listed = (await (await client.get("/api/v1/staff/bills")).json())["bills"]
+    [shown] = [b for b in listed if b["id"] == bill["id"]]  # closed, but not hidden
+    assert shown["overpaid_minor"] == 950
+    assert {p["id"]: p["status"] for p in shown["payments"]}[old["id"]] == "overpaid"
+    resp = await client.post(f"/api/v1/staff/shares/{old['id']}/refunds", headers=manager,
+                             json={"amount_minor": 950, "reason": "paid twice"})
+    assert resp.status == 202, await resp.text()
+    # a second delivery of the same payment changes nothing
+    again = await _pay(client, old["id"], 950)
+    assert [d for k, d, _ in again if k == "bill"][0]["paid_minor"] == 950
