@@ -10,7 +10,7 @@ from agent.state import STATE
 from tests.agent.helpers import make_config, table_tokens
 from tests.browser import PHONE, chromium
 
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[4] / "docs" / "screenshots"
 
 
 @pytest.fixture

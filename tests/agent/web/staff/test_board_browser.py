@@ -16,7 +16,7 @@ from tests.agent.helpers import count, make_config, place, table_tokens
 from tests.agent.staff.helpers import PINS, add_account, with_staff_routes
 from tests.browser import chromium
 
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[4] / "docs" / "screenshots"
 TABLET = {"viewport": {"width": 1280, "height": 800}, "locale": "en-GB", "timezone_id": "Europe/Paris"}
 LIVE = 2000  # ms: "appears within a second or two, without a reload"
 SOUP, ESCARGOTS = "onion-soup", "escargots"

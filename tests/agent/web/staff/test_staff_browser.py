@@ -12,7 +12,7 @@ from agent.state import STATE
 from tests.agent.staff.helpers import add_account, csrf, sign_in
 from tests.browser import chromium
 
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[4] / "docs" / "screenshots"
 TABLET = {"viewport": {"width": 1180, "height": 820}, "locale": "en-GB"}
 
 
