@@ -1,3 +1,5 @@
+"""Fixtures for the agent's tests: the staff side is tested both in tests/agent/staff and tests/agent/web/staff."""
+
 import pytest
 
 from agent.app import create_app
