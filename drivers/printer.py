@@ -10,7 +10,14 @@ from drivers.options import reject_unknown
 
 
 class PrinterError(Exception):
-    """A print job failed; the message says what is wrong and what to do about it."""
+    """A print job failed; the message says what is wrong and what to do about it.
+
+    status: what the printer said about itself while failing the job (paper out, ...), if it said anything.
+    """
+
+    def __init__(self, message: str, status: PrinterStatus | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class PrinterOffline(PrinterError):
@@ -33,9 +40,10 @@ class Printer(abc.ABC):
         reject_unknown(self, options)
 
     @abc.abstractmethod
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes) -> PrinterStatus | None:
         """Write one whole job. Blocks, but never forever: every step has a timeout.
 
+        Returns what the printer said about itself as it took the job, None when it said nothing.
         Raises PrinterOffline when the printer cannot be reached, PrinterError on other failures.
         """
 

@@ -27,8 +27,9 @@ class Device(abc.ABC):
         self.name = name
 
     @abc.abstractmethod
-    async def deliver(self, kind: str, payload: dict) -> None:
-        """Deliver one job; raises when it did not get through."""
+    async def deliver(self, kind: str, payload: dict) -> str | PrinterStatus | None:
+        """Deliver one job; raises when it did not get through. A POS answers with its reference
+        for the job (the check), a printer with what it said about itself as it took the job."""
 
     async def status(self) -> PrinterStatus | None:
         """What the device says about itself, when it can say anything (None: not asked)."""
@@ -55,14 +56,14 @@ class PrinterDevice(Device):
             reprint=payload.get("reprint", False), redirected_from=payload.get("redirected_from", ""))
         return render_kitchen_ticket(ticket, paper=self.paper, language=self.language)
 
-    async def deliver(self, kind: str, payload: dict) -> None:
+    async def deliver(self, kind: str, payload: dict) -> PrinterStatus | None:
         if kind == "kitchen_ticket":
             data = self.render(payload)
         elif kind == "receipt":
             data = render_receipt(receipt_from(payload), paper=self.paper, language=self.language)
         else:
             raise ValueError(f"printer {self.name} cannot handle {kind!r} jobs")
-        await asyncio.to_thread(self.printer.send, data)
+        return await asyncio.to_thread(self.printer.send, data)
 
     async def status(self) -> PrinterStatus:
         try:

@@ -11,7 +11,8 @@ import contextlib
 import json
 import logging
 import random
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
@@ -19,14 +20,16 @@ import sqlite_utils
 from agent.config import DispatchSection
 from agent.devices.device import Device, PrinterDevice
 from agent.store.database import Database
+from drivers.escpos.status import NOT_PRINTING, PrinterStatus
 from drivers.pos.base import PosError, PosUnavailable
-from drivers.printer import PrinterMaybePrinted
+from drivers.printer import PrinterError, PrinterMaybePrinted
 
 log = logging.getLogger(__name__)
 
 BACKOFF_START = 0.5
 BACKOFF_MAX = 30.0
 IDLE_POLL = 5.0  # a safety net: new jobs wake the worker at once
+CANNOT_PRINT = frozenset(state.value for state in NOT_PRINTING)  # device states in which a job would not print
 # A job the device answered and refused this many times is held for staff, so one job the POS will
 # never take (a payment on a check someone closed by hand) cannot hold up every order behind it.
 # A device that does not answer (PosUnavailable) keeps its queue waiting in order instead.
@@ -42,6 +45,21 @@ class DeviceHealth:
     last_error: str | None = None
     status: str | None = None  # what the device itself last said (printers: online, paper_out, ...)
     status_detail: str = ""
+    status_asked: float = field(default=float("-inf"), repr=False)  # when the question behind `status` was put
+
+    def said(self, status: PrinterStatus, asked_at: float) -> None:
+        """What the device answered a question put at asked_at (time.monotonic()), unless a later
+        question was answered first: a status poll begun before a job must not undo the job's answer."""
+        if asked_at >= self.status_asked:
+            self.status, self.status_detail, self.status_asked = status.state.value, status.detail, asked_at
+
+    def delivered(self, status: PrinterStatus | None, asked_at: float) -> None:
+        """A job got through: what the device said as it took it, and in any case it can print."""
+        self.recovered()
+        if status is not None:
+            self.said(status, asked_at)
+        elif self.status in CANNOT_PRINT and asked_at >= self.status_asked:
+            self.status, self.status_detail, self.status_asked = None, "", asked_at
 
     def failed(self, error: str) -> None:
         self.failures += 1
@@ -168,8 +186,8 @@ class Dispatcher:
     async def _poll_status(self, name: str) -> None:
         """Ask the printer how it is, now and then, so staff see paper out before a ticket fails."""
         while True:
-            status = await self.devices[name].status()
-            self.health[name].status, self.health[name].status_detail = status.state.value, status.detail
+            asked = time.monotonic()
+            self.health[name].said(await self.devices[name].status(), asked)
             await asyncio.sleep(self.settings.status_interval)
 
     async def _maybe_redirect(self, name: str) -> None:
@@ -207,6 +225,7 @@ class Dispatcher:
             payload = job.payload
             if job.kind == "pos_payment":
                 payload = await self.database.read(with_check_refs, payload)
+            asked = time.monotonic()
             try:
                 async with asyncio.timeout(self.settings.deliver_timeout):
                     result = await device.deliver(job.kind, payload)
@@ -217,6 +236,8 @@ class Dispatcher:
                 error = (f"the driver did not finish within {self.settings.deliver_timeout:g} s" if hung
                          else f"{exc.__class__.__name__}: {exc}")
                 self.health[name].failed(error)
+                if isinstance(exc, PrinterError) and exc.status is not None:
+                    self.health[name].said(exc.status, asked)
                 log.warning("device delivery failed", extra={"device": name, "job": job.id, "error": error})
                 # after a hang or a cut-off, a printer may have printed: a person decides
                 maybe_done = isinstance(exc, PrinterMaybePrinted) or (hung and not device.retry_safe)
@@ -230,6 +251,6 @@ class Dispatcher:
                 await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
                 backoff = min(backoff * 2, BACKOFF_MAX)
                 continue
-            self.health[name].recovered()
+            self.health[name].delivered(result if isinstance(result, PrinterStatus) else None, asked)
             backoff = BACKOFF_START
             await self.database.write(mark_done, job.id, result if isinstance(result, str) else None)

@@ -11,22 +11,20 @@ from collections.abc import Callable
 import sqlite_utils
 
 from agent.devices.device import PrinterDevice
-from agent.devices.dispatch import DeviceHealth, Dispatcher, queue_counts
+from agent.devices.dispatch import CANNOT_PRINT, DeviceHealth, Dispatcher, queue_counts
 from agent.store import outbox
 from agent.store.database import Database
 from contract import messages
 from contract.envelope import now_iso
-from drivers.escpos.status import NOT_PRINTING
 
 log = logging.getLogger(__name__)
 
 EVERY_S = 5.0
-_CANNOT_PRINT = frozenset(state.value for state in NOT_PRINTING)
 
 
 def state_of(health: DeviceHealth) -> tuple[str, str]:
     """What the device said about itself when that is bad news, else whether jobs get through."""
-    if health.status in _CANNOT_PRINT:
+    if health.status in CANNOT_PRINT:
         return health.status, health.status_detail
     if health.failures:
         return "failing", health.last_error or ""

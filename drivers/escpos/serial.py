@@ -11,7 +11,14 @@ from typing import Any
 import serial
 import serial.tools.list_ports
 
-from drivers.escpos.status import PrinterState, PrinterStatus, offline_after_job, query_status, status_request
+from drivers.escpos.status import (
+    OFFLINE_AFTER_JOB,
+    PrinterState,
+    PrinterStatus,
+    offline_after_job,
+    query_status,
+    status_request,
+)
 from drivers.printer import Printer, PrinterMaybePrinted, PrinterOffline
 
 BAUD_RATES = (9600, 19200, 38400, 57600, 115200)
@@ -74,19 +81,21 @@ class SerialPrinter(Printer):
             xonxoff=self.flow_control == "xonxoff",
         )
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes) -> PrinterStatus | None:
         try:
             with self._open() as port:
-                answered = False
+                status = None
                 if self.check_status:
                     status = self._query(port)
                     if not status.can_print:
-                        raise PrinterOffline(f"printer on {self.port} cannot print: {status.detail}")
-                    answered = status.state is not PrinterState.UNKNOWN
-                port.write(data + (status_request(1) if answered else b""))
+                        raise PrinterOffline(f"printer on {self.port} cannot print: {status.detail}", status)
+                    if status.state is PrinterState.UNKNOWN:
+                        status = None  # it said nothing: nothing to confirm the job by
+                port.write(data + (status_request(1) if status is not None else b""))
                 port.flush()
-                if answered:
+                if status is not None:
                     self._confirm_job(port)
+                return status  # the job's answer said it did not go offline: still as before
         except serial.SerialTimeoutException as e:
             raise PrinterOffline(
                 f"printer on {self.port} did not take the job within {self.write_timeout:g} s: "
@@ -111,7 +120,7 @@ class SerialPrinter(Printer):
         if offline_after_job(answer[0]):
             raise PrinterMaybePrinted(
                 f"printer on {self.port} went offline while taking the job (paper out, cover open or an error): "
-                "it may not be on paper")
+                "it may not be on paper", OFFLINE_AFTER_JOB)
 
     def _query(self, port: serial.Serial) -> PrinterStatus:
         port.reset_input_buffer()

@@ -93,6 +93,10 @@ def offline_after_job(byte: int | None) -> bool:
     return byte is not None and byte & FIXED_MASK == FIXED_VALUE and bool(byte & 0x08)
 
 
+OFFLINE_AFTER_JOB = PrinterStatus(
+    PrinterState.OFFLINE, "the printer went offline as it took the last job (paper out, cover open or an error)")
+
+
 def query_status(exchange: Callable[[bytes], int | None]) -> PrinterStatus:
     """Asks DLE EOT 1..4 through exchange (send a request, return the one-byte answer or None).
 

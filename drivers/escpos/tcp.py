@@ -6,7 +6,14 @@ import socket
 import time
 from typing import Any
 
-from drivers.escpos.status import PrinterState, PrinterStatus, offline_after_job, query_status, status_request
+from drivers.escpos.status import (
+    OFFLINE_AFTER_JOB,
+    PrinterState,
+    PrinterStatus,
+    offline_after_job,
+    query_status,
+    status_request,
+)
 from drivers.printer import Printer, PrinterMaybePrinted, PrinterOffline
 
 # After the job is sent, how long to wait for the printer to hang up before closing anyway.
@@ -28,6 +35,7 @@ class TcpPrinter(Printer):
     raises PrinterMaybePrinted, when the printer hangs up before answering, says it went offline,
     or, having answered status before, stays silent for the whole timeout. A printer never heard
     to answer status is given status_timeout and then counted as printed: nothing else can tell.
+    send returns the printer's status as the job's answer confirms it (None when it never answers).
     """
 
     def __init__(
@@ -64,10 +72,11 @@ class TcpPrinter(Printer):
     def address(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes) -> PrinterStatus | None:
         try:
             with socket.create_connection((self.host, self.port), timeout=self.timeout) as sock:
                 owed = 0  # status answers not yet read
+                status = None
                 if self.check_status:
                     try:
                         status, owed = self._query(sock)
@@ -76,13 +85,14 @@ class TcpPrinter(Printer):
                             f"printer {self.address} hung up at once: it may be offline or busy with another client"
                         ) from e
                     if not status.can_print:
-                        raise PrinterOffline(f"printer {self.address} cannot print: {status.detail}")
+                        raise PrinterOffline(f"printer {self.address} cannot print: {status.detail}", status)
                 sock.settimeout(self.timeout)
                 sock.sendall(data + (status_request(1) if self.check_status else b""))
-                if self.check_status:
-                    self._confirm_job(sock, owed + 1)
+                if status is not None:
+                    status = self._confirm_job(sock, owed + 1, status)
                 sock.shutdown(socket.SHUT_WR)
                 self._drain(sock)
+                return status
         except _HungUp as e:
             raise PrinterMaybePrinted(
                 f"printer {self.address} hung up before it had the whole job: it may be partly printed"
@@ -124,8 +134,9 @@ class TcpPrinter(Printer):
         except OSError as e:
             return PrinterStatus(PrinterState.OFFLINE, f"printer {self.address} could not be reached ({e.strerror or e})")
 
-    def _confirm_job(self, sock: socket.socket, owed: int) -> None:
-        """Reads the owed status answers, the last being the one that follows the job.
+    def _confirm_job(self, sock: socket.socket, owed: int, before: PrinterStatus) -> PrinterStatus | None:
+        """Reads the owed status answers, the last being the one that follows the job; the status
+        after the job (None if the printer said nothing).
 
         A hang-up raises _HungUp. A printer known to answer status gets the whole timeout, since a
         slow one's answers come late; one never heard answering gets status_timeout.
@@ -140,13 +151,15 @@ class TcpPrinter(Printer):
                 if self.answers_status:
                     raise PrinterMaybePrinted(
                         f"printer {self.address} stopped answering while taking the job: it may not be on paper")
-                return  # a printer that does not answer status: silence is no sign
+                return None  # a printer that does not answer status: silence is no sign
             owed -= 1
             last = byte
         if offline_after_job(last):
             raise PrinterMaybePrinted(
                 f"printer {self.address} went offline while taking the job (paper out, cover open or "
-                "an error): it may not be on paper")
+                "an error): it may not be on paper", OFFLINE_AFTER_JOB)
+        # the pre-check's full answer still holds; after a late one, the job's answer says online
+        return before if before.state is not PrinterState.UNKNOWN else PrinterStatus(PrinterState.ONLINE)
 
     def _query(self, sock: socket.socket) -> tuple[PrinterStatus, int]:
         """The status, and how many requests are still owed an answer (a late one may yet come)."""

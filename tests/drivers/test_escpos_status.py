@@ -137,6 +137,25 @@ async def test_send_to_a_printer_that_cannot_print_raises_and_prints_nothing(emu
     assert "Order #2" in ticket and emulator.incomplete == []
 
 
+@pytest.mark.parametrize("fault", [None, "paper_near_end"])
+async def test_send_answers_how_the_printer_is_once_it_took_the_job(emulator, fault):
+    """What the agent shows for the printer the moment a ticket prints, without waiting for a poll."""
+    emulator.fault = fault
+    status = await asyncio.to_thread(printer_for(emulator).send, job(6))
+    assert status == await asyncio.to_thread(printer_for(emulator).status)
+    assert status.state is (PrinterState.PAPER_NEAR_END if fault else PrinterState.ONLINE)
+    assert await asyncio.to_thread(printer_for(emulator, check_status=False).send, job(7)) is None  # never asked
+
+
+@pytest.mark.parametrize(("fault", "state"), [("paper_out", PrinterState.PAPER_OUT),
+                                              ("cover_open", PrinterState.COVER_OPEN)])
+async def test_a_refused_job_carries_what_the_printer_said(emulator, fault, state):
+    emulator.fault = fault
+    with pytest.raises(PrinterOffline) as refused:
+        await asyncio.to_thread(printer_for(emulator).send, job())
+    assert refused.value.status.state is state
+
+
 async def test_paper_out_discards_a_job_sent_without_asking(emulator):
     emulator.fault = "paper_out"
     await asyncio.to_thread(printer_for(emulator, check_status=False).send, job())
@@ -171,8 +190,9 @@ async def test_printer_that_never_answers_status_still_gets_the_job():
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        await asyncio.to_thread(TcpPrinter(host="127.0.0.1", port=port, status_timeout=0.2).send, job(9))
+        said = await asyncio.to_thread(TcpPrinter(host="127.0.0.1", port=port, status_timeout=0.2).send, job(9))
     finally:
         server.close()
         await server.wait_closed()
     assert job(9) in bytes(received)
+    assert said is None  # it said nothing, so nothing is claimed about it

@@ -36,7 +36,7 @@ def test_ticket_printed_over_pyserial_and_status_online(line):
     emu, port = line
     printer = SerialPrinter(port=port, baudrate=115200, timeout=2, status_timeout=0.5)
     assert printer.status().state is PrinterState.ONLINE
-    printer.send(job(1))
+    assert printer.send(job(1)).state is PrinterState.ONLINE
     [ticket] = emu.wait_for_tickets(1, timeout=5)
     assert "Order #1" in ticket and "2 x Käsespätzle" in ticket
 
@@ -46,8 +46,9 @@ def test_paper_out_status_and_send_refused(line):
     emu.fault = "paper_out"
     printer = SerialPrinter(port=port, status_timeout=0.5)
     assert printer.status().state is PrinterState.PAPER_OUT
-    with pytest.raises(PrinterOffline, match="out of paper"):
+    with pytest.raises(PrinterOffline, match="out of paper") as refused:
         printer.send(job(2))
+    assert refused.value.status.state is PrinterState.PAPER_OUT
     emu.fault = None
     printer.send(job(3))
     [ticket] = emu.wait_for_tickets(1)

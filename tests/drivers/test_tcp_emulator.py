@@ -127,8 +127,9 @@ async def test_a_printer_that_goes_out_of_paper_while_taking_the_job_is_not_coun
     port = server.sockets[0].getsockname()[1]
     try:
         printer = TcpPrinter(host="127.0.0.1", port=port, timeout=3)
-        with pytest.raises(PrinterMaybePrinted, match="went offline while taking the job"):
+        with pytest.raises(PrinterMaybePrinted, match="went offline while taking the job") as failed:
             await asyncio.to_thread(printer.send, b"\x1b@hello\n\x1dV\x00")
+        assert failed.value.status.state == "offline"  # what the agent shows until it asks again
     finally:
         server.close()
         await server.wait_closed()

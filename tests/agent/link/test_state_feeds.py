@@ -81,6 +81,8 @@ async def test_a_device_is_reported_when_its_state_changes_and_not_on_every_roun
     feed = DeviceFeed(state.database, state.dispatcher, "test-agent", state.link.wake)
     # the app's own feed reports at start; this one starts from nothing, as after a restart
     await eventually(lambda: _reported(agent_client, 2), what="the app's first reports")
+    # the printer's first answer changes its state (from "ok" to "online"): wait for it first
+    await eventually(lambda: state.dispatcher.health["kitchen"].status == "online", what="the first status poll")
     assert await feed.report_changes() == 2
     assert await feed.report_changes() == 0  # nothing changed: nothing sent
 

@@ -12,6 +12,7 @@ from agent.state import STATE
 from agent.visits import bills, table_sessions
 from contract import messages, pay_link
 from tests.agent.helpers import make_config, place, table_tokens
+from tests.waiting import eventually
 
 SOUP, ESCARGOTS, PATE = "onion-soup", "escargots", "pate-de-campagne"  # 9.50, 13.50, 11.50
 
@@ -147,12 +148,15 @@ async def test_a_hold_expires_and_a_released_share_frees_its_part(aiohttp_client
     token = await _setup(client, SOUP)
     await _share(client, token, {"kind": "remaining"})
     assert (await _bill(client, token))["left_minor"] == 0
-    await asyncio.sleep(0.8)
-    assert (await _bill(client, token))["left_minor"] == 950
+    await eventually(lambda: _left_is(client, token, 950), what="the hold expired")
     share = (await _share(client, token, {"kind": "remaining"}))["share"]
     assert (await client.delete(f"/api/v1/tables/{token}/bill/shares/{share['id']}")).status == 204
     assert (await client.delete(f"/api/v1/tables/{token}/bill/shares/{share['id']}")).status == 404
     assert (await _bill(client, token))["left_minor"] == 950
+
+
+async def _left_is(client, token, minor):
+    return (await _bill(client, token))["left_minor"] == minor
 
 
 async def test_same_idempotency_key_gives_the_same_share(agent_client):

@@ -3,7 +3,6 @@ itself as diners order (and after the stream drops), status reaches the diner, r
 acknowledged, a cash payment settles a bill, devices and the day report; and every refusal is shown
 with the agent's own words while nothing changes."""
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from agent.visits.table_sessions import now_iso
 from tests.agent.helpers import count, make_config, place, table_tokens
 from tests.agent.staff.helpers import PINS, add_account, with_staff_routes
 from tests.browser import chromium
+from tests.waiting import eventually
 
 SCREENSHOTS = Path(__file__).resolve().parents[4] / "docs" / "screenshots"
 TABLET = {"viewport": {"width": 1280, "height": 800}, "locale": "en-GB", "timezone_id": "Europe/Paris"}
@@ -127,14 +127,19 @@ async def test_board_fills_live_moves_orders_and_catches_up(agent, staff_page):
 
     # the tablet's stream drops (Wi-Fi gone): an order placed meanwhile shows up once it is back
     await page.route("**/api/v1/staff/events", lambda route: route.abort("internetdisconnected"))
-    agent.app[STATE].events.close()  # ends the open stream, as a dropped connection would
-    await asyncio.sleep(0.5)
+    events = agent.app[STATE].events
+    events.close()  # ends the open stream, as a dropped connection would
+    await eventually(lambda: events.subscribers == 0, what="the tablet's stream ends")
     await order(agent, "Table 2", ESCARGOTS)
-    await asyncio.sleep(1)
-    await expect(card(page, "Table 2 · #3")).to_have_count(0)  # nothing can reach the tablet now
+    assert events.subscribers == 0  # nothing can reach the tablet now
+    await expect(card(page, "Table 2 · #3")).to_have_count(0)
     await page.unroute("**/api/v1/staff/events")
     await expect(card(page, "Table 2 · #3")).to_be_visible(timeout=8000)  # reconnect, hello, reload
     assert page.js_errors == []
+
+
+async def _count_is(agent, sql: str, expected: int) -> bool:
+    return await count(agent, sql) == expected
 
 
 def lambda_has(cls: str):
@@ -232,6 +237,11 @@ async def test_kitchen_and_server_accounts_see_what_they_may_do_and_are_told_why
 async def test_devices_held_tickets_test_print_and_the_day_report(agent, staff_page, emulator):
     placed = await order(agent, "Table 1", SOUP)
     await emulator.wait_for_tickets(1)
+    # the printer has the ticket before the driver has its answer: until the job is done, the
+    # dispatcher would write 'done' over the 'held' below
+    kitchen_done = ("SELECT COUNT(*) FROM device_jobs WHERE device = 'kitchen' AND status = 'done' "
+                    f"AND order_id = '{placed['id']}'")
+    await eventually(lambda: _count_is(agent, kitchen_done, 1), what="the ticket's job is done")
     # the ticket might be on paper already (the agent crashed while sending): staff must decide
     await agent.app[STATE].database.write(lambda db: db.execute(
         "UPDATE device_jobs SET status = 'held', last_error = 'may have printed' WHERE order_id = ? "
