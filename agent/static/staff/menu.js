@@ -105,8 +105,8 @@ function editView() {
       h("button", { type: "button", onclick: () => categoryDialog(category) }, "Edit category")));
     parts.push(h("ul", { class: "list" }, category.items.filter((i) => matches(i.name)).map((item) =>
       h("li", { class: "row", dataset: { item: item.id } },
-        h("span", {}, h("span", { class: "name" }, item.name), " ",
-          h("span", { class: "muted" }, money(item.price_minor, menu.exponent)),
+        h("span", { class: "what" }, h("span", { class: "name" }, item.name),
+          h("span", { class: "muted" }, `${money(item.price_minor, menu.exponent)} ${menu.restaurant.currency}`),
           item.available ? "" : h("span", { class: "pill out" }, "sold out")),
         h("div", { class: "actions" },
           h("button", { type: "button", onclick: () => itemDialog(item) }, "Edit"),
@@ -127,6 +127,11 @@ function editView() {
 
 function field(label, input, wide = false) {
   return h("label", { class: wide ? "wide" : "" }, label, input);
+}
+
+/** A checkbox with its label beside it, the whole line a tap target. */
+function check(label, input) {
+  return h("label", { class: "check" }, input, h("span", {}, label));
 }
 
 function dialog(title, fields, onsave) {
@@ -156,8 +161,8 @@ function translationFields(obj, withDescription) {
     const name = h("input", { value: tr.name || "", dataset: { lang, part: "name" } });
     const fields = [field(`Name (${lang})`, name)];
     if (withDescription) {
-      fields.push(field(`Description (${lang})`, h("input", { value: tr.description || "",
-        dataset: { lang, part: "description" } })));
+      fields.push(field(`Description (${lang})`, h("textarea", { dataset: { lang, part: "description" } },
+        tr.description || ""), true));
     }
     return fields;
   }).flat();
@@ -182,17 +187,17 @@ function itemDialog(item) {
     selected: c.id === v.category_id }, c.name)));
   const price = h("input", { value: money(v.price_minor, menu.exponent), inputmode: "decimal", required: true });
   const description = h("textarea", {}, v.description);
-  const allergens = h("input", { value: v.allergens.join(", ") });
-  const tags = h("input", { value: v.tags.join(", ") });
-  const stations = h("input", { value: v.stations.join(", ") });
+  const allergens = h("input", { value: v.allergens.join(", "), placeholder: "gluten, milk, nuts" });
+  const tags = h("input", { value: v.tags.join(", "), placeholder: "vegetarian, spicy" });
+  const stations = h("input", { value: v.stations.join(", "), placeholder: "kitchen" });
   const course = h("input", { value: v.course });
   const available = h("input", { type: "checkbox", checked: v.available });
-  const groups = menu.modifier_groups.map((g) => h("label", {}, h("input", { type: "checkbox", value: g.id,
-    checked: v.modifier_groups.includes(g.id) }), ` ${g.name}`));
+  const groups = menu.modifier_groups.map((g) => check(g.name, h("input", { type: "checkbox", value: g.id,
+    checked: v.modifier_groups.includes(g.id) })));
   const translations = translationFields(v, true);
   const fields = [field("Name", name), field("Category", category), field(`Price (${menu.restaurant.currency})`, price),
-    field("Available", available), field("Description", description, true),
-    field("Allergens (comma-separated)", allergens), field("Tags", tags), field("Stations", stations),
+    check("Available to order", available), field("Description", description, true),
+    field("Allergens", allergens), field("Tags", tags), field("Stations", stations),
     field("Course", course), h("fieldset", { class: "wide" }, h("legend", {}, "Option groups"), groups),
     ...translations];
   dialog(item ? `Edit ${item.name}` : "New item", fields, () => {

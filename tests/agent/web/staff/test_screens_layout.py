@@ -118,3 +118,27 @@ async def test_header_icon_and_the_devices_screen_say_nothing_twice_and_no_null(
     await expect(link).not_to_contain_text("ago ago")
     assert "null" not in await tablet.locator("#shell").inner_text()
     assert tablet.failed_requests == []  # no 404 for a favicon or anything else
+
+
+FORM_GEOMETRY = """() => {
+  const dlg = document.querySelector('dialog[open]');
+  const height = (label) => [...dlg.querySelectorAll('label')].find((l) => l.textContent.startsWith(label))
+    .querySelector('input, textarea, select').getBoundingClientRect().height;
+  const checks = [...dlg.querySelectorAll('label.check')].map((l) => {
+    const box = l.querySelector('input').getBoundingClientRect(), text = l.querySelector('span').getBoundingClientRect();
+    return { size: box.height, beside: box.right <= text.left && Math.abs(box.top + box.height / 2 - (text.top + text.height / 2)) < 4 };
+  });
+  return { course: height('Course'), name_de: height('Name (de)'),
+           desc_de: dlg.querySelector('[data-lang=de][data-part=description]').tagName, checks };
+}"""
+
+
+async def test_the_menu_editors_item_form_is_laid_out_for_a_tablet(tablet):
+    await tablet.get_by_role("navigation", name="Screens").get_by_role("link", name="Menu").click()
+    await tablet.get_by_role("button", name="Edit menu").click()
+    await expect(tablet.locator('li[data-item="onion-soup"] .what')).to_have_text("French onion soup9.50 EUR")
+    await tablet.locator('li[data-item="steak-frites"]').get_by_role("button", name="Edit").click()
+    g = await tablet.evaluate(FORM_GEOMETRY)
+    assert g["course"] < 60 and g["name_de"] < 60  # no 330 px boxes beside the option groups
+    assert g["desc_de"] == "TEXTAREA"  # a translated description is not cut to one line
+    assert len(g["checks"]) >= 3 and all(c["size"] <= 30 and c["beside"] for c in g["checks"])
