@@ -134,7 +134,7 @@ class Bill:
             "refunded_minor": sum(s["refunded_minor"] for s in self.shares),
             "settled": total > 0 and left == 0 and held == 0,
             "shares": [{k: s[k] for k in ("id", "kind", "amount_minor", "tip_minor", "status", "method",
-                                         "paid_at", "refunded_minor", "payment_id")}
+                                         "paid_at", "expires_at", "refunded_minor", "payment_id")}
                        for s in self.shares if s["status"] in ("held", "paid", "overpaid")],
         }
 

@@ -1,7 +1,7 @@
 // The bill: its lines, what is paid and what is left; paying all of it, an equal share, chosen
 // items (or part of one), or an amount, plus a tip; then over to the hub's pay page.
 import { $, el, announce, fill } from "./dom.js";
-import { t } from "./i18n.js";
+import { t, lang } from "./i18n.js";
 import { money, parseMoney, percentOf } from "./money.js";
 import { call, tableUrl, uuid, token } from "./api.js";
 import { stepper } from "./item-sheet.js";
@@ -58,7 +58,17 @@ function summary(b) {
     b.held_minor ? row(t("held"), money(b.held_minor)) : null,
     b.tips_minor ? row(t("tips"), money(b.tips_minor), "muted") : null,
     row(t("left"), money(b.left_minor), "strong left")),
-  b.left_minor === 0 && b.paid_minor > 0 ? el("p", { class: "ok", role: "status", text: t("settled") }) : null].filter(Boolean);
+  b.settled ? el("p", { class: "ok", role: "status", text: t("settled") }) : null,
+  b.held_minor && !b.settled ? inProgress(b) : null].filter(Boolean);
+}
+
+/** Someone at the table is paying part of the bill right now: say so, and when it frees itself. */
+function inProgress(b) {
+  const held = b.shares.filter((s) => s.status === "held");
+  const until = held.map((s) => s.expires_at).sort().at(-1);
+  const time = until ? new Date(until).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" }) : "";
+  return el("p", { class: "notice", role: "status", text: t(b.left_minor ? "inProgress" : "inProgressAll",
+    money(b.held_minor), time) });
 }
 
 function radio(name, value, text, checked, onchange) {

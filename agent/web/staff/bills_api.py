@@ -142,6 +142,27 @@ async def close(request: web.Request) -> web.Response:
     return web.json_response({"closed": True})
 
 
+@routes.post("/api/v1/staff/shares/{share_id}/release")
+async def release_share(request: web.Request) -> web.Response:
+    """One tap when a diner left the pay page without paying: what the share held can be paid by
+    the table again. Should that diner still pay, the money shows as paid too much, to refund."""
+    user = await staff_user(request, *FLOOR, change=True)
+    state = request.app[STATE]
+
+    def release(db) -> str | None:
+        share = shares.get(db, request.match_info["share_id"])
+        if share is None or not shares.release(db, share["session_id"], share["id"]):
+            return None
+        bill_feed.report(db, state.config, share["session_id"])
+        return share["session_id"]
+
+    session_id = await state.database.write(release)
+    if session_id is None:
+        return json_error(404, "not_found", "no share is waiting for payment under that id (paid, released or expired)")
+    await live.publish_bill(state, session_id)
+    return web.json_response({"released": request.match_info["share_id"], "by": user.name})
+
+
 @routes.post("/api/v1/staff/shares/{share_id}/refunds")
 async def refund(request: web.Request) -> web.Response:
     user = await staff_user(request, "manager", change=True)

@@ -1,7 +1,7 @@
 // One open bill: its lines (void, managers only), tax, total, what is paid (by whom and how),
 // refunds of card payments (managers), a payment form, the receipt and closing the table.
 // The card is built once; `update(bill)` redraws only the figures, never the forms.
-import { busy, clock, el, errorText, messageBox, say } from "./dom.js";
+import { busy, clock, el, errorText, fill, messageBox, say } from "./dom.js";
 import { money, parseMoney, plain } from "./money.js";
 import { payForm } from "./pay-form.js";
 
@@ -155,9 +155,25 @@ export function billCard(ctx, first, { changed }) {
           : null) : null))));
   }
 
+  /** Shares a diner is paying now: if they left the pay page, one tap lets the table pay it again. */
+  function beingPaid() {
+    const { currency } = bill;
+    const held = bill.shares.filter((s) => s.status === "held");
+    if (!held.length) return null;
+    return el("ul", { class: "held-shares", "aria-label": "Being paid now" }, held.map((share) => el("li", {},
+      el("span", { text: `${money(share.amount_minor + share.tip_minor, currency)} being paid on a phone, `
+        + `held until ${clock(share.expires_at)}` }),
+      el("button", { type: "button", text: "Release",
+        "aria-label": `Release the payment of ${money(share.amount_minor, currency)} being made`,
+        onclick: (e) => busy(e.currentTarget, () => run(
+          () => ctx.api("POST", `/api/v1/staff/shares/${share.id}/release`, {}),
+          () => `Released: the table can pay ${money(share.amount_minor, currency)} again. If that phone still `
+            + "pays, it shows as paid too much, to refund.")) }))));
+  }
+
   function update(next) {
     bill = next;
-    body.replaceChildren(linesTable(), totals(), payments());
+    fill(body, linesTable(), totals(), beingPaid(), payments());
   }
 
   const root = el("article", { class: "card bill", "aria-labelledby": headingId, "data-bill": bill.id },
