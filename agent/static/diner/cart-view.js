@@ -33,9 +33,12 @@ export function renderCart() {
     const it = menu.items.get(l.item_id);
     const name = it?.name ?? l.item_id;
     const mods = l.modifiers.map((id) => menu.mods.get(id)?.name ?? id).join(", ");
-    return el("li", { class: i === badLine ? "line bad" : "line" },
+    // the menu says so the moment staff mark it (the live stream reloads the menu): not only on send
+    const gone = !it || it.available === false || l.modifiers.some((id) => menu.mods.get(id)?.available === false);
+    return el("li", { class: i === badLine || gone ? "line bad" : "line" },
       el("div", { class: "line-main" },
         el("p", { class: "line-name", text: name }),
+        gone ? el("p", { class: "line-gone", role: "status", text: t("soldOutNamed", name) }) : null,
         mods ? el("p", { class: "muted small", text: mods }) : null,
         l.note ? el("p", { class: "muted small note", text: `“${l.note}”` }) : null,
         el("p", { class: "price", text: money(unitPrice(l) * l.qty) })),
@@ -51,9 +54,14 @@ export function renderCart() {
     lines.length ? list : el("p", { text: t("empty") }),
     el("p", { class: "total", id: "cart-total" }, el("span", { text: t("total") }), el("strong", { text: money(total()) })));
   const send = $("send");
-  send.disabled = sending || !lines.length;
+  const soldOut = lines.some((l) => menu.items.get(l.item_id)?.available === false
+    || l.modifiers.some((id) => menu.mods.get(id)?.available === false));
+  send.disabled = sending || !lines.length || soldOut;
   send.textContent = sending ? t("sending") : t("send", money(total()));
 }
+
+/** The agent's words end without a full stop; a sentence here needs one. */
+const sentence = (text) => (/[.!?]$/.test(text) ? text : `${text}.`);
 
 /** One tap sends; the button is off while sending, and the key makes any second send a replay. */
 export async function sendOrder() {
@@ -76,7 +84,9 @@ export async function sendOrder() {
       cart.settle(false);  // refused: nothing was ordered
       const at = /^lines\[(\d+)\]/.exec(err.field || "");
       badLine = at ? Number(at[1]) : -1;
-      announce("cart-alert", err.code === "sold_out" ? t("unavailable", err.message) : t("failed", err.message));
+      const line = cart.cart.lines[badLine];
+      const what = line ? t("soldOutNamed", menu.items.get(line.item_id)?.name ?? line.item_id) : sentence(err.message);
+      announce("cart-alert", err.code === "sold_out" ? t("unavailable", what) : t("failed", err.message));
       if (err.code === "sold_out") await loadMenu(menu.doc.restaurant.lang).then(() => document.dispatchEvent(new Event("menu-changed"))).catch(() => {});
     }
   } finally {

@@ -83,6 +83,10 @@ function choices() {
 
 function refresh() {
   $("sheet-error").textContent = "";  // a change answers the last complaint; submit checks again
+  for (const fs of $("sheet").querySelectorAll("fieldset.needs-choice")) {
+    fs.classList.remove("needs-choice");
+    fs.querySelector(".group-error")?.remove();
+  }
   let unit = item.price_minor;
   for (const { g, fs, ids } of choices()) {
     for (const id of ids) unit += menu.mods.get(id)?.price_minor ?? 0;
@@ -100,8 +104,14 @@ function submit(event) {
   if (wrong) {
     event.preventDefault();
     const need = wrong.g.min === wrong.g.max ? wrong.g.min : `${wrong.g.min}–${wrong.g.max}`;
-    $("sheet-error").textContent = t("needChoice", wrong.g.name, need);
-    wrong.fs.querySelector("input:not(:disabled)")?.focus();
+    // said where the diner is looking: in the group itself, outlined, scrolled to, its first option focused
+    const message = t("needChoice", wrong.g.name, need);
+    $("sheet-error").textContent = message;
+    wrong.fs.classList.add("needs-choice");
+    wrong.fs.querySelector(".group-error")?.remove();
+    wrong.fs.querySelector("legend").after(el("p", { class: "group-error", text: message }));
+    wrong.fs.scrollIntoView({ block: "center", behavior: "smooth" });
+    wrong.fs.querySelector("input:not(:disabled)")?.focus({ preventScroll: true });
     return;
   }
   const modifiers = choices().flatMap(({ ids }) => ids);

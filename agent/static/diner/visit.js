@@ -96,7 +96,7 @@ export function start(showMenu) {
     order: news(orderEvent),
     bill: news(billEvent),
     request: news(requestEvent),
-    menu: () => showMenu(lang).then(renderBar).catch(() => {}),
+    menu: () => showMenu(lang).then(() => { renderBar(); if ($("cart").open) renderCart(); }).catch(() => {}),
     session: (s) => { if (s.closed) freshTable(); refresh(); },
   });
   // the worker only helps the next visit: it must not slow this one

@@ -152,8 +152,28 @@ async def test_language_from_the_phone_and_the_switcher(agent_client, phone, tab
     await expect(page.get_by_role("link", name="Speisekarte")).to_be_visible()
 
 
-async def test_an_item_sold_out_while_browsing_is_named_and_nothing_is_ordered(agent_client, phone, table_url):
+async def test_an_item_sold_out_while_in_the_cart_is_marked_at_once(agent_client, phone, table_url):
     page = await phone()
+    await open_table(page, await table_url())
+    await add(page, "Crème brûlée")
+    await add(page, "French onion soup")
+    await page.locator("#cart-open").click()
+    state = agent_client.app[STATE]
+    await state.database.write(lambda db: db.execute("UPDATE menu_items SET available = 0 WHERE id = 'onion-soup'"))
+    await state.reload_menu()  # the live stream tells the page: the open cart marks the line at once
+    await expect(page.locator(".line.bad")).to_contain_text("French onion soup is sold out.")
+    await expect(page.locator("#send")).to_be_disabled()
+    await page.get_by_role("button", name="Remove: French onion soup").click()
+    await expect(page.locator("#send")).to_be_enabled()
+    await page.locator("#send").click()
+    await expect(page.get_by_role("status").filter(has_text="Order #1")).to_be_visible()
+    await page.get_by_role("link", name="Menu", exact=True).click()
+    await expect(item(page, "French onion soup")).to_contain_text("Sold out")
+
+
+async def test_an_item_sold_out_unbeknown_to_the_page_is_named_and_nothing_is_ordered(agent_client, phone, table_url):
+    page = await phone()
+    await page.route("**/events", lambda route: route.abort())  # no live news reaches this phone
     await open_table(page, await table_url())
     await add(page, "Crème brûlée")
     await add(page, "French onion soup")
@@ -163,15 +183,10 @@ async def test_an_item_sold_out_while_browsing_is_named_and_nothing_is_ordered(a
     await page.locator("#cart-open").click()
     await page.locator("#send").click()
     alert = page.locator("#cart-alert")
-    await expect(alert).to_contain_text("French onion soup is sold out")
-    await expect(alert).to_contain_text("Nothing was ordered")
+    await expect(alert).to_contain_text("French onion soup is sold out. Nothing was ordered.")
     await expect(page.locator(".line.bad")).to_contain_text("French onion soup")
     assert await count(agent_client, "SELECT COUNT(*) FROM orders") == 0
-    await page.get_by_role("button", name="Remove: French onion soup").click()
-    await page.locator("#send").click()
-    await expect(page.get_by_role("status").filter(has_text="Order #1")).to_be_visible()
-    await page.get_by_role("link", name="Menu", exact=True).click()
-    await expect(item(page, "French onion soup")).to_contain_text("Sold out")
+    await expect(page.locator("#send")).to_be_disabled()  # the page reloaded the menu and knows now
 
 
 async def test_a_reload_offline_still_shows_the_menu(agent_client, phone, table_url):
@@ -193,3 +208,16 @@ async def test_a_forged_table_link_gets_a_clear_page(agent_client, phone):
     resp = await page.goto(str(agent_client.make_url("/t/forged-token-xxxxxxxxxx")))
     assert resp.status == 404
     await expect(page.get_by_role("heading", level=1)).to_have_text("Dieser Tisch-Link ist nicht gültig")
+
+
+async def test_a_required_choice_not_made_is_said_where_the_diner_is_looking(agent_client, phone, table_url):
+    page = await phone()
+    await open_table(page, await table_url())
+    await page.get_by_role("button", name="Add Steak frites", exact=True).click()
+    await page.locator("#sheet-add").click()
+    group = page.locator("#sheet fieldset.needs-choice")
+    await expect(group.locator(".group-error")).to_have_text("Please choose 1 for Doneness.")
+    await expect(group.locator(".group-error")).to_be_in_viewport()
+    assert await page.evaluate("document.activeElement.closest('fieldset')?.classList.contains('needs-choice')")
+    await page.get_by_role("dialog").get_by_label("Medium rare", exact=True).check()
+    await expect(page.locator("#sheet fieldset.needs-choice")).to_have_count(0)  # answered
