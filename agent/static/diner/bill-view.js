@@ -1,6 +1,6 @@
 // The bill: its lines, what is paid and what is left; paying all of it, an equal share, chosen
 // items (or part of one), or an amount, plus a tip; then over to the hub's pay page.
-import { $, el, announce, fill } from "./dom.js";
+import { $, el, announce, fill, MOMENT_MS } from "./dom.js";
 import { t, lang } from "./i18n.js";
 import { money, parseMoney, percentOf } from "./money.js";
 import { call, tableUrl, uuid, token } from "./api.js";
@@ -200,7 +200,7 @@ function offlineNotice(url) {
     url ? el("p", { text: t("step1") }) : null,
     url ? el("p", {}, el("a", { id: "pay-link", class: "button primary", href: url, text: t("step2").replace(/^2\. /, "") })) : null,
     url && navigator.clipboard ? el("button", { type: "button", text: t("copyLink"),
-      onclick: () => navigator.clipboard.writeText(url).then(() => announce("notice", t("copied"))) }) : null);
+      onclick: () => navigator.clipboard.writeText(url).then(() => announce("notice", t("copied"), { fadeAfter: MOMENT_MS })) }) : null);
 }
 
 function pendingShare() {

@@ -1,5 +1,5 @@
 // The cart: a bar with the running total, a sheet to change quantities and choices, and Send.
-import { $, el, announce } from "./dom.js";
+import { $, el, announce, MOMENT_MS } from "./dom.js";
 import { t } from "./i18n.js";
 import { money } from "./money.js";
 import { menu, unitPrice, loadMenu } from "./menu.js";
@@ -75,7 +75,7 @@ export async function sendOrder() {
     performance.measure("order-confirmed", { start: began });  // vitals.js
     cart.settle(true);
     $("cart").close();
-    announce("notice", t("sent", order.number));
+    announce("notice", t("sent", order.number), { fadeAfter: MOMENT_MS });
     onOrdered(order);
   } catch (err) {
     if (err.status === 0 || err.status >= 500) {

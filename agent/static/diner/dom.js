@@ -20,9 +20,13 @@ export function fill(node, ...kids) {
 }
 
 /** Say something to screen readers (and show it) in a live region. */
-export function announce(id, text) {
+export function announce(id, text, { fadeAfter = 0 } = {}) {
   const region = $(id);
   region.textContent = "";
   // a fresh node each time, so the same message twice is read twice
   requestAnimationFrame(() => { region.textContent = text; });
+  // news of a moment ("added", "sent") goes before it turns stale; only a newer message replaces it
+  if (fadeAfter) setTimeout(() => { if (region.textContent === text) region.textContent = ""; }, fadeAfter);
 }
+
+export const MOMENT_MS = 8000;  // how long news of a moment stays on screen

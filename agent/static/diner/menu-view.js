@@ -1,5 +1,5 @@
 // The menu screen: sticky category navigation, search, diet and allergen filters, item cards.
-import { $, el, announce } from "./dom.js";
+import { $, el, announce, MOMENT_MS } from "./dom.js";
 import { t, label } from "./i18n.js";
 import { money } from "./money.js";
 import { menu } from "./menu.js";
@@ -86,7 +86,7 @@ const openItem = (id) => import("./item-sheet.js").then((m) => m.openItem(id));
 async function quickAdd(it) {
   const cart = await import("./cart.js");
   cart.put({ item_id: it.id, qty: 1, modifiers: [], note: "" });
-  announce("notice", t("added", it.name));
+  announce("notice", t("added", it.name), { fadeAfter: MOMENT_MS });
 }
 
 /** Show only what matches the search and filters; hide emptied categories (and their nav links). */

@@ -221,3 +221,16 @@ async def test_a_required_choice_not_made_is_said_where_the_diner_is_looking(age
     assert await page.evaluate("document.activeElement.closest('fieldset')?.classList.contains('needs-choice')")
     await page.get_by_role("dialog").get_by_label("Medium rare", exact=True).check()
     await expect(page.locator("#sheet fieldset.needs-choice")).to_have_count(0)  # answered
+
+
+async def test_news_of_a_moment_does_not_linger(agent_client, phone, table_url):
+    page = await phone()
+    await open_table(page, await table_url())
+    await add(page, "Moules frites")
+    notice = page.locator("#notice")
+    await expect(notice).to_have_text("Moules frites added to your order.")
+    await expect(notice).to_be_empty(timeout=15000)  # gone by itself, not left for the next visit to the page
+    await page.locator("#cart-open").click()
+    await page.locator("#send").click()
+    await expect(notice).to_have_text("Order #1 is with the kitchen.")
+    await expect(notice).to_be_empty(timeout=15000)  # the order card below tells its status from here on
