@@ -49,6 +49,7 @@ class BillLine:
     paid_minor: int = 0
     held_minor: int = 0
     voided: bool = False
+    options: tuple[str, ...] = ()  # the modifiers chosen, by name ("Medium rare", "Béarnaise")
 
     @property
     def left_minor(self) -> int:
@@ -59,7 +60,7 @@ class BillLine:
         return {"id": self.id, "name": self.name, "qty": self.qty, "price_minor": self.price_minor,
                 "tax_rate_bp": self.tax_rate_bp, "tax_minor": self.tax_minor, "amount_minor": self.amount_minor,
                 "paid_minor": self.paid_minor, "held_minor": self.held_minor, "voided": self.voided,
-                "left_minor": self.left_minor}
+                "left_minor": self.left_minor, "options": list(self.options)}
 
 
 @dataclass
@@ -147,13 +148,14 @@ def load(db: sqlite_utils.Database, session_id: str, tax_mode: str, now: str) ->
     currency = db.execute("SELECT currency FROM orders WHERE session_id = ? LIMIT 1", [session_id]).fetchone()
     bill = Bill(session_id, row[0], currency[0] if currency else restaurant_currency(db), tax_mode)
     # plain tuples, not sqlite-utils' row dicts: a long tab has hundreds of lines
-    for order_id, position, name, qty, price, rate, voided_at in db.execute(
-            """SELECT l.order_id, l.position, l.name, l.qty, l.line_total_minor, l.tax_rate_bp, l.voided_at
+    for order_id, position, name, qty, price, rate, voided_at, modifiers in db.execute(
+            """SELECT l.order_id, l.position, l.name, l.qty, l.line_total_minor, l.tax_rate_bp, l.voided_at, l.modifiers
                FROM order_lines l JOIN orders o ON o.id = l.order_id
                WHERE o.session_id = ? ORDER BY o.number, l.position""", [session_id]):
         tax, amount = line_tax(price, rate, tax_mode)
+        options = tuple(m["name"] for m in json.loads(modifiers)) if modifiers != "[]" else ()
         bill.lines.append(BillLine(f"{order_id}:{position}", order_id, position, name, qty, price, rate, tax, amount,
-                                   voided=voided_at is not None))
+                                   voided=voided_at is not None, options=options))
     for s in db.query("SELECT * FROM bill_shares WHERE session_id = ? ORDER BY created_at", [session_id]):
         share = dict(s)
         if share["status"] == "held" and share["expires_at"] <= now:

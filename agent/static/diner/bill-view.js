@@ -46,6 +46,7 @@ function summary(b) {
   const lines = el("ul", { class: "lines bill-lines", role: "list" }, b.lines.map((l) =>
     el("li", { class: l.voided ? "voided" : l.left_minor === 0 ? "settled" : "" },
       el("span", { text: `${l.qty} × ${l.name}` }),
+      l.options?.length ? el("span", { class: "small muted options", text: l.options.join(", ") }) : null,
       el("span", { class: "price", text: l.voided ? t("voided") : money(l.amount_minor) }),
       l.paid_minor ? el("span", { class: "small ok", text: `${t("paid")} ${money(l.paid_minor)}` }) : null,
       l.held_minor ? el("span", { class: "small muted", text: `${t("held")} ${money(l.held_minor)}` }) : null)));

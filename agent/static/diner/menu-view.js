@@ -105,8 +105,9 @@ export function apply() {
     for (const node of document.querySelectorAll(`[data-cat="${c.id}"]`)) node.hidden = !visible;
     shown += visible;
   }
-  $("no-match").textContent = shown ? "" : t("noMatch");
   const n = filters.tags.size + filters.without.size;
+  // "fewer filters" only helps when some are set; else it is the words searched for
+  $("no-match").textContent = shown ? "" : n ? t("noMatch") : t("noMatchSearch", filters.q.trim());
   $("filters-summary").textContent = n ? `${t("filters")} (${n})` : t("filters");
 }
 

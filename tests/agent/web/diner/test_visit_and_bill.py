@@ -82,6 +82,7 @@ async def test_pay_part_of_an_item_with_a_tip_then_the_rest_and_the_table_starts
         content_type="text/html", body="<h1>Demo card page</h1>"))
     await open_table(page, (await url_of(online_client)) + "#bill")
     await expect(page.locator(".bill-lines li")).to_have_count(2)
+    await expect(page.locator(".bill-lines li").first.locator(".options")).to_have_text("Medium")  # what was chosen
     await expect(page.locator(".totals .left")).to_contain_text("€44.70")
     await screenshot(page, "bill")
 
