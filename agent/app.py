@@ -33,6 +33,7 @@ from agent.web.errors import error_middleware
 from agent.web.rate_limits import LIMITS, DinerLimits
 from agent.web.same_origin import same_origin
 from agent.web.security_headers import add_security_headers
+from agent.web.slow_bodies import body_deadline
 from agent.web.staff.routes import staff_routes
 from agent.web.static_files import STATIC
 
@@ -42,7 +43,8 @@ MAX_BODY = 64 * 1024  # an order is a few KB; anything bigger is a mistake or an
 
 
 def create_app(config: AgentConfig) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, same_origin], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[error_middleware, same_origin, body_deadline(config.http.body_timeout)],
+                          client_max_size=MAX_BODY)
     app.add_routes(orders_api.routes)
     app.add_routes(visit_api.routes)
     app.add_routes(staff_routes)

@@ -78,5 +78,6 @@ async def test_requests_reach_staff_and_tapping_twice_pages_once(agent_client):
     assert (await first.json())["request"]["id"] == (await again.json())["request"]["id"]
     bad = await agent_client.post(f"/api/v1/tables/{token}/requests", json={"kind": "dance"})
     assert bad.status == 422 and (await bad.json())["error"]["field"] == "kind"
-    junk = await agent_client.post(f"/api/v1/tables/{token}/requests", data=b"{")
+    junk = await agent_client.post(f"/api/v1/tables/{token}/requests", data=b"{",
+                                   headers={"Content-Type": "application/json"})
     assert junk.status == 400
