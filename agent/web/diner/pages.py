@@ -77,11 +77,19 @@ p.calm{{color:#4a4540}}
 <p class="calm">{calm}</p></main></body></html>"""
 
 
-def bad_link_page(request: web.Request) -> web.Response:
+def bad_link_page(request: web.Request, *, status: int = 404, head: str = "") -> web.Response:
     lang = pick_language(request.headers.get("Accept-Language", ""), UI_LANGUAGES)
     title, body, calm = (html.escape(s) for s in _BAD_LINK[lang])
-    return web.Response(text=_BAD_LINK_PAGE.format(lang=lang, title=title, body=body, calm=calm), status=404,
-                        content_type="text/html", headers={"Cache-Control": "no-store", "Content-Language": lang})
+    page = _BAD_LINK_PAGE.replace("</head>", head + "</head>").format(lang=lang, title=title, body=body, calm=calm)
+    return web.Response(text=page, status=status, content_type="text/html",
+                        headers={"Cache-Control": "no-store", "Content-Language": lang})
+
+
+@routes.get("/t/back")
+async def back_to_the_table(request: web.Request) -> web.Response:
+    """Where the pay page sends a diner back: pay links carry no table token, so the phone's own
+    memory of its table (back.js) leads home; a phone without one is asked to scan the code again."""
+    return bad_link_page(request, status=200, head='<script type="module" src="/static/diner/back.js"></script>')
 
 
 def _table_page(template: str, lang: str, restaurant: str, table: tables.Table, menu_json: bytes) -> str:
