@@ -27,7 +27,7 @@ from agent.state import STATE, AgentState
 from agent.store.database import Database
 from agent.store.migrations import migrate
 from agent.visits import tables
-from agent.web import pos_webhook
+from agent.web import openapi, pos_webhook
 from agent.web.diner import orders_api, pages, visit_api
 from agent.web.errors import error_middleware
 from agent.web.rate_limits import LIMITS, DinerLimits
@@ -50,6 +50,7 @@ def create_app(config: AgentConfig) -> web.Application:
     app.add_routes(staff_routes)
     app.add_routes(pages.routes)
     app.add_routes(pos_webhook.routes)
+    app.add_routes(openapi.routes)
     app.router.add_static("/static", STATIC, append_version=False)
     app[LIMITS] = DinerLimits(config.limits)
     app.cleanup_ctx.append(partial(_lifecycle, config))
