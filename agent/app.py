@@ -105,7 +105,7 @@ async def _import_pos_menu(state: AgentState, pos) -> None:
     """A POS that is down at start-up must not keep the agent from taking orders."""
     try:
         result = await sync_from_pos(state, pos)
-        log.info("menu imported from the POS", extra={"created": result.created, "updated": result.updated,
+        log.info("menu imported from the POS", extra={"items_created": result.created, "updated": result.updated,
                                                       "retired": result.retired})
     except Exception as exc:
         log.warning("menu import from the POS failed; keeping the stored menu", extra={"error": str(exc)})
