@@ -27,7 +27,7 @@ from agent.state import STATE, AgentState
 from agent.store.database import Database
 from agent.store.migrations import migrate
 from agent.visits import tables
-from agent.web import pos_webhook
+from agent.web import openapi, pos_webhook
 from agent.web.compressed import HOT, HOT_SIZE, Cache
 from agent.web.diner import notices, orders_api, pages, visit_api, vitals_api
 from agent.web.errors import error_middleware
@@ -35,6 +35,7 @@ from agent.web.metrics import METRICS, AgentMetrics, metrics, timing_middleware
 from agent.web.rate_limits import LIMITS, DinerLimits
 from agent.web.same_origin import same_origin
 from agent.web.security_headers import add_security_headers
+from agent.web.slow_bodies import body_deadline
 from agent.web.staff.routes import staff_routes
 from agent.web.static_files import STATIC
 
@@ -45,17 +46,19 @@ MAX_BODY = 64 * 1024  # an order is a few KB; anything bigger is a mistake or an
 
 def create_app(config: AgentConfig) -> web.Application:
     # timing outermost, so a refusal the error middleware writes is timed with its own status
-    app = web.Application(middlewares=[timing_middleware, error_middleware, same_origin], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[timing_middleware, error_middleware, same_origin,
+                                       body_deadline(config.http.body_timeout)], client_max_size=MAX_BODY)
     app[METRICS] = AgentMetrics()
     app[HOT] = Cache(HOT_SIZE)
     app.add_routes(orders_api.routes)
     app.add_routes(visit_api.routes)
     app.add_routes(staff_routes)
+    app.add_routes(notices.routes)  # before pages: /t/back is not a table token
     app.add_routes(pages.routes)
-    app.add_routes(notices.routes)
     app.add_routes(pos_webhook.routes)
     app.router.add_get("/metrics", metrics)
     vitals_api.setup(app)
+    app.add_routes(openapi.routes)
     app.router.add_static("/static", STATIC, append_version=False)
     app[LIMITS] = DinerLimits(config.limits)
     app.cleanup_ctx.append(partial(_lifecycle, config))
@@ -110,7 +113,7 @@ async def _import_pos_menu(state: AgentState, pos) -> None:
     """A POS that is down at start-up must not keep the agent from taking orders."""
     try:
         result = await sync_from_pos(state, pos)
-        log.info("menu imported from the POS", extra={"created": result.created, "updated": result.updated,
+        log.info("menu imported from the POS", extra={"items_created": result.created, "updated": result.updated,
                                                       "retired": result.retired})
     except Exception as exc:
         log.warning("menu import from the POS failed; keeping the stored menu", extra={"error": str(exc)})

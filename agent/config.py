@@ -47,6 +47,7 @@ class HttpSection(msgspec.Struct, forbid_unknown_fields=True):
     host: str = "127.0.0.1"
     port: Port = 8080
     public_url: str = ""  # what QR codes point at; defaults to http://host:port
+    body_timeout: Annotated[float, msgspec.Meta(gt=0, le=600)] = 10.0  # seconds for a request's body to arrive
 
 
 class HubSection(msgspec.Struct, forbid_unknown_fields=True):

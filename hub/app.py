@@ -12,7 +12,7 @@ from hub.config import HubConfig
 from hub.link import HubLink
 from hub.payments.wiring import setup_payments
 from hub.store import HubStore, migrate
-from hub.web import agents_api, operator_api
+from hub.web import agents_api, openapi, operator_api
 from hub.web.errors import error_middleware
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ def create_app(config: HubConfig) -> web.Application:
     operator_api.setup_routes(app)
     agents_api.setup_routes(app)
     setup_payments(app)  # after _store_and_link: payments use the store and the link
+    openapi.setup_routes(app)
     return app
 
 

@@ -39,12 +39,12 @@ def make_handlers(current_config: Callable[[], AgentConfig]) -> dict:
 
     def payment_recorded(db: sqlite_utils.Database, env, data: messages.PaymentRecorded) -> Events:
         config = current_config()
-        share, newly_paid = shares.apply_payment(db, data)
+        share, newly_paid = shares.apply_payment(db, data, tax_mode=config.restaurant.tax_mode)
         if share is None:
             # a share this agent never made: nothing to attach it to, but the money is real
             raise ValueError(f"payment {data.payment_id} is for unknown share {data.share_id}")
         if newly_paid and share["status"] == "overpaid":
-            log.warning("payment %s is for share %s, which was released: kept as an overpayment to refund",
+            log.warning("payment %s is for share %s, which the bill no longer wanted: kept as an overpayment to refund",
                         data.payment_id, data.share_id)
         elif newly_paid:
             settlement.tell_pos(db, config, share)

@@ -232,7 +232,7 @@ async def sync_from_pos(state: MenuServer, pos: Pos,
     pos_menu = await pos.fetch_menu()
     result = await state.database.write(import_pos_menu, pos_menu, category_id_for)
     await state.reload_menu()
-    log.info("menu synced from the POS", extra={"pos": pos.describe(), "created": result.created,
+    log.info("menu synced from the POS", extra={"pos": pos.describe(), "items_created": result.created,
                                                   "updated": result.updated, "retired": result.retired,
                                                   "skipped": result.skipped})
     return result

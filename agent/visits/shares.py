@@ -179,20 +179,30 @@ def release(db: sqlite_utils.Database, session_id: str, share_id: str) -> bool:
 PAID_STATUSES = ("paid", "overpaid")  # money taken for the share: "overpaid" when the bill did not want it
 
 
-def apply_payment(db: sqlite_utils.Database, data: messages.PaymentRecorded) -> tuple[dict | None, bool]:
+def apply_payment(db: sqlite_utils.Database, data: messages.PaymentRecorded, *,
+                  tax_mode: str) -> tuple[dict | None, bool]:
     """A card payment from the hub; idempotent: (share, whether it is newly paid). (None, False) when
-    the share is unknown here. A released share's payment is kept as "overpaid", never counted."""
+    the share is unknown here. It is kept as "overpaid", never counted, when the bill did not want
+    it: the share was released, or its hold ran out and others have paid the whole bill since."""
     share = get(db, data.share_id)
     if share is None:
         return None, False
     newly_paid = share["status"] not in PAID_STATUSES
     if newly_paid:
-        status = "overpaid" if share["status"] == "released" else "paid"
+        status = "overpaid" if share["status"] == "released" or _paid_by_others(db, share, tax_mode) else "paid"
         db.execute("""UPDATE bill_shares SET status = ?, method = ?, payment_id = ?, provider = ?, fee_minor = ?,
                                              paid_at = ?, amount_minor = ?, tip_minor = ? WHERE id = ?""",
                    [status, data.method, data.payment_id, data.provider, data.fee_minor, data.paid_at,
                     data.amount_minor, data.tip_minor, data.share_id])
     return get(db, data.share_id), newly_paid
+
+
+def _paid_by_others(db: sqlite_utils.Database, share: dict, tax_mode: str) -> bool:
+    now = datetime.now(UTC)
+    if share["status"] != "held" or share["expires_at"] > _iso(now):
+        return False
+    bill = bills.load(db, share["session_id"], tax_mode, _iso(now))  # the expired hold no longer counts
+    return bill is not None and bill.total_minor > 0 and bill.left_minor == 0 and bill.held_minor == 0
 
 
 def apply_failure(db: sqlite_utils.Database, share_id: str) -> dict | None:

@@ -144,6 +144,12 @@ def safe_href(url: str | None) -> str | None:
     return None
 
 
+# A pay page inside someone else's frame could be dressed up to take a diner's click: never framed.
+PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                                           "frame-ancestors 'none'; base-uri 'none'"}
+
+
 def page(lang: str, title_key: str, body_key: str, *, status: int = 200, back: str | None = None,
          extra: str = "", refresh_s: int | None = None) -> web.Response:
     text = TEXT[lang]
@@ -157,12 +163,6 @@ def page(lang: str, title_key: str, body_key: str, *, status: int = 200, back: s
             f'<p role="status">{escape(text[body_key])}</p>{extra}{link}</main></body></html>')
     return web.Response(text=html, status=status, content_type="text/html",
                         headers=PAGE_HEADERS)
-
-
-# A pay page inside someone else's frame could be dressed up to take a diner's click: never framed.
-PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
-                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-                                           "frame-ancestors 'none'; base-uri 'none'"}
 
 
 def amounts(lang: str, currency: str, amount_minor: int, tip_minor: int, table_name: str = "") -> str:

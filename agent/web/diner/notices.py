@@ -56,17 +56,25 @@ a{{color:#8a2c0d}}
 <p class="calm">{calm}</p></main></body></html>"""
 
 
-def bad_link_page(request: web.Request) -> web.Response:
+def bad_link_page(request: web.Request, *, status: int = 404, head: str = "") -> web.Response:
     lang = pick_language(request.headers.get("Accept-Language", ""), UI_LANGUAGES)
     title, body, calm = (html.escape(s) for s in _BAD_LINK[lang])
-    return _notice(lang, "?", title, body, calm, 404)
+    return _notice(lang, "?", title, body, calm, status, head)
 
 
-def _notice(lang: str, icon: str, title: str, body: str, calm: str, status: int) -> web.Response:
-    """title, body and calm are HTML already (escaped by the caller)."""
-    return web.Response(text=_NOTICE_PAGE.format(lang=lang, icon=icon, title=title, body=body, calm=calm),
-                        status=status, content_type="text/html",
+def _notice(lang: str, icon: str, title: str, body: str, calm: str, status: int, head: str = "") -> web.Response:
+    """title, body and calm are HTML already (escaped by the caller); head goes into <head> as it is."""
+    page = _NOTICE_PAGE.replace("</head>", head + "</head>").format(lang=lang, icon=icon, title=title, body=body,
+                                                                       calm=calm)
+    return web.Response(text=page, status=status, content_type="text/html",
                         headers={"Cache-Control": "no-store", "Content-Language": lang})
+
+
+@routes.get("/t/back")
+async def back_to_the_table(request: web.Request) -> web.Response:
+    """Where the pay page sends a diner back: pay links carry no table token, so the phone's own
+    memory of its table (back.js) leads home; a phone without one is asked to scan the code again."""
+    return bad_link_page(request, status=200, head='<script type="module" src="/static/diner/back.js"></script>')
 
 
 _HOME = {

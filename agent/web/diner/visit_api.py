@@ -136,5 +136,6 @@ def pay_url(state: AgentState, table: Table, share: dict) -> str:
         table_name=table.name, currency=share["currency"], amount_minor=share["amount_minor"],
         tip_minor=share["tip_minor"], description=f"{restaurant} · {table.name}",
         issued_at=_unix(share["created_at"]), expires_at=_unix(share["expires_at"]),
-        return_url=f"{state.config.public_url}/t/{table.token}"), state.signing_key)
+        # never the table's token: a pay link is seen by the payment page and can be passed on
+        return_url=f"{state.config.public_url}/t/back"), state.signing_key)
     return f"{state.config.hub.url.rstrip('/')}/pay/{token}"

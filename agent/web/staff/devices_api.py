@@ -11,6 +11,7 @@ from agent.state import STATE
 from agent.store import outbox
 from agent.visits.table_sessions import now_iso
 from agent.web.errors import json_error
+from agent.web.rate_limits import LIMITS
 from agent.web.staff.guard import ALL, staff_user
 
 routes = web.RouteTableDef()
@@ -49,7 +50,10 @@ async def devices(request: web.Request) -> web.Response:
     snapshot["link"] = {"connected": state.link.connected, "waiting": waiting,
                         "last_ack_at": state.link.last_ack_at.isoformat() if state.link.last_ack_at else None,
                         "offline_since": offline_since.isoformat() if offline_since else None}
-    snapshot["alerts"] = _alerts(snapshot)
+    snapshot["alerts"] = _alerts(snapshot) + [
+        # the same words while the flood lasts, so a banner staff dismissed stays dismissed
+        f"{t['table_name']}: far too many orders or requests are coming from it, some were refused. Check the table."
+        for t in request.app[LIMITS].flooded()]
     return web.json_response(snapshot)
 
 

@@ -181,7 +181,7 @@ async def test_pay_url_is_signed_by_the_agent_key(agent_client):
     share = pay_link.verify(signed, key)
     assert (share.share_id, share.amount_minor, share.tip_minor, share.currency) == \
         (data["share"]["id"], 950, 50, "EUR")
-    assert share.return_url.endswith(f"/t/{token}") and share.expires_at > share.issued_at
+    assert share.return_url.endswith("/t/back") and share.expires_at > share.issued_at
     head, sig = signed.split(".")
     forged = pay_link.sign(pay_link.ShareToPay(**{**{f: getattr(share, f) for f in share.__struct_fields__},
                                                   "amount_minor": 1}), state.signing_key).split(".")[0] + "." + sig

@@ -59,3 +59,20 @@ async def test_a_released_share_paid_late_is_an_overpayment_staff_can_refund(sta
     # a second delivery of the same payment changes nothing
     again = await _pay(client, old["id"], 950)
     assert [d for k, d, _ in again if k == "bill"][0]["paid_minor"] == 950
+
+
+async def test_a_share_paid_after_its_hold_ran_out_and_others_paid_is_an_overpayment(staff_client):
+    client = staff_client
+    token = (await table_tokens(client))["Table 1"]
+    assert (await place(client, token, [{"item_id": "onion-soup", "qty": 1}])).status == 201
+    late = await _share(client, token)
+    await client.app[STATE].database.write(lambda db: db.execute(
+        "UPDATE bill_shares SET expires_at = '2000-01-01T00:00:00.000+00:00' WHERE id = ?", [late["id"]]))
+    other = await _share(client, token)  # the hold ran out: someone else took the whole bill
+    await _pay(client, other["id"], 950)
+    events = await _pay(client, late["id"], 950)
+    [bill] = [data for kind, data, _ in events if kind == "bill"]
+    assert bill["paid_minor"] == 950 and bill["overpaid_minor"] == 950
+    await signed_in(client, "server")
+    listed = (await (await client.get("/api/v1/staff/bills")).json())["bills"]
+    assert [b["overpaid_minor"] for b in listed if b["id"] == bill["id"]] == [950]

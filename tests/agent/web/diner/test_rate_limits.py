@@ -27,6 +27,8 @@ async def test_a_table_is_limited_and_staff_see_it_flooded(aiohttp_client, tmp_p
     await signed_in(client, "server")
     [flooded] = (await (await client.get("/api/v1/staff/flooded")).json())["tables"]
     assert flooded["table_name"] == "Table 1" and flooded["refused"] == 2
+    alerts = (await (await client.get("/api/v1/staff/devices")).json())["alerts"]  # the red banner
+    assert any(a.startswith("Table 1: far too many orders") for a in alerts)
 
 
 async def test_one_client_is_limited_across_tables(aiohttp_client, tmp_path):
