@@ -31,6 +31,7 @@ function open() {
 }
 
 function wake() {
-  if (!source || source.readyState === EventSource.CLOSED) open();
+  // a stream still "connecting" may be inside the browser's own back-off: start afresh at once
+  if (!source || source.readyState !== EventSource.OPEN) open();
   handlers.refresh?.();
 }

@@ -3,6 +3,7 @@
 // Orders, the bill, payments and the live stream always go to the network and are never stored.
 const CACHE = "tableside-diner-v2";
 const SLOW_MS = 4000;  // flaky Wi-Fi: after this long, the saved copy beats waiting
+const TABLE_PAGE = /^\/t\/[^/]+$/;
 const SHELL = ["app.js", "visit.js", "dom.js", "i18n.js", "money.js", "menu.js", "api.js", "cart.js", "menu-view.js",
   "item-sheet.js", "cart-view.js", "orders-view.js", "bill-view.js", "live.js", "vitals.js", "diner.css", "icon.svg"]
   .map((f) => `/static/diner/${f}`);
@@ -14,8 +15,19 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil(caches.keys()
     .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
-    .then(() => self.clients.claim()));
+    .then(() => self.clients.claim())
+    .then(keepOpenTables));
 });
+
+/** The table page this phone has open was loaded before the worker existed: keep it now, so even a
+ * first visit reloads offline (the menu rides inside the page). */
+async function keepOpenTables() {
+  const cache = await caches.open(CACHE);
+  for (const client of await self.clients.matchAll({ type: "window" })) {
+    const url = new URL(client.url);
+    if (TABLE_PAGE.test(url.pathname)) await cache.add(url.pathname).catch(() => {});
+  }
+}
 
 self.addEventListener("fetch", (event) => {
   const req = event.request;
@@ -23,7 +35,7 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(req.url);
   if (url.origin !== location.origin) return;
   if (url.pathname === "/api/v1/menu") event.respondWith(networkFirst(req, true));
-  else if (req.mode === "navigate" && /^\/t\/[^/]+$/.test(url.pathname)) event.respondWith(networkFirst(req, false));
+  else if (req.mode === "navigate" && TABLE_PAGE.test(url.pathname)) event.respondWith(networkFirst(req, false));
   else if (url.pathname.startsWith("/static/diner/") || url.pathname.startsWith("/static/photos/")) {
     event.respondWith(staleWhileRevalidate(event, req));
   }
@@ -37,7 +49,7 @@ async function networkFirst(req, mark) {
   try {
     return await Promise.race([net, new Promise((_, slow) => setTimeout(() => slow(new Error("slow")), SLOW_MS))]);
   } catch {
-    const hit = await cache.match(req);
+    const hit = await cache.match(req, { ignoreVary: true });  // kept by keepOpenTables with other headers
     if (!hit) return net;  // nothing saved: wait for the network after all
     const headers = new Headers(hit.headers);  // tell the page this copy is a saved one
     if (mark) {

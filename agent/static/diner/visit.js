@@ -68,6 +68,10 @@ function freshTable() {
 let liveTimer = null;
 function connected(ok) {
   clearTimeout(liveTimer);
+  if (ok && $("notice").textContent === t("offlineMenu")) {  // back online: the saved menu gives way
+    $("notice").textContent = "";
+    showMenuAgain();
+  }
   if (ok) $("live-state").textContent = "";
   else liveTimer = setTimeout(() => { $("live-state").textContent = t("live"); }, 2500);
 }
@@ -79,7 +83,10 @@ export function relabel() {
   loadBill().catch(() => {});
 }
 
+let showMenuAgain = () => {};
+
 export function start(showMenu) {
+  showMenuAgain = () => showMenu(lang).then(renderBar).catch(() => {});
   startVitals();
   initCart(() => { location.hash = "#orders"; refresh(); });
   renderBar();
