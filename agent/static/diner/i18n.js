@@ -2,7 +2,7 @@
 const S = {
   en: {
     lang: "English", language: "Language", table: "Table", search: "Search the menu", filters: "Filters",
-    diet: "Diet", without: "Leave out", clear: "Clear filters", noMatch: "Nothing matches. Try fewer filters.", noMatchSearch: "No dish matches “{0}”. Try another word.",
+    diet: "Diet", without: "Leave out", clear: "Clear filters", noMatch: "Nothing matches. Try fewer filters.", noMatchSearch: "No dish matches “{0}”. Try another word.", matches: "{0} dishes match.", match1: "1 dish matches.",
     soldOut: "Sold out", contains: "Contains", add: "Add", addNamed: "Add {0}", added: "{0} added to your order.", close: "Close", note: "Note for the kitchen",
     notePh: "e.g. no onions", qty: "Quantity", less: "One less", more: "One more", required: "required",
     choose: "choose {0}", chooseRange: "choose {0} to {1}", upTo: "optional, up to {0}", none: "None",
@@ -35,7 +35,7 @@ const S = {
   },
   de: {
     lang: "Deutsch", language: "Sprache", table: "Tisch", search: "Speisekarte durchsuchen", filters: "Filter",
-    diet: "Ernährung", without: "Ohne", clear: "Filter zurücksetzen", noMatch: "Nichts gefunden. Weniger Filter versuchen.", noMatchSearch: "Kein Gericht passt zu „{0}“. Versuchen Sie ein anderes Wort.",
+    diet: "Ernährung", without: "Ohne", clear: "Filter zurücksetzen", noMatch: "Nichts gefunden. Weniger Filter versuchen.", noMatchSearch: "Kein Gericht passt zu „{0}“. Versuchen Sie ein anderes Wort.", matches: "{0} Gerichte passen.", match1: "1 Gericht passt.",
     soldOut: "Ausverkauft", contains: "Enthält", add: "Hinzufügen", addNamed: "{0} hinzufügen", added: "{0} zur Bestellung hinzugefügt.", close: "Schließen",
     note: "Hinweis für die Küche", notePh: "z. B. ohne Zwiebeln", qty: "Menge", less: "Eins weniger", more: "Eins mehr",
     required: "Pflicht", choose: "{0} wählen", chooseRange: "{0} bis {1} wählen", upTo: "optional, bis zu {0}", none: "Keine",
@@ -72,7 +72,7 @@ const S = {
   },
   fr: {
     lang: "Français", language: "Langue", table: "Table", search: "Rechercher dans la carte", filters: "Filtres",
-    diet: "Régime", without: "Sans", clear: "Effacer les filtres", noMatch: "Aucun résultat. Essayez moins de filtres.", noMatchSearch: "Aucun plat ne correspond à « {0} ». Essayez un autre mot.",
+    diet: "Régime", without: "Sans", clear: "Effacer les filtres", noMatch: "Aucun résultat. Essayez moins de filtres.", noMatchSearch: "Aucun plat ne correspond à « {0} ». Essayez un autre mot.", matches: "{0} plats correspondent.", match1: "1 plat correspond.",
     soldOut: "Épuisé", contains: "Contient", add: "Ajouter", addNamed: "Ajouter {0}", added: "{0} ajouté à votre commande.", close: "Fermer",
     note: "Note pour la cuisine", notePh: "ex. sans oignons", qty: "Quantité", less: "Un de moins", more: "Un de plus",
     required: "obligatoire", choose: "choisir {0}", chooseRange: "choisir de {0} à {1}", upTo: "facultatif, jusqu'à {0}",

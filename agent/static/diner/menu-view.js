@@ -108,6 +108,8 @@ export function apply() {
   const n = filters.tags.size + filters.without.size;
   // "fewer filters" only helps when some are set; else it is the words searched for
   $("no-match").textContent = shown ? "" : n ? t("noMatch") : t("noMatchSearch", filters.q.trim());
+  // said inside the open filter panel too: the results may be below the fold, a tap must show
+  $("filter-count").textContent = n ? t(shown === 1 ? "match1" : "matches", shown) : "";
   $("filters-summary").textContent = n ? `${t("filters")} (${n})` : t("filters");
 }
 

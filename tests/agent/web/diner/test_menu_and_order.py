@@ -58,10 +58,16 @@ async def test_browse_filter_search_and_order_with_modifiers(agent_client, phone
     await page.locator("#filter-box").get_by_text("Vegan", exact=True).click()
     await expect(item(page, "Steak frites")).to_be_hidden()
     await expect(item(page, "Ratatouille provençale")).to_be_visible()
+    count = page.locator("#filter-count")  # inside the open panel: a tap shows even with results below the fold
+    await expect(count).to_have_text(f"{await page.locator('.item:visible').count()} dishes match.")
+    await expect(count).to_be_in_viewport()
     await page.get_by_role("button", name="Clear filters").click()
+    await expect(count).to_be_empty()
     await page.get_by_label("Search the menu").fill("mousse")
     await expect(page.locator(".item:visible")).to_have_count(1)
     await expect(item(page, "Chocolate mousse")).to_be_visible()
+    await page.get_by_label("Search the menu").fill("zzzz")
+    await expect(page.locator("#no-match")).to_have_text("No dish matches “zzzz”. Try another word.")
     await page.get_by_label("Search the menu").fill("")
 
     await page.get_by_role("button", name="Add Steak frites").click()
@@ -82,6 +88,9 @@ async def test_browse_filter_search_and_order_with_modifiers(agent_client, phone
     await expect(page.locator("#cart-open")).to_contain_text("3 items · €72.30")
     await page.locator("#cart-open").click()
     await expect(page.locator("#cart-total")).to_contain_text("€72.30")
+    name_box = await page.locator("#cart-body .line-name").first.bounding_box()
+    note_box = await page.locator("#cart-body .note").first.bounding_box()
+    assert abs(note_box["x"] - name_box["x"]) < 1  # the kitchen note under the dish, not the price
     await screenshot(page, "cart")
     await page.get_by_role("button", name="Send order").click()
     await expect(page.get_by_role("status").filter(has_text="Order #1 is with the kitchen")).to_be_visible()
