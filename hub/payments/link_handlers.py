@@ -1,4 +1,4 @@
-"""What the hub does with the payment messages agents send over the link (wired in hub/link.py).
+"""What the hub does with the payment messages agents send over the link (wired in hub/link/applying.py).
 
     payment.taken     -> apply_payment_taken(store, env, data)
     refund.requested  -> apply_refund_requested(app_or_payments, env, data)

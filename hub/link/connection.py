@@ -1,0 +1,164 @@
+"""HubLink: the hub's end of the MQTT link, one connection to the broker per worker.
+
+Connects and subscribes (through the shared subscription, so several workers split the load),
+hands each up-message to the applier (hub/link/applying.py) and acks it once applied, runs the
+downlink pump (hub/link/downlink.py) while connected, reconnects with back-off, and prunes
+(hub/link/pruning.py) meanwhile.
+"""
+
+import asyncio
+import contextlib
+import itertools
+import logging
+
+import aiomqtt
+
+from contract import envelope, topics
+from contract.messages import Ack
+from hub.backoff import Backoff
+from hub.config import HubConfig
+from hub.link.applying import Handler, UpApplier
+from hub.link.downlink import DOWN_RESEND_AFTER_S, DOWN_WINDOW, DownPump
+from hub.link.presence import AgentPresence
+from hub.link.pruning import prune_periodically
+from hub.store import HubStore
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE_S = 30  # notice a dead broker within about a minute
+
+
+class HubLink:
+    def __init__(self, config: HubConfig, store: HubStore, *, backoff: Backoff | None = None,
+                 window: int = DOWN_WINDOW, resend_after: float = DOWN_RESEND_AFTER_S) -> None:
+        self._config = config
+        self._store = store
+        self._backoff = backoff or Backoff(0.5, 30.0)
+        self._connected = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._ack_seq = itertools.count(1)  # acks are not outboxed, so a process counter does
+        self._pump = DownPump(store, self._ack_seq, window=window, resend_after=resend_after)
+        self._applier = UpApplier(store, AgentPresence(store), self._pump)
+
+    def handle(self, type_: str, handler: Handler, *, rejects: tuple[type[Exception], ...] = ()) -> None:
+        """Apply messages of `type_` with `handler`; the exceptions in `rejects` mean "record as
+        rejected and ack" (any other one: not acked, so the agent sends it again)."""
+        self._applier.handle(type_, handler, rejects=rejects)
+
+    def wake(self, agent_id: str) -> None:
+        """Messages for the agent were enqueued (and committed): send them now. Event loop only."""
+        self._pump.wake(agent_id)
+
+    async def process(self, topic: str, payload: bytes, *, retained: bool = False) -> tuple[str, str] | None:
+        """Apply one message; returns (agent_id, message_id) to ack, or None for no ack."""
+        return await self._applier.process(topic, payload, retained=retained)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    @property
+    def subscription(self) -> str:
+        if self._config.shared_subscription:
+            return topics.HUB_SHARED_SUBSCRIPTION
+        return topics.HUB_SUBSCRIPTION
+
+    async def wait_connected(self) -> None:
+        """Return once connected and subscribed."""
+        await self._connected.wait()
+
+    def stop(self) -> None:
+        """Leave the broker cleanly instead of being cancelled mid-handshake."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Connect, consume and pump, reconnect with back-off; until stop() (or cancelled).
+        Prunes delivered down messages meanwhile."""
+        pruning = asyncio.create_task(prune_periodically(self._store, self._config.retention_days),
+                                      name="hub-link-prune")
+        try:
+            await self._connect_loop()
+        finally:
+            pruning.cancel()
+            await asyncio.gather(pruning, return_exceptions=True)
+
+    async def _connect_loop(self) -> None:
+        broker = f"{self._config.broker_host}:{self._config.broker_port}"
+        failing = False  # log a state change once, not every failed attempt
+        while not self._stopping.is_set():
+            error: BaseException | None = None
+            try:
+                async with self._client() as client:
+                    await self._subscribe(client)
+                    self._connected.set()
+                    self._backoff.reset()
+                    failing = False
+                    log.info("link connected broker=%s subscription=%s", broker, self.subscription)
+                    await self._consume_until_stopped(client)
+            except aiomqtt.MqttError as exc:
+                error = exc
+            except Exception as exc:  # a bug here must not end the link for good
+                log.exception("link failed broker=%s", broker)
+                error = exc
+            finally:
+                was_connected = self.connected
+                self._connected.clear()
+            delay = self._backoff.next()
+            if was_connected or not failing:
+                log.warning("link %s broker=%s error=%s retry_in=%.1fs",
+                            "lost" if was_connected else "cannot connect", broker, error, delay)
+            else:
+                log.debug("link still down broker=%s error=%s retry_in=%.1fs", broker, error, delay)
+            failing = True
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+            # comes as the wait ends, and the loop would outlive the hub's shutdown
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._stopping.wait()
+
+    async def _consume_until_stopped(self, client: aiomqtt.Client) -> None:
+        async def consume() -> None:
+            async for message in client.messages:
+                await self._handle(client, message)
+
+        tasks = [asyncio.create_task(consume()), asyncio.create_task(self._pump.run(client)),
+                 asyncio.create_task(self._stopping.wait())]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if not task.cancelled() and task.exception():
+                raise task.exception()
+
+    def _client(self) -> aiomqtt.Client:
+        cfg = self._config
+        return aiomqtt.Client(
+            cfg.broker_host, cfg.broker_port, identifier=cfg.client_id,
+            username=cfg.broker_username, password=cfg.broker_password,
+            # No broker session: the agents' outboxes resend whatever was not acked.
+            clean_session=True, keepalive=KEEPALIVE_S, timeout=10,
+        )
+
+    async def _subscribe(self, client: aiomqtt.Client) -> None:
+        granted = await client.subscribe(self.subscription, qos=1)
+        codes = [getattr(code, "value", code) for code in granted]
+        if any(code >= 0x80 for code in codes):
+            raise aiomqtt.MqttError(f"broker refused subscription {self.subscription} (codes {codes})")
+
+    async def _handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        payload = message.payload if isinstance(message.payload, bytes) else str(message.payload or "").encode()
+        try:
+            ack = await self.process(message.topic.value, payload, retained=message.retain)
+        except Exception:
+            # Most likely the database: not acked, so the agent resends it later.
+            log.exception("message not applied topic=%s size=%d", message.topic.value, len(payload))
+            return
+        if ack is not None:
+            await self._publish_ack(client, *ack)  # a broken connection here -> reconnect, resend
+
+    async def _publish_ack(self, client: aiomqtt.Client, agent_id: str, message_id: str) -> None:
+        body = envelope.encode(agent_id, next(self._ack_seq), Ack(ids=[message_id]))
+        await client.publish(topics.down(agent_id, Ack.TYPE), body, qos=1)
