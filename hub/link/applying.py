@@ -7,8 +7,12 @@ What agents report about their bills and devices is kept as the latest state by 
 (hub/store/agent_state.py).
 """
 
+import asyncio
+import functools
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from contract import envelope, messages, topics
 from contract.envelope import Envelope, InvalidMessage
@@ -23,7 +27,7 @@ from contract.messages import (
 )
 from hub.link.downlink import DownPump
 from hub.link.presence import AgentPresence
-from hub.store import HubStore
+from hub.store import HubStore, agent_state, ingest
 from hub.store.agent_state import ReportRejected
 
 log = logging.getLogger(__name__)
@@ -45,6 +49,22 @@ class MessageRejected(ValueError):
     """A handler's verdict: this message can never be applied; record it as rejected and ack it."""
 
 
+class PrerequisiteMissing(Exception):
+    """A handler's verdict: what this message needs has not arrived yet (a refund for a payment still
+    in flight, perhaps on another worker): not applied, not rejected; the intake tries it again."""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message as the broker handed it over."""
+
+    topic: str
+    payload: bytes
+    retained: bool = False
+    mid: int = 0  # the broker's packet id: PUBACKed once done with
+    qos: int = 0
+
+
 class UpApplier:
     def __init__(self, store: HubStore, presence: AgentPresence, pump: DownPump) -> None:
         self._store = store
@@ -56,12 +76,21 @@ class UpApplier:
             BillChanged.TYPE: store.apply_bill_changed,
             DeviceStatus.TYPE: store.apply_device_status,
         }
+        # Types applied many to a transaction by the intake (hub/store/ingest.py; orders there itself).
+        self._effects: dict[str, ingest.Effect] = {
+            OrderPlaced.TYPE: _never,
+            BillChanged.TYPE: functools.partial(agent_state.apply_bill_changed, record_id=False),
+            DeviceStatus.TYPE: functools.partial(agent_state.apply_device_status, record_id=False),
+            PaymentTaken.TYPE: _payment_taken_in_batch,
+        }
         self._rejects: tuple[type[Exception], ...] = (MessageRejected, ReportRejected)
+        self.outcomes: Counter[tuple[str, str]] = Counter()  # (type, outcome) -> messages
 
     def handle(self, type_: str, handler: Handler, *, rejects: tuple[type[Exception], ...] = ()) -> None:
         """Apply messages of `type_` with `handler`; the exceptions in `rejects` mean "record as
         rejected and ack" (any other one: not acked, so the agent sends it again)."""
         self._handlers[type_] = handler
+        self._effects.pop(type_, None)  # a handler of one's own: applied alone, not in a batch
         self._rejects = tuple({*self._rejects, *rejects})
 
     async def _payment_taken(self, env: Envelope, data: object) -> bool:
@@ -103,11 +132,13 @@ class UpApplier:
             recorded = await self._store.record_rejected(env.id, agent_id, env.type, reason, payload)
             log.warning("message rejected agent=%s id=%s type=%s recorded=%s reason=%s",
                         agent_id, env.id, env.type, recorded, reason)
+            self._count(env.type, "rejected")
             return agent_id, env.id
         if isinstance(data, OrderPlaced):
             applied = await self._store.apply_order_placed(env, data)
-            log.info("order.placed %s agent=%s id=%s seq=%d order=%s", "applied" if applied else "duplicate",
-                     agent_id, env.id, env.seq, data.order_id)
+            self._count(env.type, "applied" if applied else "duplicate")
+            log.debug("order.placed %s agent=%s id=%s seq=%d order=%s", "applied" if applied else "duplicate",
+                      agent_id, env.id, env.seq, data.order_id)
         elif isinstance(data, Presence):
             log.info("agent presence agent=%s online=%s retained=%s", agent_id, data.online, retained)
             await self._presence.remember_key(agent_id, data)
@@ -122,14 +153,120 @@ class UpApplier:
                                                              str(exc)[:MAX_REASON_CHARS], payload)
                 log.warning("message rejected agent=%s id=%s type=%s recorded=%s reason=%s",
                             agent_id, env.id, env.type, recorded, exc)
+                self._count(env.type, "rejected")
                 return agent_id, env.id
-            log.info("%s agent=%s id=%s seq=%d outcome=%s", env.type, agent_id, env.id, env.seq, outcome)
+            self._count(env.type, outcome_word(outcome))
+            log.debug("%s agent=%s id=%s seq=%d outcome=%s", env.type, agent_id, env.id, env.seq, outcome)
         else:
             # accepted but nothing here applies it (payments not wired in): not acked, so the
             # agent keeps it until a hub that can apply it comes up; never silently dropped
             log.error("no handler for %s agent=%s id=%s: not acked", env.type, agent_id, env.id)
             return None
         return None if env.type in UNACKED_TYPES else (agent_id, env.id)
+
+
+    def _count(self, type_: str, outcome: str) -> None:
+        self.outcomes[(type_, outcome)] += 1
+
+    # --- many at once (the intake) ---
+
+    async def apply_many(self, batch: list[Incoming]) -> tuple[list[tuple[str, str]], list[Incoming]]:
+        """Apply a batch: the batchable ones in as few transactions as it takes, the others (presence,
+        acks, rejects, refunds...) one by one meanwhile. Returns what to ack (agent, id) and what waits
+        for a prerequisite (to try again later)."""
+        items: dict[str, tuple[ingest.Item, bytes]] = {}  # message id -> item (a resend in the batch: once)
+        singles: list[Incoming] = []
+        for message in batch:
+            item = self._batchable(message)
+            if item is None:
+                singles.append(message)
+            else:
+                items.setdefault(item.env.id, (item, message.payload))
+        single_results = asyncio.gather(*(self._alone(m) for m in singles))
+        acks, waiting = [], []
+        if items:
+            listed = [item for item, _ in items.values()]
+            clocks = {env.agent_id: offset for env in (i.env for i in listed)
+                      if (offset := self._presence.due_clock(env)) is not None}
+            seen = self._presence.due_seen({i.env.agent_id for i in listed})
+            results = await self._store.apply_up_batch(listed, self._effects, self._rejects, seen=seen, clocks=clocks)
+            for (item, payload), result in zip(items.values(), results, strict=True):
+                if await self._settle(item.env, payload, result):
+                    acks.append((item.env.agent_id, item.env.id))
+        for message, (ack, wait) in zip(singles, await single_results, strict=True):
+            if ack is not None:
+                acks.append(ack)
+            if wait:
+                waiting.append(message)
+        return acks, waiting
+
+    def _batchable(self, message: Incoming) -> ingest.Item | None:
+        """The message as a batch item, or None for the one-by-one path (which also logs and records
+        what is wrong with it)."""
+        if message.retained:
+            return None
+        try:
+            where = topics.parse(message.topic)
+            if where.direction != "up":
+                return None
+            env = envelope.decode(message.payload)
+        except (ValueError, InvalidMessage):
+            return None
+        if env.type not in self._effects:
+            return None
+        data, reason = check(where, env)
+        return None if reason is not None else ingest.Item(env, data)
+
+    async def _settle(self, env: Envelope, payload: bytes, result: object) -> bool:
+        """Count a batch item's outcome (recording a rejected one); True to ack it."""
+        if isinstance(result, ingest.Failed):
+            log.error("message not applied agent=%s id=%s type=%s: %r (not acked: the agent resends it)",
+                      env.agent_id, env.id, env.type, result.error)
+            self._count(env.type, "retried")
+            return False
+        if isinstance(result, ingest.Rejected):
+            recorded = await self._store.record_rejected(env.id, env.agent_id, env.type,
+                                                         result.reason[:MAX_REASON_CHARS], payload)
+            log.warning("message rejected agent=%s id=%s type=%s recorded=%s reason=%s",
+                        env.agent_id, env.id, env.type, recorded, result.reason)
+            self._count(env.type, "rejected")
+            return True
+        self._count(env.type, outcome_word(result))
+        log.debug("%s agent=%s id=%s seq=%d outcome=%s", env.type, env.agent_id, env.id, env.seq, result)
+        return True
+
+    async def _alone(self, message: Incoming) -> tuple[tuple[str, str] | None, bool]:
+        """process() for one message: (what to ack, whether it waits for a prerequisite)."""
+        try:
+            return await self.process(message.topic, message.payload, retained=message.retained), False
+        except PrerequisiteMissing as exc:
+            log.debug("message waits for a prerequisite topic=%s: %s", message.topic, exc)
+            self._count(topics.parse(message.topic).type, "waiting")
+            return None, True
+        except Exception:
+            # Most likely the database: not acked, so the agent resends it later.
+            log.exception("message not applied topic=%s size=%d", message.topic, len(message.payload))
+            return None, False
+
+
+def outcome_word(outcome: object) -> str:
+    """An effect's answer as a counter label: True/False (payments) or a word (state, orders)."""
+    if isinstance(outcome, bool):
+        return "applied" if outcome else "duplicate"
+    return str(outcome)
+
+
+def _never(conn, env, data):  # order.placed is stored by ingest.apply_batch itself
+    raise AssertionError("order.placed has no per-message effect")
+
+
+def _payment_taken_in_batch(conn, env: Envelope, data: PaymentTaken) -> bool:
+    from hub.payments.service import PaymentMessageRejected, apply_payment_taken_in
+
+    try:
+        return apply_payment_taken_in(conn, env, data)
+    except PaymentMessageRejected as exc:
+        raise MessageRejected(str(exc)) from exc
 
 
 def check(where: topics.Topic, env: Envelope) -> tuple[object | None, str | None]:

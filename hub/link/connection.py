@@ -1,27 +1,29 @@
 """HubLink: the hub's end of the MQTT link, one connection to the broker per worker.
 
 Connects and subscribes (through the shared subscription, so several workers split the load),
-hands each up-message to the applier (hub/link/applying.py) and acks it once applied, runs the
-downlink pump (hub/link/downlink.py) while connected, reconnects with back-off, and prunes
-(hub/link/pruning.py) meanwhile.
+hands up-messages to the intake (hub/link/intake.py: batches, acks after commit, back-pressure),
+which applies them through hub/link/applying.py, runs the downlink pump (hub/link/downlink.py)
+while connected, reconnects with back-off, and prunes (hub/link/pruning.py) meanwhile.
 """
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 
 import aiomqtt
 
-from contract import envelope, topics
-from contract.messages import Ack
+from contract import topics
 from hub.backoff import Backoff
 from hub.config import HubConfig
-from hub.link.applying import Handler, UpApplier
+from hub.link.applying import Handler, Incoming, UpApplier
 from hub.link.downlink import DOWN_RESEND_AFTER_S, DOWN_WINDOW, DownPump
+from hub.link.intake import Intake, manual_acks
 from hub.link.presence import AgentPresence
 from hub.link.pruning import prune_periodically
 from hub.store import HubStore
+from hub.store.singleton import run_as_singleton
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ class HubLink:
         self._ack_seq = itertools.count(1)  # acks are not outboxed, so a process counter does
         self._pump = DownPump(store, self._ack_seq, window=window, resend_after=resend_after)
         self._applier = UpApplier(store, AgentPresence(store), self._pump)
+        self._intake = Intake(self._applier, self._ack_seq, max_in_flight=config.max_in_flight,
+                              max_batch=config.max_batch, concurrency=config.batches_at_once)
 
     def handle(self, type_: str, handler: Handler, *, rejects: tuple[type[Exception], ...] = ()) -> None:
         """Apply messages of `type_` with `handler`; the exceptions in `rejects` mean "record as
@@ -52,6 +56,16 @@ class HubLink:
     async def process(self, topic: str, payload: bytes, *, retained: bool = False) -> tuple[str, str] | None:
         """Apply one message; returns (agent_id, message_id) to ack, or None for no ack."""
         return await self._applier.process(topic, payload, retained=retained)
+
+    async def apply_many(self, batch: list[Incoming]) -> tuple[list[tuple[str, str]], list[Incoming]]:
+        """Apply a batch as the intake does: (agent_id, message_id) pairs to ack, and the messages
+        waiting for a prerequisite."""
+        return await self._applier.apply_many(batch)
+
+    @property
+    def outcomes(self):
+        """(type, outcome) -> messages since start: applied, duplicate, stale, rejected, retried, waiting."""
+        return self._applier.outcomes
 
     @property
     def connected(self) -> bool:
@@ -74,7 +88,9 @@ class HubLink:
     async def run(self) -> None:
         """Connect, consume and pump, reconnect with back-off; until stop() (or cancelled).
         Prunes delivered down messages meanwhile."""
-        pruning = asyncio.create_task(prune_periodically(self._store, self._config.retention_days),
+        # one worker at a time prunes (hub/store/singleton.py)
+        prune = functools.partial(prune_periodically, self._store, self._config.retention_days)
+        pruning = asyncio.create_task(run_as_singleton(self._store.engine, "hub.link.prune", prune),
                                       name="hub-link-prune")
         try:
             await self._connect_loop()
@@ -117,11 +133,7 @@ class HubLink:
                     await self._stopping.wait()
 
     async def _consume_until_stopped(self, client: aiomqtt.Client) -> None:
-        async def consume() -> None:
-            async for message in client.messages:
-                await self._handle(client, message)
-
-        tasks = [asyncio.create_task(consume()), asyncio.create_task(self._pump.run(client)),
+        tasks = [asyncio.create_task(self._intake.run(client)), asyncio.create_task(self._pump.run(client)),
                  asyncio.create_task(self._stopping.wait())]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -135,30 +147,17 @@ class HubLink:
 
     def _client(self) -> aiomqtt.Client:
         cfg = self._config
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             cfg.broker_host, cfg.broker_port, identifier=cfg.client_id,
             username=cfg.broker_username, password=cfg.broker_password,
             # No broker session: the agents' outboxes resend whatever was not acked.
             clean_session=True, keepalive=KEEPALIVE_S, timeout=10,
         )
+        manual_acks(client)
+        return client
 
     async def _subscribe(self, client: aiomqtt.Client) -> None:
         granted = await client.subscribe(self.subscription, qos=1)
         codes = [getattr(code, "value", code) for code in granted]
         if any(code >= 0x80 for code in codes):
             raise aiomqtt.MqttError(f"broker refused subscription {self.subscription} (codes {codes})")
-
-    async def _handle(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
-        payload = message.payload if isinstance(message.payload, bytes) else str(message.payload or "").encode()
-        try:
-            ack = await self.process(message.topic.value, payload, retained=message.retain)
-        except Exception:
-            # Most likely the database: not acked, so the agent resends it later.
-            log.exception("message not applied topic=%s size=%d", message.topic.value, len(payload))
-            return
-        if ack is not None:
-            await self._publish_ack(client, *ack)  # a broken connection here -> reconnect, resend
-
-    async def _publish_ack(self, client: aiomqtt.Client, agent_id: str, message_id: str) -> None:
-        body = envelope.encode(agent_id, next(self._ack_seq), Ack(ids=[message_id]))
-        await client.publish(topics.down(agent_id, Ack.TYPE), body, qos=1)

@@ -37,6 +37,26 @@ class AgentPresence:
         if not retained:
             self._last_touch[agent_id] = now
 
+    def due_seen(self, agent_ids: set[str]) -> list[str]:
+        """Of these agents (talking now), those whose last_seen_at is due a write; counted as
+        written (the batch intake writes them with its messages)."""
+        now = time.monotonic()
+        due = [a for a in agent_ids if now - self._last_touch.get(a, -SEEN_EVERY_S) >= SEEN_EVERY_S]
+        for agent_id in due:
+            self._last_touch[agent_id] = now
+        return due
+
+    def due_clock(self, env: Envelope) -> int | None:
+        """The agent's clock offset from this message when a measurement is due (written by the
+        batch intake), else None."""
+        now = time.monotonic()
+        if now - self._last_clock.get(env.agent_id, -CLOCK_EVERY_S) < CLOCK_EVERY_S:
+            return None
+        offset_ms = clock_offset_ms(env)
+        if offset_ms is not None:
+            self._last_clock[env.agent_id] = now
+        return offset_ms
+
     async def remember_key(self, agent_id: str, data: Presence) -> None:
         if not data.public_key:
             return
@@ -53,12 +73,19 @@ class AgentPresence:
         last = self._last_clock.get(agent_id)
         if not force and last is not None and now - last < CLOCK_EVERY_S:
             return
-        try:
-            sent_at = datetime.fromisoformat(env.sent_at)
-        except ValueError:
+        offset_ms = clock_offset_ms(env)
+        if offset_ms is None:
             return
-        if sent_at.tzinfo is None:
-            return
-        offset_ms = round((datetime.now(UTC) - sent_at).total_seconds() * 1000)
         await self._store.set_clock_offset(agent_id, offset_ms)
         self._last_clock[agent_id] = now
+
+
+def clock_offset_ms(env: Envelope) -> int | None:
+    """Hub receive time - the agent's sent_at, None when sent_at is unusable."""
+    try:
+        sent_at = datetime.fromisoformat(env.sent_at)
+    except ValueError:
+        return None
+    if sent_at.tzinfo is None:
+        return None
+    return round((datetime.now(UTC) - sent_at).total_seconds() * 1000)

@@ -46,3 +46,24 @@ def upsert_newer(conn: Connection, table: Table, values: Mapping[str, Any], keys
     stmt = _insert(conn, table).values(**values).on_conflict_do_update(
         index_elements=list(keys), set_=update, where=column < values[by]).returning(column)
     return conn.execute(stmt).first() is not None
+
+
+def insert_many_ignore(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> set[Any]:
+    """Insert many rows of a one-column-key table, skipping keys that exist; the keys inserted.
+    SQLAlchemy sends them as multi-row INSERTs ("insertmanyvalues"), not one statement a row."""
+    if not rows:
+        return set()
+    (key,) = table.primary_key.columns
+    stmt = _insert(conn, table).on_conflict_do_nothing().returning(key)
+    return {row[0] for row in conn.execute(stmt, list(rows))}
+
+
+def upsert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str],
+                update: Sequence[str]) -> None:
+    """upsert for many rows at once; `update` names the columns an existing row takes from the new one.
+    Rows must not repeat a key (PostgreSQL refuses to update one row twice in a statement)."""
+    if not rows:
+        return
+    stmt = _insert(conn, table)
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
+    conn.execute(stmt, list(rows))
