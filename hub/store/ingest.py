@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, update
+from sqlalchemy import Connection, Engine, bindparam, delete, update
 
 from contract.envelope import Envelope
 from contract.messages import OrderPlaced
 from hub.store.tables import agents, inbox, order_lines, orders
-from hub.store.upsert import insert_many_ignore, upsert_many
+from hub.store.upsert import insert_many, insert_many_ignore, upsert_many
 
 # The effect of one new message inside the batch's transaction (its id is in the inbox already);
 # returns an outcome word ("applied", "duplicate", "stale", ...), raises to refuse it.
@@ -97,8 +97,7 @@ def _insert_orders(conn: Connection, items: list[Item], now: datetime) -> list[s
          "qty": line.qty, "unit_price_minor": line.unit_price_minor, "line_total_minor": line.line_total_minor,
          "modifiers": msgspec.json.encode(line.modifiers).decode(), "note": line.note}
         for item in items if id(item) in applied for position, line in enumerate(item.data.lines)]
-    if lines:
-        conn.execute(insert(order_lines), lines)
+    insert_many(conn, order_lines, lines)
     dropped = [item.env.id for item in items if id(item) not in applied]
     if dropped:
         conn.execute(delete(inbox).where(inbox.c.message_id.in_(dropped)))
