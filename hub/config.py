@@ -24,6 +24,10 @@
     max_batch = 500                          # up-messages applied in one transaction at most
     apply_concurrency = 0                    # batches committing at once; 0: 1 on SQLite, 4 on PostgreSQL
 
+    [metrics]
+    port = 9464                              # Prometheus /metrics of this worker; absent: not served
+    host = "127.0.0.1"
+
     [stripe]                                 # absent: the demo provider (no real money)
     secret_key = "sk_live_..."               # or TABLESIDE_STRIPE_SECRET_KEY
     webhook_secret = "whsec_..."             # or TABLESIDE_STRIPE_WEBHOOK_SECRET
@@ -200,6 +204,8 @@ class HubConfig:
     stripe_webhook_secret: str | None = field(default=None, repr=False)
     stripe_api_base: str = STRIPE_API_BASE
     reconcile_interval_s: float = 300.0
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None  # None: /metrics not served; 0: a free port (tests)
 
     def __post_init__(self) -> None:
         # Checked here too, so a config built in code is as safe as one loaded from a file.
@@ -231,6 +237,9 @@ class HubConfig:
         if self.stripe_webhook_secret is not None:
             _check("stripe.webhook_secret", _secret, self.stripe_webhook_secret)
         put("stripe_api_base", _check("stripe.api_base", _http_url, self.stripe_api_base))
+        put("metrics_host", _check("metrics.host", _text, self.metrics_host))
+        if self.metrics_port is not None:
+            put("metrics_port", _check("metrics.port", lambda v: _port(v, allow_zero=True), self.metrics_port))
         put("reconcile_interval_s", _check("payments.reconcile_interval_s", _interval_s, self.reconcile_interval_s))
 
     @property
@@ -268,6 +277,8 @@ _KEYS: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("stripe", "webhook_secret"): ("stripe_webhook_secret", _secret),
     ("stripe", "api_base"): ("stripe_api_base", _http_url),
     ("payments", "reconcile_interval_s"): ("reconcile_interval_s", _interval_s),
+    ("metrics", "host"): ("metrics_host", _text),
+    ("metrics", "port"): ("metrics_port", lambda v: _port(v, allow_zero=True)),
 }
 _REQUIRED = (("hub", "data_dir"), ("hub", "operator_token"))
 

@@ -66,8 +66,10 @@ class Incoming:
 
 
 class UpApplier:
-    def __init__(self, store: HubStore, presence: AgentPresence, pump: DownPump) -> None:
+    def __init__(self, store: HubStore, presence: AgentPresence, pump: DownPump,
+                 on_outcome: Callable[[str, str], None] | None = None) -> None:
         self._store = store
+        self._on_outcome = on_outcome
         self._presence = presence
         self._pump = pump
         self._handlers: dict[str, Handler] = {
@@ -167,6 +169,8 @@ class UpApplier:
 
     def _count(self, type_: str, outcome: str) -> None:
         self.outcomes[(type_, outcome)] += 1
+        if self._on_outcome is not None:
+            self._on_outcome(type_, outcome)
 
     # --- many at once (the intake) ---
 

@@ -22,17 +22,20 @@ from hub.link.downlink import DOWN_RESEND_AFTER_S, DOWN_WINDOW, DownPump
 from hub.link.intake import Intake, manual_acks
 from hub.link.presence import AgentPresence
 from hub.link.pruning import prune_periodically
+from hub.metrics import HubMetrics
 from hub.store import HubStore
 from hub.store.singleton import run_as_singleton
 
 log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 30  # notice a dead broker within about a minute
+OUT_IN_FLIGHT = 1000  # QoS 1 publishes (acks, down messages) awaiting the broker's PUBACK
 
 
 class HubLink:
     def __init__(self, config: HubConfig, store: HubStore, *, backoff: Backoff | None = None,
-                 window: int = DOWN_WINDOW, resend_after: float = DOWN_RESEND_AFTER_S) -> None:
+                 window: int = DOWN_WINDOW, resend_after: float = DOWN_RESEND_AFTER_S,
+                 metrics: HubMetrics | None = None) -> None:
         self._config = config
         self._store = store
         self._backoff = backoff or Backoff(0.5, 30.0)
@@ -40,9 +43,14 @@ class HubLink:
         self._stopping = asyncio.Event()
         self._ack_seq = itertools.count(1)  # acks are not outboxed, so a process counter does
         self._pump = DownPump(store, self._ack_seq, window=window, resend_after=resend_after)
-        self._applier = UpApplier(store, AgentPresence(store), self._pump)
+        counted = (lambda type_, outcome: metrics.link_messages.labels(type_, outcome).inc()) if metrics else None
+        self._applier = UpApplier(store, AgentPresence(store), self._pump, on_outcome=counted)
         self._intake = Intake(self._applier, self._ack_seq, max_in_flight=config.max_in_flight,
-                              max_batch=config.max_batch, concurrency=config.batches_at_once)
+                              max_batch=config.max_batch, concurrency=config.batches_at_once, metrics=metrics)
+        if metrics is not None:
+            metrics.in_flight.set_function(lambda: self._intake.in_flight)
+            metrics.waiting.set_function(lambda: self._intake.waiting)
+            metrics.link_connected.set_function(lambda: 1 if self.connected else 0)
 
     def handle(self, type_: str, handler: Handler, *, rejects: tuple[type[Exception], ...] = ()) -> None:
         """Apply messages of `type_` with `handler`; the exceptions in `rejects` mean "record as
@@ -152,7 +160,11 @@ class HubLink:
             username=cfg.broker_username, password=cfg.broker_password,
             # No broker session: the agents' outboxes resend whatever was not acked.
             clean_session=True, keepalive=KEEPALIVE_S, timeout=10,
+            # acks to many agents go out at once; paho's default of 20 unacked would queue them
+            # behind each other until they time out
+            max_inflight_messages=OUT_IN_FLIGHT,
         )
+        client.pending_calls_threshold = 10 * OUT_IN_FLIGHT  # aiomqtt warns per publish past this
         manual_acks(client)
         return client
 

@@ -21,6 +21,7 @@ Never rejected for arriving in the wrong order.
 import asyncio
 import itertools
 import logging
+import time
 from collections import defaultdict
 
 import aiomqtt
@@ -28,18 +29,21 @@ import aiomqtt
 from contract import envelope, topics
 from contract.messages import Ack
 from hub.link.applying import Incoming, UpApplier
+from hub.metrics import HubMetrics
 
 log = logging.getLogger(__name__)
 
 PREREQUISITE_WAIT_S = 60.0
 RETRY_FIRST_S = 0.1
 RETRY_MAX_S = 5.0
+ACK_PUBLISH_TIMEOUT_S = 60.0  # a busy broker may take a while; past this the connection is taken for dead
 MAX_WAITING = 10_000  # parked messages at most; past that they are left to the agents' resends
 
 
 class Intake:
     def __init__(self, applier: UpApplier, ack_seq: itertools.count, *, max_in_flight: int, max_batch: int,
-                 concurrency: int) -> None:
+                 concurrency: int, metrics: HubMetrics | None = None) -> None:
+        self._metrics = metrics
         self._applier = applier
         self._ack_seq = ack_seq
         self._max_in_flight = max_in_flight
@@ -98,8 +102,12 @@ class Intake:
     async def _apply(self, client: aiomqtt.Client, batch: list[Incoming], slots: asyncio.Semaphore,
                      room: asyncio.Semaphore) -> None:
         try:
+            started = time.perf_counter()
             try:
                 acks, waiting = await self._applier.apply_many(batch)
+                if self._metrics is not None:
+                    self._metrics.apply_seconds.observe(time.perf_counter() - started)
+                    self._metrics.batch_size.observe(len(batch))
             except Exception:  # none acked: the agents resend them
                 log.exception("batch not applied size=%d", len(batch))
                 acks, waiting = [], []
@@ -144,7 +152,8 @@ class Intake:
         # at once, not one after another: each publish waits for the broker's PUBACK
         await asyncio.gather(*(
             client.publish(topics.down(agent_id, Ack.TYPE),
-                           envelope.encode(agent_id, next(self._ack_seq), Ack(ids=ids)), qos=1)
+                           envelope.encode(agent_id, next(self._ack_seq), Ack(ids=ids)), qos=1,
+                           timeout=ACK_PUBLISH_TIMEOUT_S)
             for agent_id, ids in by_agent.items()))
 
 
