@@ -20,6 +20,7 @@ from hub.web.errors import error_middleware
 log = logging.getLogger(__name__)
 
 STOP_GRACE = 5.0  # seconds the link gets to leave the broker cleanly
+STORE_THREADS_BESIDES_LINK = 4
 
 
 def create_app(config: HubConfig) -> web.Application:
@@ -42,7 +43,8 @@ def _prepare_database(config: HubConfig) -> None:
 async def _store_and_link(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     await asyncio.to_thread(_prepare_database, config)
-    store = HubStore.open(config.database_url)
+    # threads (and connections) enough for the link's batches and, besides them, HTTP's queries
+    store = HubStore.open(config.database_url, workers=config.batches_at_once + STORE_THREADS_BESIDES_LINK)
     link = HubLink(config, store, metrics=app[METRICS])
     app[STORE] = store
     app[LINK] = link
