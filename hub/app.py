@@ -10,6 +10,8 @@ from aiohttp import web
 from hub.appkeys import CONFIG, LINK, STORE
 from hub.config import HubConfig
 from hub.link import HubLink
+from hub.metrics import METRICS, HubMetrics, http_timing
+from hub.metrics import serve as serve_metrics
 from hub.payments.wiring import setup_payments
 from hub.store import HubStore, migrate
 from hub.web import agents_api, openapi, operator_api
@@ -18,11 +20,13 @@ from hub.web.errors import error_middleware
 log = logging.getLogger(__name__)
 
 STOP_GRACE = 5.0  # seconds the link gets to leave the broker cleanly
+STORE_THREADS_BESIDES_LINK = 4
 
 
 def create_app(config: HubConfig) -> web.Application:
-    app = web.Application(middlewares=[error_middleware])
+    app = web.Application(middlewares=[http_timing, error_middleware])
     app[CONFIG] = config
+    app[METRICS] = HubMetrics()
     app.cleanup_ctx.append(_store_and_link)
     operator_api.setup_routes(app)
     agents_api.setup_routes(app)
@@ -40,19 +44,30 @@ def _prepare_database(config: HubConfig) -> None:
 async def _store_and_link(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     await asyncio.to_thread(_prepare_database, config)
-    store = HubStore.open(config.database_url)
-    link = HubLink(config, store)
+    # threads (and connections) enough for the link's batches and, besides them, HTTP's queries
+    store = HubStore.open(config.database_url, workers=config.batches_at_once + STORE_THREADS_BESIDES_LINK)
+    link = HubLink(config, store, metrics=app[METRICS])
     app[STORE] = store
     app[LINK] = link
     task = asyncio.create_task(link.run(), name="hub-link")
-    try:
-        yield
-    finally:
-        link.stop()  # leave the broker cleanly; cancel only if that takes too long
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(task), STOP_GRACE)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await store.close()
-        log.info("hub stopped")
+    async with contextlib.AsyncExitStack() as stack:
+        if config.metrics_port is not None:
+            port = await stack.enter_async_context(serve_metrics(app[METRICS], config.metrics_host,
+                                                                 config.metrics_port))
+            app[METRICS].port = port
+            log.info("metrics on http://%s:%d/metrics", config.metrics_host, port)
+        try:
+            yield
+        finally:
+            await _stop(link, task, store)
+
+
+async def _stop(link: HubLink, task: asyncio.Task, store: HubStore) -> None:
+    link.stop()  # leave the broker cleanly; cancel only if that takes too long
+    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+        await asyncio.wait_for(asyncio.shield(task), STOP_GRACE)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await store.close()
+    log.info("hub stopped")

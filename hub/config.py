@@ -20,6 +20,13 @@
 
     [link]
     retention_days = 7                       # delivered link messages are kept this long
+    max_in_flight = 2000                     # up-messages taken from the broker, not yet done (docs/scaling.md)
+    max_batch = 500                          # up-messages applied in one transaction at most
+    apply_concurrency = 0                    # batches committing at once; 0: 1 on SQLite, 4 on PostgreSQL
+
+    [metrics]
+    port = 9464                              # Prometheus /metrics of this worker; absent: not served
+    host = "127.0.0.1"
 
     [stripe]                                 # absent: the demo provider (no real money)
     secret_key = "sk_live_..."               # or TABLESIDE_STRIPE_SECRET_KEY
@@ -150,6 +157,24 @@ def _interval_s(value: Any) -> float:
     return seconds
 
 
+def _count(low: int, high: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        text = value.strip() if isinstance(value, str) else value
+        try:
+            number = int(text) if not isinstance(text, bool | float) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None or not low <= number <= high:
+            raise ValueError(f"expected a whole number from {low} to {high}, got {value!r}")
+        return number
+    return check
+
+
+_IN_FLIGHT = _count(1, 100_000)
+_BATCH = _count(1, 10_000)
+_CONCURRENCY = _count(0, 64)
+
+
 def _check(key: str, check: Callable[[Any], Any], value: Any) -> Any:
     try:
         return check(value)
@@ -172,10 +197,15 @@ class HubConfig:
     shared_subscription: bool = True
     client_id: str = field(default_factory=lambda: f"hub-{secrets.token_hex(4)}")
     retention_days: float = 7.0  # delivered hub -> agent messages are pruned after this
+    max_in_flight: int = 2000  # up-messages taken from the broker and not yet applied and acked
+    max_batch: int = 500  # up-messages in one transaction at most
+    apply_concurrency: int = 0  # batches committing at once; 0: 1 on SQLite, 4 on PostgreSQL
     stripe_secret_key: str | None = field(default=None, repr=False)  # None: the demo provider
     stripe_webhook_secret: str | None = field(default=None, repr=False)
     stripe_api_base: str = STRIPE_API_BASE
     reconcile_interval_s: float = 300.0
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None  # None: /metrics not served; 0: a free port (tests)
 
     def __post_init__(self) -> None:
         # Checked here too, so a config built in code is as safe as one loaded from a file.
@@ -199,12 +229,25 @@ class HubConfig:
         put("shared_subscription", _check("broker.shared_subscription", _bool, self.shared_subscription))
         put("client_id", _check("broker.client_id", _text, self.client_id))
         put("retention_days", _check("link.retention_days", _retention_days, self.retention_days))
+        put("max_in_flight", _check("link.max_in_flight", _IN_FLIGHT, self.max_in_flight))
+        put("max_batch", _check("link.max_batch", _BATCH, self.max_batch))
+        put("apply_concurrency", _check("link.apply_concurrency", _CONCURRENCY, self.apply_concurrency))
         if self.stripe_secret_key is not None:
             _check("stripe.secret_key", _secret, self.stripe_secret_key)
         if self.stripe_webhook_secret is not None:
             _check("stripe.webhook_secret", _secret, self.stripe_webhook_secret)
         put("stripe_api_base", _check("stripe.api_base", _http_url, self.stripe_api_base))
+        put("metrics_host", _check("metrics.host", _text, self.metrics_host))
+        if self.metrics_port is not None:
+            put("metrics_port", _check("metrics.port", lambda v: _port(v, allow_zero=True), self.metrics_port))
         put("reconcile_interval_s", _check("payments.reconcile_interval_s", _interval_s, self.reconcile_interval_s))
+
+    @property
+    def batches_at_once(self) -> int:
+        """apply_concurrency, or what suits the database: SQLite has one writer at a time."""
+        if self.apply_concurrency:
+            return self.apply_concurrency
+        return 1 if self.database_url.startswith("sqlite") else 4
 
     @property
     def payment_provider(self) -> str:
@@ -227,10 +270,15 @@ _KEYS: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("broker", "shared_subscription"): ("shared_subscription", _bool),
     ("broker", "client_id"): ("client_id", _text),
     ("link", "retention_days"): ("retention_days", _retention_days),
+    ("link", "max_in_flight"): ("max_in_flight", _IN_FLIGHT),
+    ("link", "max_batch"): ("max_batch", _BATCH),
+    ("link", "apply_concurrency"): ("apply_concurrency", _CONCURRENCY),
     ("stripe", "secret_key"): ("stripe_secret_key", _secret),
     ("stripe", "webhook_secret"): ("stripe_webhook_secret", _secret),
     ("stripe", "api_base"): ("stripe_api_base", _http_url),
     ("payments", "reconcile_interval_s"): ("reconcile_interval_s", _interval_s),
+    ("metrics", "host"): ("metrics_host", _text),
+    ("metrics", "port"): ("metrics_port", lambda v: _port(v, allow_zero=True)),
 }
 _REQUIRED = (("hub", "data_dir"), ("hub", "operator_token"))
 

@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     hub = sub.add_parser("hub", help="the cloud service").add_subparsers(dest="action", required=True)
     hub_run = hub.add_parser("run", help="serve the hub")
     hub_run.add_argument("--config", type=Path, help="TOML file (TABLESIDE_HUB_* variables override it)")
+    hub_run.add_argument("--workers", type=int, default=1, help="hub processes sharing the HTTP port and the "
+                         "link (PostgreSQL only; docs/scaling.md)")
     from hub.payments.cli import add_parsers as add_hub_payment_parsers
 
     add_hub_payment_parsers(hub)  # hub restaurant create|list, hub report, hub reconcile
@@ -99,7 +101,9 @@ def _run_service(name: str, args) -> int:
         print(f"tableside {name}: configuration error: {exc}", file=sys.stderr)
         return 2
     host, port = (config.http.host, config.http.port) if name == "agent" else (config.http_host, config.http_port)
-    server = Server(create_app(config), host, port)
+    # a worker of `hub run --workers N` shares the port with its siblings (tableside/workers.py)
+    reuse_port = name == "hub" and os.environ.get("TABLESIDE_HUB_REUSE_PORT") == "1"
+    server = Server(create_app(config), host, port, reuse_port=reuse_port)
     serve.run(_serve_until_signal(server.start, server.stop))
     return 0
 
@@ -221,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
         from hub.payments.cli import run as run_hub_payments
 
         return run_hub_payments(args)
+    if args.command == "hub" and args.workers > 1:
+        from tableside.workers import supervise
+
+        return supervise(args.config, args.workers)
     if args.command in ("agent", "hub"):
         return _run_service(args.command, args)
     if args.command == "jobs":

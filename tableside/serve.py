@@ -8,8 +8,9 @@ from aiohttp import web
 
 
 class Server:
-    def __init__(self, app: web.Application, host: str, port: int) -> None:
+    def __init__(self, app: web.Application, host: str, port: int, *, reuse_port: bool = False) -> None:
         self.app, self.host, self.port = app, host, port
+        self._reuse_port = reuse_port  # several processes on one port (hub workers)
         self._runner: web.AppRunner | None = None
 
     @property
@@ -20,7 +21,8 @@ class Server:
         runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await runner.setup()  # runs the app's start-up (cleanup_ctx) first
         try:
-            await web.TCPSite(runner, self.host, self.port, reuse_address=True).start()
+            await web.TCPSite(runner, self.host, self.port, reuse_address=True,
+                              reuse_port=self._reuse_port or None).start()
         except BaseException:
             await runner.cleanup()
             raise

@@ -1,4 +1,4 @@
-"""What the hub does with the payment messages agents send over the link (wired in hub/link.py).
+"""What the hub does with the payment messages agents send over the link (wired in hub/link/applying.py).
 
     payment.taken     -> apply_payment_taken(store, env, data)
     refund.requested  -> apply_refund_requested(app_or_payments, env, data)
@@ -15,6 +15,7 @@ from aiohttp import web
 
 from contract.envelope import Envelope
 from contract.messages import PaymentTaken, RefundRecorded, RefundRequested
+from hub.link.applying import PrerequisiteMissing
 from hub.payments.context import PAYMENTS, Payments
 from hub.payments.refunding import refund_payment
 from hub.payments.service import PaymentError, PaymentMessageRejected, PaymentService
@@ -33,10 +34,15 @@ async def apply_refund_requested(app_or_payments: web.Application | Payments, en
                                  data: RefundRequested) -> str:
     """Staff asked for a refund: refund it through the provider (idempotent by refund_id); the agent
     hears the result as RefundRecorded (succeeded or failed, e.g. more than is left). The outcome
-    ("succeeded", "pending", "failed"), or PaymentMessageRejected for a payment that is not this agent's."""
+    ("succeeded", "pending", "failed"), PaymentMessageRejected for a payment that is not this agent's,
+    PrerequisiteMissing for a payment the hub has not heard of yet."""
     payments = app_or_payments[PAYMENTS] if isinstance(app_or_payments, web.Application) else app_or_payments
     payment = await payments.service.payment(data.payment_id)
-    if payment is None or payment["agent_id"] != env.agent_id:
+    if payment is None:
+        # a payment.taken sent before it may still be in flight (on another hub worker, say): never
+        # refused for arriving first; the intake tries it again
+        raise PrerequisiteMissing(f"no payment {data.payment_id!r} yet")
+    if payment["agent_id"] != env.agent_id:
         raise PaymentMessageRejected(f"no payment {data.payment_id!r} of agent {env.agent_id!r}")
     try:
         refund = await refund_payment(payments, data.payment_id, data.amount_minor, reason=data.reason,

@@ -333,7 +333,10 @@ class PaymentService:
                  env.agent_id, data.payment_id, data.share_id, data.method)
         return applied
 
-    def _apply_payment_taken(self, conn: Connection, env: Envelope, data: messages.PaymentTaken) -> bool:
+    @staticmethod
+    def _apply_payment_taken(conn: Connection, env: Envelope, data: messages.PaymentTaken, *,
+                             record_id: bool = True) -> bool:
+        # record_id=False: the batch intake (hub/link/intake.py) recorded the message id already
         restaurant = records.restaurant_of_agent(conn, env.agent_id)
         if restaurant is None:
             raise PaymentMessageRejected(f"agent {env.agent_id!r} belongs to no restaurant: no fee plan to apply")
@@ -341,8 +344,9 @@ class PaymentService:
             exponent(data.currency)
         except ValueError as exc:
             raise PaymentMessageRejected(str(exc)) from None
-        if not insert_ignore(conn, inbox, {"message_id": env.id, "agent_id": env.agent_id, "type": env.type,
-                                           "seq": env.seq, "received_at": records.now()}):
+        if record_id and not insert_ignore(conn, inbox, {
+                "message_id": env.id, "agent_id": env.agent_id, "type": env.type, "seq": env.seq,
+                "received_at": records.now()}):
             return False
         fee = platform_fee(records.fee_plan(restaurant), data.amount_minor, data.tip_minor) \
             if restaurant["fee_on_external"] else 0
@@ -495,3 +499,9 @@ def entry_sets(rows: Iterable[Row]) -> dict[str, list[ledger.Entry]]:
         sets.setdefault(row["entry_set_id"], []).append(
             ledger.Entry(row["account"], row["amount_minor"], row["currency"], row["kind"]))
     return sets
+
+
+def apply_payment_taken_in(conn: Connection, env: Envelope, data: messages.PaymentTaken) -> bool:
+    """payment.taken inside the caller's transaction, its message id already in the inbox: the
+    batch intake's effect. False for a duplicate payment; PaymentMessageRejected as above."""
+    return PaymentService._apply_payment_taken(conn, env, data, record_id=False)

@@ -15,6 +15,7 @@ from hub.payments.context import PAYMENTS, Payments, make_provider
 from hub.payments.link_handlers import apply_refund_requested
 from hub.payments.reconcile import run_periodically
 from hub.payments.service import PaymentMessageRejected, PaymentService
+from hub.store.singleton import run_as_singleton
 from hub.web import pay
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,10 @@ async def _payments(app: web.Application) -> AsyncIterator[None]:
                      rejects=(PaymentMessageRejected,))
     log.info("payments provider=%s webhook_secret=%s", payments.provider.name,
              "set" if config.stripe_webhook_secret else "not set")
-    task = asyncio.create_task(run_periodically(payments, config.reconcile_interval_s), name="hub-reconcile")
+    # one worker at a time asks Stripe (hub/store/singleton.py)
+    reconcile = functools.partial(run_periodically, payments, config.reconcile_interval_s)
+    task = asyncio.create_task(run_as_singleton(store.engine, "hub.payments.reconcile", reconcile),
+                               name="hub-reconcile")
     try:
         yield
     finally:

@@ -28,7 +28,7 @@ class ReportRejected(ValueError):
     """A report that can never be applied: the link records it as rejected and acks it."""
 
 
-def apply_bill_changed(conn: Connection, env: Envelope, data: BillChanged) -> Outcome:
+def apply_bill_changed(conn: Connection, env: Envelope, data: BillChanged, *, record_id: bool = True) -> Outcome:
     """Keep the bill's state unless a newer one is stored; ReportRejected when unusable."""
     _require_key("bill_id", data.bill_id)
     try:
@@ -39,16 +39,16 @@ def apply_bill_changed(conn: Connection, env: Envelope, data: BillChanged) -> Ou
     return _keep_latest(conn, env, agent_bills, ("agent_id", "bill_id"), {
         "bill_id": data.bill_id, "table_name": data.table_name, "currency": data.currency,
         "total_minor": data.total_minor, "paid_minor": data.paid_minor, "left_minor": data.left_minor,
-        "status": data.status, "changed_at": data.changed_at})
+        "status": data.status, "changed_at": data.changed_at}, record_id=record_id)
 
 
-def apply_device_status(conn: Connection, env: Envelope, data: DeviceStatus) -> Outcome:
+def apply_device_status(conn: Connection, env: Envelope, data: DeviceStatus, *, record_id: bool = True) -> Outcome:
     """Keep the device's state unless a newer one is stored; ReportRejected when unusable."""
     _require_key("device", data.device)
     _require_storable(env, waiting=data.waiting, held=data.held)
     return _keep_latest(conn, env, agent_devices, ("agent_id", "device"), {
         "device": data.device, "kind": data.kind, "state": data.state, "detail": data.detail,
-        "waiting": data.waiting, "held": data.held, "changed_at": data.changed_at})
+        "waiting": data.waiting, "held": data.held, "changed_at": data.changed_at}, record_id=record_id)
 
 
 def _require_key(name: str, value: str) -> None:
@@ -63,8 +63,9 @@ def _require_storable(env: Envelope, **numbers: int) -> None:
 
 
 def _keep_latest(conn: Connection, env: Envelope, table: Table, keys: tuple[str, ...],
-                 row: dict[str, Any]) -> Outcome:
-    if not insert_ignore(conn, inbox, {"message_id": env.id, "agent_id": env.agent_id, "type": env.type,
+                 row: dict[str, Any], *, record_id: bool = True) -> Outcome:
+    # record_id=False: the batch intake (hub/link/intake.py) recorded the message id already
+    if record_id and not insert_ignore(conn, inbox, {"message_id": env.id, "agent_id": env.agent_id, "type": env.type,
                                        "seq": env.seq, "received_at": datetime.now(UTC)}):
         return "duplicate"
     # "stale" keeps the inbox row: the message is done with, a resend of it is a duplicate

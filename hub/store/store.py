@@ -16,7 +16,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 
 from contract.envelope import Envelope
 from contract.messages import BillChanged, DeviceStatus, OrderPlaced
-from hub.store import agent_state, downlink
+from hub.store import agent_state, downlink, ingest
 from hub.store.engine import make_engine
 from hub.store.tables import agents, inbox, order_lines, orders, rejected_messages
 from hub.store.upsert import insert_ignore, upsert
@@ -290,3 +290,12 @@ class HubStore:
     def _agent_column(self, agent_id: str, column: Any) -> Any:
         with self._engine.connect() as conn:
             return conn.execute(select(column).where(agents.c.id == agent_id)).scalar_one_or_none()
+
+    # --- link intake: many up-messages per transaction (hub/store/ingest.py) ---
+
+    async def apply_up_batch(self, items: list[ingest.Item], effects: dict[str, ingest.Effect],
+                             rejects: tuple[type[BaseException], ...], *, seen: list[str],
+                             clocks: dict[str, int]) -> list[object]:
+        """ingest.apply_isolating on the store's threads: one outcome per item."""
+        return await self._run(functools.partial(ingest.apply_isolating, self._engine, items, effects, rejects,
+                                                 seen=seen, clocks=clocks))

@@ -46,3 +46,51 @@ def upsert_newer(conn: Connection, table: Table, values: Mapping[str, Any], keys
     stmt = _insert(conn, table).values(**values).on_conflict_do_update(
         index_elements=list(keys), set_=update, where=column < values[by]).returning(column)
     return conn.execute(stmt).first() is not None
+
+
+def insert_many_ignore(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> set[Any]:
+    """Insert many rows of a one-column-key table, skipping keys that exist; the keys inserted.
+    SQLAlchemy sends them as multi-row INSERTs ("insertmanyvalues"), not one statement a row."""
+    if not rows:
+        return set()
+    (key,) = table.primary_key.columns
+    if conn.dialect.name == "postgresql":
+        return {row[0] for row in insert_unnest(conn, table, rows, ignore_conflicts=True, returning=key.name)}
+    stmt = _insert(conn, table).on_conflict_do_nothing().returning(key)
+    return {row[0] for row in conn.execute(stmt, list(rows))}
+
+
+def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows (no conflicts expected)."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        insert_unnest(conn, table, rows)
+    else:
+        conn.execute(table.insert(), list(rows))
+
+
+def insert_unnest(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *,
+                  ignore_conflicts: bool = False, returning: str | None = None) -> list[Any]:
+    """PostgreSQL: INSERT ... SELECT FROM unnest(one array per column): one short statement for any
+    number of rows, where a multi-row VALUES costs the driver a long query to parse each time.
+    Values go to the driver as they are (the hub's column types need no conversion on PostgreSQL)."""
+    columns = list(rows[0])
+    casts = ", ".join(f"%b::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in columns)
+    sql = (f'INSERT INTO {table.name} ({", ".join(columns)}) SELECT * FROM unnest({casts})'
+           f'{" ON CONFLICT DO NOTHING" if ignore_conflicts else ""}{f" RETURNING {returning}" if returning else ""}')
+    # binary parameters (%b): text arrays in text form are escaped element by element, slowly
+    with conn.connection.dbapi_connection.cursor() as cursor:
+        cursor.execute(sql, tuple([row[c] for row in rows] for c in columns))
+        return cursor.fetchall() if returning else []
+
+
+def upsert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str],
+                update: Sequence[str]) -> None:
+    """upsert for many rows at once; `update` names the columns an existing row takes from the new one.
+    Rows must not repeat a key (PostgreSQL refuses to update one row twice in a statement)."""
+    if not rows:
+        return
+    stmt = _insert(conn, table)
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
+    conn.execute(stmt, list(rows))

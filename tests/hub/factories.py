@@ -29,3 +29,20 @@ def encoded(agent_id: str, data, *, seq: int = 1, id: str | None = None) -> byte
 
 def decoded(agent_id: str, data, *, seq: int = 1, id: str | None = None) -> envelope.Envelope:
     return envelope.decode(encoded(agent_id, data, seq=seq, id=id))
+
+
+def bill_changed(bill_id: str = "bill-1", *, total: int = 2000, paid: int = 0) -> messages.BillChanged:
+    return messages.BillChanged(bill_id=bill_id, table_name="Table 4", currency="EUR", total_minor=total,
+                                paid_minor=paid, left_minor=total - paid, status="open",
+                                changed_at="2025-03-01T19:31:00.000Z")
+
+
+def device_status(device: str = "kitchen", *, state: str = "online") -> messages.DeviceStatus:
+    return messages.DeviceStatus(device=device, kind="printer", state=state, detail="", waiting=0, held=0,
+                                 changed_at="2025-03-01T19:31:00.000Z")
+
+
+def payment_taken(payment_id: str | None = None, *, amount: int = 1500) -> messages.PaymentTaken:
+    return messages.PaymentTaken(payment_id=payment_id or uuid7(), share_id=uuid7(), bill_id="bill-1",
+                                 table_name="Table 4", method="cash", currency="EUR", amount_minor=amount,
+                                 tip_minor=0, taken_at="2025-03-01T19:40:00.000Z")

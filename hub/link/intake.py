@@ -1,0 +1,173 @@
+"""The intake: up-messages taken from the broker, applied in batches and concurrently, acked after commit.
+
+One per connection. The reader takes messages from aiomqtt while fewer than `max_in_flight` are
+unfinished. The batcher waits for one of `concurrency` apply slots, then takes everything queued
+(up to `max_batch`) as one batch: at a low rate each message goes alone at once; under load,
+batches grow while earlier ones commit, and commits per message fall. After a batch commits, each
+agent gets one Ack with its ids; only then is each message PUBACKed to the broker.
+
+Back-pressure: paho sends PUBACK only when told (manual ack), so the broker counts the messages
+this worker has not finished against its in-flight limit for us (Mosquitto's
+max_inflight_messages) and keeps the rest in its queue rather than in our memory; aiomqtt's own
+queue never holds more than that (its max_queued_incoming_messages would drop messages paho had
+already acked, so it is not used). docs/scaling.md says how the limits fit together.
+
+A message whose prerequisite has not arrived (PrerequisiteMissing: a refund for a payment still in
+flight, maybe on another worker) is PUBACKed, kept here and tried again with growing pauses for
+PREREQUISITE_WAIT_S; still missing then, it is left unacked and the agent's outbox resends it.
+Never rejected for arriving in the wrong order.
+"""
+
+import asyncio
+import itertools
+import logging
+import time
+from collections import defaultdict
+
+import aiomqtt
+
+from contract import envelope, topics
+from contract.messages import Ack
+from hub.link.applying import Incoming, UpApplier
+from hub.metrics import HubMetrics
+
+log = logging.getLogger(__name__)
+
+PREREQUISITE_WAIT_S = 60.0
+RETRY_FIRST_S = 0.1
+RETRY_MAX_S = 5.0
+ACK_PUBLISH_TIMEOUT_S = 60.0  # a busy broker may take a while; past this the connection is taken for dead
+MAX_WAITING = 10_000  # parked messages at most; past that they are left to the agents' resends
+
+
+class Intake:
+    def __init__(self, applier: UpApplier, ack_seq: itertools.count, *, max_in_flight: int, max_batch: int,
+                 concurrency: int, metrics: HubMetrics | None = None) -> None:
+        self._metrics = metrics
+        self._applier = applier
+        self._ack_seq = ack_seq
+        self._max_in_flight = max_in_flight
+        self._max_batch = max_batch
+        self._concurrency = concurrency
+        self.in_flight = 0  # taken from the broker, not finished
+        self.waiting = 0  # parked for a prerequisite
+        self._tasks: set[asyncio.Task] = set()
+        self._ended: asyncio.Future[None] | None = None
+
+    async def run(self, client: aiomqtt.Client) -> None:
+        """Consume until the connection ends (its MqttError is raised) or cancelled. Call
+        manual_acks(client) before connecting."""
+        queue: asyncio.Queue[Incoming] = asyncio.Queue()
+        room = asyncio.Semaphore(self._max_in_flight)
+        slots = asyncio.Semaphore(self._concurrency)
+        self.in_flight = self.waiting = 0
+        self._ended = asyncio.get_running_loop().create_future()
+        self._spawn(self._read(client, queue, room))
+        self._spawn(self._batches(client, queue, slots, room))
+        try:
+            await self._ended  # the first task to fail ends the lot (a lost connection, mostly)
+        finally:
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None and not self._ended.done():
+            self._ended.set_exception(task.exception())
+
+    async def _read(self, client: aiomqtt.Client, queue: asyncio.Queue, room: asyncio.Semaphore) -> None:
+        async for message in client.messages:
+            await room.acquire()
+            self.in_flight += 1
+            queue.put_nowait(_incoming(message))
+        if not self._ended.done():
+            self._ended.set_result(None)
+
+    async def _batches(self, client: aiomqtt.Client, queue: asyncio.Queue, slots: asyncio.Semaphore,
+                       room: asyncio.Semaphore) -> None:
+        while True:
+            await slots.acquire()
+            batch = [await queue.get()]
+            while len(batch) < self._max_batch and not queue.empty():
+                batch.append(queue.get_nowait())
+            self._spawn(self._apply(client, batch, slots, room))
+
+    async def _apply(self, client: aiomqtt.Client, batch: list[Incoming], slots: asyncio.Semaphore,
+                     room: asyncio.Semaphore) -> None:
+        try:
+            started = time.perf_counter()
+            try:
+                acks, waiting = await self._applier.apply_many(batch)
+                if self._metrics is not None:
+                    self._metrics.apply_seconds.observe(time.perf_counter() - started)
+                    self._metrics.batch_size.observe(len(batch))
+            except Exception:  # none acked: the agents resend them
+                log.exception("batch not applied size=%d", len(batch))
+                acks, waiting = [], []
+            await self._publish_acks(client, acks)  # a broken connection -> reconnect, resend
+            for incoming in waiting:
+                self._park(client, incoming)
+        finally:
+            for incoming in batch:
+                _puback(client, incoming)
+                room.release()
+            self.in_flight -= len(batch)
+            slots.release()
+
+    def _park(self, client: aiomqtt.Client, incoming: Incoming) -> None:
+        if self.waiting >= MAX_WAITING:
+            log.warning("too many messages waiting for a prerequisite; left to the agent's resend topic=%s",
+                        incoming.topic)
+            return
+        self.waiting += 1
+        self._spawn(self._retry(client, incoming))
+
+    async def _retry(self, client: aiomqtt.Client, incoming: Incoming) -> None:
+        loop = asyncio.get_running_loop()
+        give_up, pause = loop.time() + PREREQUISITE_WAIT_S, RETRY_FIRST_S
+        try:
+            while loop.time() < give_up:
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, RETRY_MAX_S)
+                acks, waiting = await self._applier.apply_many([incoming])
+                if not waiting:
+                    await self._publish_acks(client, acks)
+                    return
+            log.warning("prerequisite still missing after %.0fs; left to the agent's resend topic=%s",
+                        PREREQUISITE_WAIT_S, incoming.topic)
+        finally:
+            self.waiting -= 1
+
+    async def _publish_acks(self, client: aiomqtt.Client, acks: list[tuple[str, str]]) -> None:
+        by_agent: dict[str, list[str]] = defaultdict(list)
+        for agent_id, message_id in acks:
+            by_agent[agent_id].append(message_id)
+        # at once, not one after another: each publish waits for the broker's PUBACK
+        await asyncio.gather(*(
+            client.publish(topics.down(agent_id, Ack.TYPE),
+                           envelope.encode(agent_id, next(self._ack_seq), Ack(ids=ids)), qos=1,
+                           timeout=ACK_PUBLISH_TIMEOUT_S)
+            for agent_id, ids in by_agent.items()))
+
+
+def manual_acks(client: aiomqtt.Client) -> None:
+    """PUBACK only when the intake is done with a message (see the module's note on back-pressure).
+    aiomqtt 2 has no option for it; its paho client does."""
+    client._client.manual_ack_set(True)  # noqa: SLF001
+
+
+def _puback(client: aiomqtt.Client, incoming: Incoming) -> None:
+    if incoming.qos > 0:
+        client._client.ack(incoming.mid, incoming.qos)  # noqa: SLF001
+
+
+def _incoming(message: aiomqtt.Message) -> Incoming:
+    payload = message.payload if isinstance(message.payload, bytes) else str(message.payload or "").encode()
+    return Incoming(message.topic.value, payload, bool(message.retain), message.mid, message.qos)

@@ -1,0 +1,152 @@
+"""A batch of up-messages in one transaction: their ids into the inbox, then the new ones' effects.
+
+The intake (hub/link/intake.py) gathers messages while earlier batches commit, so under load many
+messages share one commit. Ids are recorded first in one multi-row INSERT ... ON CONFLICT DO
+NOTHING RETURNING; only the messages it returns (new ids) take effect, so a resend is a
+duplicate whichever worker applies it. Orders, the hot type, go in as multi-row INSERTs too;
+other types run their effect one by one. Rows are written in key order so two workers' batches
+lock them in the same order and never deadlock each other.
+
+An effect that raises sinks the transaction; ItemFailed says which message did it, so the intake
+can retry the rest without it and that one alone.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import Connection, Engine, bindparam, delete, update
+
+from contract.envelope import Envelope
+from contract.messages import OrderPlaced
+from hub.store.tables import agents, inbox, order_lines, orders
+from hub.store.upsert import insert_many, insert_many_ignore, upsert_many
+
+# The effect of one new message inside the batch's transaction (its id is in the inbox already);
+# returns an outcome word ("applied", "duplicate", "stale", ...), raises to refuse it.
+Effect = Callable[[Connection, Envelope, Any], object]
+DUPLICATE = "duplicate"
+APPLIED = "applied"
+
+
+@dataclass(frozen=True)
+class Item:
+    env: Envelope
+    data: Any  # the decoded message (contract.messages)
+
+
+class ItemFailed(Exception):
+    """Applying items[index] raised `cause`; the transaction is lost."""
+
+    def __init__(self, index: int, cause: BaseException) -> None:
+        super().__init__(f"item {index} failed: {cause!r}")
+        self.index = index
+        self.cause = cause
+
+
+def apply_batch(conn: Connection, items: Sequence[Item], effects: dict[str, Effect], *,
+                seen: Sequence[str] = (), clocks: dict[str, int] | None = None) -> list[object]:
+    """Apply `items` (distinct message ids) in the caller's transaction; one outcome per item.
+    `seen`: agents whose last_seen_at becomes now (created if new); `clocks`: agent -> clock offset."""
+    now = datetime.now(UTC)
+    _touch(conn, sorted(set(seen)), sorted({item.env.agent_id for item in items} - set(seen)), now)
+    if clocks:
+        conn.execute(update(agents).where(agents.c.id == bindparam("agent")).values(
+            clock_offset_ms=bindparam("offset")), [{"agent": a, "offset": o} for a, o in sorted(clocks.items())])
+    fresh = insert_many_ignore(conn, inbox, sorted(
+        ({"message_id": item.env.id, "agent_id": item.env.agent_id, "type": item.env.type,
+          "seq": item.env.seq, "received_at": now} for item in items), key=lambda row: row["message_id"]))
+    outcomes: list[object] = [DUPLICATE] * len(items)
+    new_orders = [i for i, item in enumerate(items) if item.env.id in fresh and isinstance(item.data, OrderPlaced)]
+    for i, outcome in zip(new_orders, _insert_orders(conn, [items[i] for i in new_orders], now), strict=True):
+        outcomes[i] = outcome
+    for i, item in enumerate(items):
+        if item.env.id not in fresh or isinstance(item.data, OrderPlaced):
+            continue
+        try:
+            outcomes[i] = effects[item.env.type](conn, item.env, item.data)
+        except Exception as exc:
+            raise ItemFailed(i, exc) from exc
+    return outcomes
+
+
+def _touch(conn: Connection, seen: list[str], others: list[str], now: datetime) -> None:
+    """last_seen_at for `seen`; every agent created if new (a write per message would double them)."""
+    def rows(ids: list[str]) -> list[dict[str, Any]]:
+        return [{"id": a, "name": a, "created_at": now, "last_seen_at": now, "online": False} for a in ids]
+    upsert_many(conn, agents, rows(seen), ["id"], ["last_seen_at"])
+    insert_many_ignore(conn, agents, rows(others))
+
+
+def _insert_orders(conn: Connection, items: list[Item], now: datetime) -> list[str]:
+    """Orders new by id are stored with their lines; an order id already stored (or twice in the
+    batch) under another message id keeps nothing, not even its inbox row."""
+    first: dict[str, Item] = {}
+    for item in items:
+        first.setdefault(item.data.order_id, item)
+    stored = insert_many_ignore(conn, orders, [
+        {"id": d.order_id, "agent_id": item.env.agent_id, "number": d.number, "table_id": d.table_id,
+         "table_name": d.table_name, "currency": d.currency, "total_minor": d.total_minor,
+         "placed_at": d.placed_at, "received_at": now, "body": bytes(item.env.data).decode()}
+        for item, d in sorted(((i, i.data) for i in first.values()), key=lambda pair: pair[1].order_id)])
+    applied = {id(item) for order_id, item in first.items() if order_id in stored}
+    lines = [
+        {"order_id": item.data.order_id, "position": position, "item_id": line.item_id, "name": line.name,
+         "qty": line.qty, "unit_price_minor": line.unit_price_minor, "line_total_minor": line.line_total_minor,
+         "modifiers": msgspec.json.encode(line.modifiers).decode(), "note": line.note}
+        for item in items if id(item) in applied for position, line in enumerate(item.data.lines)]
+    insert_many(conn, order_lines, lines)
+    dropped = [item.env.id for item in items if id(item) not in applied]
+    if dropped:
+        conn.execute(delete(inbox).where(inbox.c.message_id.in_(dropped)))
+    return [APPLIED if id(item) in applied else DUPLICATE for item in items]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """Can never apply (the effect raised one of the caller's `rejects`): record it and ack it."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Did not apply this time (the database, a bug): not acked, so the agent sends it again."""
+
+    error: BaseException
+
+
+def apply_isolating(engine: Engine, items: Sequence[Item], effects: dict[str, Effect],
+                    rejects: tuple[type[BaseException], ...], *, seen: Sequence[str] = (),
+                    clocks: dict[str, int] | None = None) -> list[object]:
+    """apply_batch in as few transactions as it takes: one when all goes well. When one message
+    sinks the transaction, the rest are retried without it and it alone; alone, it is Rejected if
+    its error says it can never apply, else Failed. An error no message owns (the connection, a
+    deadlock) retries each message alone. Outcomes per item: an effect's word, Rejected or Failed."""
+    results: list[object] = [None] * len(items)
+    groups = [list(range(len(items)))]
+    while groups:
+        group = groups.pop()
+        try:
+            with engine.begin() as conn:
+                outcomes = apply_batch(conn, [items[i] for i in group], effects, seen=seen, clocks=clocks)
+        except ItemFailed as failed:
+            bad = group[failed.index]
+            if len(group) == 1:
+                results[bad] = (Rejected(str(failed.cause)) if isinstance(failed.cause, rejects)
+                                else Failed(failed.cause))
+            else:
+                groups.append([bad])
+                groups.append([i for i in group if i != bad])  # the rest first
+            continue
+        except Exception as exc:
+            if len(group) == 1:
+                results[group[0]] = Failed(exc)
+            else:
+                groups.extend([i] for i in group)
+            continue
+        for i, outcome in zip(group, outcomes, strict=True):
+            results[i] = outcome
+    return results
