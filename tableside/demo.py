@@ -19,6 +19,7 @@ import qrcode
 
 from agent.app import create_app as create_agent_app
 from agent.config import from_dict as agent_config
+from agent.menu.catalog import load_menu_file
 from agent.staff.accounts import create_account
 from agent.state import STATE as AGENT_STATE
 from agent.store.database import connect
@@ -156,7 +157,7 @@ async def run_demo(options: DemoOptions, ready: asyncio.Event | None = None,
         hub = await Server(hub_app, HOST, hub_port).start()
         started.append(hub)
         hub_url = f"http://{HOST}:{hub.port}"
-        restaurant = await ensure_demo_restaurant(hub_app[PAYMENTS], AGENT_ID)
+        restaurant = await ensure_demo_restaurant(hub_app[PAYMENTS], AGENT_ID, load_menu_file(None).restaurant.name)
 
         pos_view = await Server(create_view_app(data_dir / "pos-checks.jsonl"), HOST, 0).start()
         started.append(pos_view)

@@ -70,6 +70,8 @@ def day_report(db: sqlite_utils.Database, day: str | None, tax_mode: str) -> dic
         "sales_by_hour": [{"hour": h, "sales_minor": v} for h, v in enumerate(hours)],
         "top_items": sorted(items.values(), key=lambda i: (-i["qty"], -i["sales_minor"], i["name"]))[:10],
         "payments": sorted(methods.values(), key=lambda m: m["method"]),
+        # ordered and paid count different things; what tells them apart is what is still open
+        "paid_minor": sum(m["amount_minor"] for m in methods.values()),
         "platform_fees_minor": fees,
         "tips_minor": tips,
         "refunds_minor": refunds,
@@ -84,6 +86,7 @@ def as_csv(report: dict) -> str:
     cur = report["currency"]
     writer.writerow(["summary", "orders", report["orders"], "", "", cur])
     writer.writerow(["summary", "sales", "", report["sales_minor"], "", cur])
+    writer.writerow(["summary", "paid", "", report["paid_minor"], "", cur])
     writer.writerow(["summary", "platform_fees", "", report["platform_fees_minor"], "", cur])
     writer.writerow(["summary", "tips", "", "", report["tips_minor"], cur])
     writer.writerow(["summary", "refunds", "", report["refunds_minor"], "", cur])

@@ -14,14 +14,15 @@ DEMO_RESTAURANT_ID = "demo-restaurant"
 DEMO_PLAN = FeePlan(basis_points=150, fixed_minor=10)  # 1.5 % + 0.10 EUR
 
 
-async def ensure_demo_restaurant(payments: Payments, agent_id: str) -> dict[str, Any]:
+async def ensure_demo_restaurant(payments: Payments, agent_id: str, name: str = "Tableside demo") -> dict[str, Any]:
     """The restaurant (EUR, 1.5 % + 0.10) bound to the demo agent; with Stripe configured, its connected
-    account too, and a fresh onboarding link under "onboarding_url" while it cannot take charges."""
+    account too, and a fresh onboarding link under "onboarding_url" while it cannot take charges. `name`:
+    the restaurant's own, as its menu says, so the pay page and the staff screens agree."""
     service = payments.service
     row = await service.restaurant_of_agent(agent_id)
     if row is None:
         row = await service.create_restaurant(
-            name="Tableside Demo Trattoria", country="DE", currency="EUR", plan=DEMO_PLAN, fee_on_external=True,
+            name=name, country="DE", currency="EUR", plan=DEMO_PLAN, fee_on_external=True,
             agent_ids=[agent_id], charges_enabled=payments.provider.name == "demo", restaurant_id=DEMO_RESTAURANT_ID)
     url = None
     if payments.provider.name != "demo" and not row["charges_enabled"]:

@@ -29,9 +29,14 @@ export function mount(section, ctx) {
     const m = (minor) => money(minor, r.currency);
     const hours = r.sales_by_hour;
     out.replaceChildren(
-      el("dl", { class: "kpis" }, [["Orders", String(r.orders)], ["Sales", m(r.sales_minor)], ["Tips", m(r.tips_minor)],
-        ["Platform fees", m(r.platform_fees_minor)], ["Refunds", m(r.refunds_minor)]]
+      el("dl", { class: "kpis" }, [["Orders", String(r.orders)], ["Ordered", m(r.sales_minor)],
+        ["Paid", m(r.paid_minor)], ["Not paid (open bills)", m(Math.max(0, r.sales_minor - r.paid_minor))],
+        ["Tips", m(r.tips_minor)], ["Platform fees", m(r.platform_fees_minor)], ["Refunds", m(r.refunds_minor)]]
         .map(([k, v]) => el("div", {}, el("dt", { text: k }), el("dd", { text: v })))),
+      // the hub's daily report counts card payments through it: say how the two figures meet
+      el("p", { class: "small muted", text: `Ordered counts every order placed on ${r.date}; Paid counts the payments `
+        + "taken that day, card, cash and terminal alike, tips apart: the platform's gross for this restaurant once "
+        + "the link has delivered them. The difference is what the open bills still owe; refunds are shown apart." }),
       el("figure", { class: "card" }, el("figcaption", { text: `Sales by hour, ${r.date}` }),
         hourChart(hours, m, "report-chart"),
         el("details", {}, el("summary", { text: "Sales by hour as a table" }),

@@ -277,7 +277,9 @@ async def test_devices_held_tickets_test_print_and_the_day_report(agent, staff_p
     assert await chart.locator("rect[data-hour]").evaluate_all(
         "rects => rects.filter(r => Number(r.getAttribute('height')) > 0).length") == 1
     await expect(report.locator(".kpis")).to_contain_text("Orders1")
-    await expect(report.locator(".kpis")).to_contain_text("€9.50")
+    # what was ordered and what was paid, each named for what it counts, and what tells them apart
+    await expect(report.locator(".kpis")).to_contain_text("Ordered€9.50Paid€9.50Not paid (open bills)€0.00")
+    await expect(report).to_contain_text("the platform's gross for this restaurant")
     await expect(report.get_by_role("table", name="Top items")).to_contain_text("French onion soup")
     await expect(report.get_by_role("table", name="Payments by method")).to_contain_text("Cash")
     hours = report.locator("details table")  # the chart's text alternative, one row an hour

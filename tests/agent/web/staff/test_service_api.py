@@ -186,7 +186,7 @@ async def test_devices_test_print_and_report(agent_client, staff, emulator):
     token = (await table_tokens(agent_client))["Table 1"]
     await _order(agent_client, token)
     report = (await (await agent_client.get("/api/v1/staff/report")).json())["report"]
-    assert report["orders"] == 1 and report["sales_minor"] == 950
+    assert report["orders"] == 1 and report["sales_minor"] == 950 and report["paid_minor"] == 0  # the bill is open
     assert report["top_items"] == [{"name": "French onion soup", "qty": 1, "sales_minor": 950}]
     csv = await agent_client.get("/api/v1/staff/report?format=csv")
     assert "summary,orders,1" in await csv.text()
