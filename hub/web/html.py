@@ -8,7 +8,7 @@ from html import escape
 
 from aiohttp import web
 
-from contract.money import format_minor
+from contract.money import exponent
 
 LANGUAGES = ("en", "de", "fr")
 
@@ -40,6 +40,7 @@ TEXT: dict[str, dict[str, str]] = {
         "not_found_body": "We have no payment under this address.",
         "demo_title": "Demo payment",
         "demo_banner": "DEMO: no real money moves and no card details are asked for.",
+        "demo_check": "Check the amount, then pay or decline.",
         "demo_pay": "Pay {amount}",
         "demo_decline": "Decline",
         "share": "Your share",
@@ -75,6 +76,7 @@ TEXT: dict[str, dict[str, str]] = {
         "not_found_body": "Unter dieser Adresse gibt es keine Zahlung.",
         "demo_title": "Demo-Zahlung",
         "demo_banner": "DEMO: Es fließt kein echtes Geld und es werden keine Kartendaten abgefragt.",
+        "demo_check": "Prüfen Sie den Betrag, dann bezahlen oder ablehnen.",
         "demo_pay": "{amount} bezahlen",
         "demo_decline": "Ablehnen",
         "share": "Ihr Anteil",
@@ -109,6 +111,7 @@ TEXT: dict[str, dict[str, str]] = {
         "not_found_body": "Aucun paiement à cette adresse.",
         "demo_title": "Paiement de démonstration",
         "demo_banner": "DÉMO : aucun argent réel ne circule et aucune donnée de carte n'est demandée.",
+        "demo_check": "Vérifiez le montant, puis payez ou refusez.",
         "demo_pay": "Payer {amount}",
         "demo_decline": "Refuser",
         "share": "Votre part",
@@ -128,13 +131,26 @@ dl{display:grid;grid-template-columns:1fr auto;gap:.25rem 1rem}dd{margin:0;text-
 a:focus,button:focus{outline:3px solid #2563eb;outline-offset:2px}"""
 
 
-def language(request: web.Request) -> str:
-    """The first of en/de/fr the browser asks for (Accept-Language order), else English."""
+def language(request: web.Request, chosen: object = None) -> str:
+    """The language the diner chose on the table's page (`?lang=` on the pay link, or the demo
+    form's field), else the first of en/de/fr the browser asks for (Accept-Language), else English."""
+    for pick in (chosen, request.query.get("lang")):
+        if isinstance(pick, str) and pick in LANGUAGES:
+            return pick
     for part in request.headers.get("Accept-Language", "").split(","):
         code = part.split(";")[0].strip().lower()[:2]
         if code in LANGUAGES:
             return code
     return "en"
+
+
+def carried(request: web.Request, chosen: object = None) -> str:
+    """"?lang=de" when the diner chose the language (so the next page keeps it), else "" (the next
+    page asks the browser again, as this one did)."""
+    for pick in (chosen, request.query.get("lang")):
+        if isinstance(pick, str) and pick in LANGUAGES:
+            return f"?lang={pick}"
+    return ""
 
 
 def safe_href(url: str | None) -> str | None:
@@ -165,15 +181,32 @@ def page(lang: str, title_key: str, body_key: str, *, status: int = 200, back: s
                         headers=PAGE_HEADERS)
 
 
+_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF", "JPY": "¥"}
+
+
+def money(lang: str, amount_minor: int, currency: str) -> str:
+    """An amount as a diner of that language writes it: "€28.90" in English, "28,90 €" in German and
+    French (no locale database needed for three languages)."""
+    exp = exponent(currency)
+    whole, frac = divmod(abs(amount_minor), 10**exp) if exp else (abs(amount_minor), 0)
+    sign = "-" if amount_minor < 0 else ""
+    symbol = _SYMBOLS.get(currency, currency)
+    if lang == "en":
+        digits = f"{whole:,}" + (f".{frac:0{exp}d}" if exp else "")
+        return f"{sign}{symbol}{digits}" if len(symbol) == 1 else f"{sign}{symbol} {digits}"
+    digits = f"{whole:,}".replace(",", "\u202f" if lang == "fr" else ".") + (f",{frac:0{exp}d}" if exp else "")
+    return f"{sign}{digits}\u00a0{symbol}"
+
+
 def amounts(lang: str, currency: str, amount_minor: int, tip_minor: int, table_name: str = "") -> str:
     text = TEXT[lang]
     rows = []
     if table_name:
         rows.append((text["table"], table_name))
-    rows.append((text["share"], format_minor(amount_minor, currency)))
+    rows.append((text["share"], money(lang, amount_minor, currency)))
     if tip_minor:
-        rows.append((text["tip"], format_minor(tip_minor, currency)))
-    rows.append((text["total"], format_minor(amount_minor + tip_minor, currency)))
+        rows.append((text["tip"], money(lang, tip_minor, currency)))
+    rows.append((text["total"], money(lang, amount_minor + tip_minor, currency)))
     return "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in rows) + "</dl>"
 
 
@@ -183,6 +216,7 @@ def demo_form(lang: str, token: str, total: str) -> str:
     text = TEXT[lang]
     return (f'<p class="demo" role="note">{escape(text["demo_banner"])}</p>'
             f'<form method="post" action="/pay/demo"><input type="hidden" name="token" value="{escape(token)}">'
+            f'<input type="hidden" name="lang" value="{escape(lang)}">'
             f'<button class="primary" type="submit" name="action" value="pay">'
             f'{escape(text["demo_pay"].format(amount=total))}</button>'
             f'<button type="submit" name="action" value="decline">{escape(text["demo_decline"])}</button></form>')

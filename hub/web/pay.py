@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from contract import pay_link
-from contract.money import exponent, format_minor
+from contract.money import exponent
 from contract.pay_link import PayLinkError, ShareToPay
 from hub.payments.context import PAYMENTS, Payments
 from hub.payments.providers import ProviderError
@@ -82,8 +82,9 @@ async def pay(request: web.Request) -> web.StreamResponse:
     if decision.kind == "create":
         try:
             checkout = await payments.provider.open_checkout(
-                attempt, restaurant["stripe_account_id"], success_url=payments.url(f"/pay/done/{attempt['id']}"),
-                cancel_url=payments.url(f"/pay/cancelled/{attempt['id']}"))
+                attempt, restaurant["stripe_account_id"],
+                success_url=payments.url(f"/pay/done/{attempt['id']}{html.carried(request)}"),
+                cancel_url=payments.url(f"/pay/cancelled/{attempt['id']}{html.carried(request)}"))
         except ProviderError as exc:
             log.error("checkout not opened share=%s attempt=%s: %s", share.share_id, attempt["id"], exc)
             return html.page(lang, "provider_title", "provider_body", status=502, back=share.return_url)
@@ -97,17 +98,17 @@ async def pay(request: web.Request) -> web.StreamResponse:
 
 
 def _demo_page(lang: str, token: str, attempt: Row) -> web.Response:
-    total = format_minor(attempt["amount_minor"] + attempt["tip_minor"], attempt["currency"])
+    total = html.money(lang, attempt["amount_minor"] + attempt["tip_minor"], attempt["currency"])
     extra = (html.amounts(lang, attempt["currency"], attempt["amount_minor"], attempt["tip_minor"],
                           attempt["table_name"]) + html.demo_form(lang, token, total))
-    return html.page(lang, "demo_title", "demo_banner", extra=extra)
+    return html.page(lang, "demo_title", "demo_check", extra=extra)  # the DEMO line is the form's own
 
 
 async def demo_submit(request: web.Request) -> web.StreamResponse:
     """The demo card page's Pay / Decline: the same service calls a Stripe webhook makes."""
     payments = request.app[PAYMENTS]
-    lang = html.language(request)
     form = await request.post()
+    lang = html.language(request, form.get("lang"))
     token, action = form.get("token"), form.get("action")
     if payments.provider.name != "demo":
         return html.page(lang, "not_found_title", "not_found_body", status=404)
@@ -136,7 +137,7 @@ async def demo_submit(request: web.Request) -> web.StreamResponse:
         await payments.service.record_card_payment(attempt, session_id=attempt["session_id"])
     else:
         await payments.service.record_failure(attempt, "card declined (demo)")
-    raise web.HTTPSeeOther(f"/pay/done/{attempt['id']}")
+    raise web.HTTPSeeOther(f"/pay/done/{attempt['id']}{html.carried(request, form.get('lang'))}")
 
 
 async def done(request: web.Request) -> web.Response:

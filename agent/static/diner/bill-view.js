@@ -183,8 +183,9 @@ async function pay() {
   $("pay-error").textContent = "";
   try {
     const { share, pay_url } = await call(tableUrl("/bill/shares"), { method: "POST", body: request(), key: uuid() });
-    sessionStorage.setItem(PENDING, JSON.stringify({ id: share.id, url: pay_url }));
-    if (hubOnline) { location.assign(pay_url); return; }
+    const url = inMyLanguage(pay_url);
+    sessionStorage.setItem(PENDING, JSON.stringify({ id: share.id, url }));
+    if (hubOnline) { location.assign(url); return; }
     await loadBill();  // shows the link, with how to reach it over mobile data
     $("pay-link")?.focus();
   } catch (err) {
@@ -206,6 +207,13 @@ function offlineNotice(url) {
 
 function pendingShare() {
   try { return JSON.parse(sessionStorage.getItem(PENDING)); } catch { return null; }
+}
+
+/** The hub's pay pages speak the language chosen here, not the browser's (outside the signed part). */
+function inMyLanguage(payUrl) {
+  const url = new URL(payUrl);
+  url.searchParams.set("lang", lang);
+  return url.toString();
 }
 
 /** A share we sent the diner to pay that is still only held: offer to go back to it or let it go. */

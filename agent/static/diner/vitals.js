@@ -42,6 +42,6 @@ export function startVitals() {
   watch("measure", (entries) => {
     for (const e of entries) if (e.name === "order-confirmed") orders.push(e.duration);
   });
-  addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") flush(); });
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") flush(); });
   addEventListener("pagehide", flush);
 }

@@ -17,9 +17,6 @@ from agent.web.staff.guard import ALL, staff_user
 routes = web.RouteTableDef()
 
 
-routes = web.RouteTableDef()
-
-
 @routes.get("/api/v1/staff/link")
 async def link_status(request: web.Request) -> web.Response:
     await staff_user(request, *ALL)

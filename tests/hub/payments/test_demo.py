@@ -14,12 +14,15 @@ async def test_demo_pay(demo_hub):
     resp = await client.get(f"/pay/{token}")
     page = await resp.text()
     assert resp.status == 200 and "DEMO: no real money moves" in page
-    assert "Pay 26.00 EUR" in page and ">Decline</button>" in page and f'value="{token}"' in page
+    assert "Pay €26.00" in page and ">Decline</button>" in page and f'value="{token}"' in page
+    assert page.count("DEMO: no real money moves") == 1  # said once, beside the buttons
     assert "<script" not in page
-    resp = await client.post("/pay/demo", data={"token": token, "action": "pay"}, allow_redirects=False)
+    german = await (await client.get(f"/pay/{token}?lang=de")).text()  # the language the diner chose
+    assert "26,00\u00a0€ bezahlen" in german and "Demo-Zahlung" in german
+    resp = await client.post("/pay/demo", data={"token": token, "action": "pay", "lang": "de"}, allow_redirects=False)
     assert resp.status == 303 and resp.headers["Location"].startswith("/pay/done/")
     done = await client.get(resp.headers["Location"])
-    assert "Payment received" in await done.text()
+    assert "Zahlung erhalten" in await done.text()  # the form carried the diner's language on
     [payment] = await payments_of(client)
     fee = plan_fee(PLAN, 2400, 200)
     assert (payment["provider"], payment["method"], payment["fee_minor"], payment["share_id"]) == \
