@@ -200,7 +200,9 @@ async def test_a_restarted_hub_gets_what_it_lost_at_once_not_after_the_resend_ti
             total_minor=550, placed_at="2026-01-01T12:00:00.000Z", lines=[])
         await database.write(outbox.append, "test-agent", order)
         agent.wake()
-        await asyncio.sleep(1.0)  # published into a broker with no hub to take it
+        seq = await database.read(lambda db: db.execute("SELECT MAX(seq) FROM outbox").fetchone()[0])
+        # published into a broker with no hub to take it (else the hub would simply get it later)
+        await eventually(lambda: agent._sent_up_to >= seq, what="the order published while the hub is away")
         hub, hub_task = await start_hub()
         await eventually(lambda: store.count_orders("test-agent"), within=10, what="the lost order at the hub")
     finally:

@@ -1,6 +1,5 @@
 """A phone in Chromium against a real agent (aiohttp's test server listens on loopback)."""
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -9,6 +8,7 @@ from agent.app import create_app
 from agent.state import STATE
 from tests.agent.helpers import make_config, table_tokens
 from tests.browser import PHONE, chromium
+from tests.waiting import eventually
 
 SCREENSHOTS = Path(__file__).resolve().parents[4] / "docs" / "screenshots"
 
@@ -32,11 +32,8 @@ def table_url(agent_client):
 async def online_client(aiohttp_client, tmp_path, broker):
     """An agent whose link to the hub is up (through a real broker): the bill says it can take cards."""
     client = await aiohttp_client(create_app(make_config(tmp_path, broker_port=broker.port)))
-    for _ in range(100):
-        if client.app[STATE].link.connected:
-            return client
-        await asyncio.sleep(0.1)
-    raise AssertionError("the agent's link did not come up")
+    await eventually(lambda: client.app[STATE].link.connected, what="the agent's link up")
+    return client
 
 
 @pytest.fixture
