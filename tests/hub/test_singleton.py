@@ -1,12 +1,13 @@
 """Singleton jobs: one worker at a time runs them, another takes over when it dies (PostgreSQL)."""
 
 import asyncio
+import uuid
 
 import pytest
 from sqlalchemy import text
 
 from hub.store.engine import make_engine
-from hub.store.singleton import run_as_singleton
+from hub.store.singleton import lock_key, run_as_singleton
 from tests.services import postgres_url
 from tests.waiting import eventually
 
@@ -35,7 +36,9 @@ async def test_one_worker_at_a_time_and_another_takes_over_when_it_dies(postgres
                 running.remove(worker)
         return run
 
-    tasks = [asyncio.create_task(run_as_singleton(e, "test.job", job(i), check_every=CHECK_S))
+    name = f"test.job.{uuid.uuid4()}"  # its own lock: other tests' and other runs' locks are not ours to break
+    key = lock_key(name) & 0xFFFFFFFFFFFFFFFF  # pg_locks shows a bigint key as two unsigned halves
+    tasks = [asyncio.create_task(run_as_singleton(e, name, job(i), check_every=CHECK_S))
              for i, e in enumerate(engines)]
     try:
         await eventually(lambda: len(running) == 1, what="one worker running the job")
@@ -43,8 +46,9 @@ async def test_one_worker_at_a_time_and_another_takes_over_when_it_dies(postgres
         # the first worker dies (SIGKILL): its process stops and its database session goes with it
         tasks[first].cancel()
         with engines[(first + 1) % 3].connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks "
-                              "WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"))
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                              "AND objsubid = 1 AND classid = :high AND objid = :low AND pid <> pg_backend_pid()"),
+                         {"high": key >> 32, "low": key & 0xFFFFFFFF})
             conn.commit()
         await eventually(lambda: running and running[0] != first, within=10, what="another worker taking over")
         second = running[0]
