@@ -171,7 +171,8 @@ async def test_with_the_restaurant_offline_the_page_offers_mobile_data_or_the_co
     await expect(notice).to_contain_text("counter")
     await page.get_by_role("button", name="Pay €28.90").click()
     link = page.get_by_role("link", name="Open the pay page (mobile data).")
-    await expect(link).to_have_attribute("href", re.compile(r"^http://127\.0\.0\.1:8090/pay/[\w.-]+$"))
+    await expect(link).to_have_attribute(
+        "href", re.compile(r"^http://127\.0\.0\.1:8090/pay/[\w.-]+\?lang=en$"))  # the pay page in the chosen language
     await expect(page.locator("#pending")).to_contain_text("1. Switch off Wi-Fi on your phone.")
     await expect(page.get_by_role("button", name="Cancel that payment")).to_be_visible()
     assert await count(agent_client, "SELECT COUNT(*) FROM bill_shares WHERE status = 'held'") == 1
