@@ -9,15 +9,6 @@ from agent.store.database import Database
 from agent.store.migrations import MIGRATIONS, applied_names, migrate
 
 
-@pytest.fixture
-def database(tmp_path):
-    db = Database(tmp_path / "a.sqlite")
-    db.start()
-    migrate(db)
-    yield db
-    db.close()
-
-
 async def test_a_failing_write_leaves_nothing_behind(database):
     def half_then_fail(db):
         db.execute("INSERT INTO settings (key, value) VALUES ('a', '1')")

@@ -4,19 +4,7 @@ import asyncio
 import sqlite3
 import threading
 
-import pytest
-
 from agent.store.database import GROUP_LIMIT, Database
-from agent.store.migrations import migrate
-
-
-@pytest.fixture
-def database(tmp_path):
-    db = Database(tmp_path / "a.sqlite")
-    db.start()
-    migrate(db)
-    yield db
-    db.close()
 
 
 def _insert(key: str):
