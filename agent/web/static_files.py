@@ -58,8 +58,13 @@ def load_asset(path: Path) -> _Asset | None:
     return asset
 
 
+async def get_asset(path: Path) -> _Asset | None:
+    """The file from memory when it was looked at within the last second, else from disk in a thread."""
+    return fresh_asset(path) or await asyncio.to_thread(load_asset, path)
+
+
 async def send_asset(request: web.Request, path: Path, cache_control: str) -> web.Response:
-    asset = fresh_asset(path) or await asyncio.to_thread(load_asset, path)
+    asset = await get_asset(path)
     if asset is None:
         raise web.HTTPNotFound()
     headers = {"ETag": asset.etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding",

@@ -1,6 +1,5 @@
 """The agent's JSON API for diners (v1)."""
 
-import ipaddress
 import re
 
 from aiohttp import web
@@ -15,7 +14,7 @@ from agent.web import live
 from agent.web.compressed import HOT, respond
 from agent.web.errors import json_error
 from agent.web.json_body import json_bytes
-from agent.web.metrics import METRICS
+from agent.web.metrics import METRICS, allowed
 from agent.web.rate_limits import LIMITS
 
 routes = web.RouteTableDef()
@@ -102,18 +101,11 @@ async def get_order(request: web.Request) -> web.Response:
     return web.json_response({"order": order})
 
 
-def _on_this_box(request: web.Request) -> bool:
-    try:
-        return ipaddress.ip_address(request.remote or "").is_loopback
-    except ValueError:
-        return False
-
-
 @routes.get("/healthz")
 async def health(request: web.Request) -> web.Response:
     """Alive, for anyone; the link, the queues and each device's errors only for the box's own
     monitoring (loopback): a diner on the Wi-Fi learns nothing about the kitchen from it."""
-    if not _on_this_box(request):
+    if not allowed(request.remote, []):  # the box itself only, as for /metrics' loopback rule
         return web.json_response({"ok": True})
     state = request.app[STATE]
     waiting = await state.database.read(outbox.waiting)

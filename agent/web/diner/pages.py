@@ -2,7 +2,6 @@
 their language, when the link is bad), the service worker and manifest, and the app's static files,
 compressed and with cache headers."""
 
-import asyncio
 import html
 import json
 
@@ -12,7 +11,7 @@ from agent.state import STATE
 from agent.visits import tables
 from agent.web.compressed import HOT, respond
 from agent.web.diner.notices import UI_LANGUAGES, bad_link_page, pick_language
-from agent.web.static_files import STATIC, fresh_asset, load_asset, send_asset
+from agent.web.static_files import STATIC, get_asset, send_asset
 
 DINER = STATIC / "diner"
 routes = web.RouteTableDef()
@@ -52,7 +51,7 @@ async def table_page(request: web.Request) -> web.StreamResponse:
     restaurant = state.menu.restaurant
     offered = [lang for lang in restaurant.get("languages", []) if lang in UI_LANGUAGES] or ["en"]
     lang = pick_language(request.headers.get("Accept-Language", ""), offered, restaurant.get("locale", "en"))
-    template = fresh_asset(DINER / "index.html") or await asyncio.to_thread(load_asset, DINER / "index.html")
+    template = await get_asset(DINER / "index.html")
     menu_json, menu_etag = state.menu.public(lang)
     # everything the page is made of names its version here, so a cached page is never stale
     key = ("page", table, lang, menu_etag, template.etag, restaurant.get("name", ""))
