@@ -3,7 +3,7 @@
     [agent]     id, data_dir
     [http]      host, port, public_url
     [hub]       url                      (where pay links and the operator live)
-    [broker]    host, port, username, password, keepalive, tls
+    [broker]    host, port, username, password, keepalive, tls, cafile, certfile, keyfile
     [link]      window, resend_after, retention_days
     [dispatch]  hold_after, status_interval, fallback_after, deliver_timeout
     [restaurant] menu, tax_mode, tax_rate_bp, close_when_paid, wifi_ssid, wifi_password
@@ -17,6 +17,10 @@
 An environment variable overrides one scalar key: TABLESIDE_AGENT_<SECTION>_<KEY>, for example
 TABLESIDE_AGENT_BROKER_PORT=1884, or TABLESIDE_AGENT_<KEY> for the [agent] section itself
 (TABLESIDE_AGENT_ID). Every problem is reported with the key that has it.
+
+A paired box (`tableside agent setup`, agent/link/pairing.py) takes its agent id, hub URL and
+broker (with its TLS certificate) from {data_dir}/link/pairing.toml, over what the file says:
+the hub chose them. Environment variables still override both.
 """
 
 import ipaddress
@@ -28,6 +32,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from agent.paired import PairingError, read_pairing
 from contract.topics import check_agent_id
 
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
@@ -60,6 +65,10 @@ class BrokerSection(msgspec.Struct, forbid_unknown_fields=True):
     username: str | None = None
     password: str | None = None
     keepalive: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
+    tls: bool = False  # TLS with a client certificate (set by pairing): the broker knows the box by it
+    cafile: str | None = None  # the hub's CA, which the broker's certificate must chain to
+    certfile: str | None = None
+    keyfile: str | None = None
 
 
 class LinkSection(msgspec.Struct, forbid_unknown_fields=True):
@@ -221,5 +230,23 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
             raise ConfigError(f"config file {path} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    _paired(raw, env)
     _env_overrides(raw, env)
     return from_dict(raw)
+
+
+def _paired(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    """The pairing's agent id, hub and broker over the file's (see the module's note)."""
+    data_dir = env.get("TABLESIDE_AGENT_DATA_DIR") or raw.get("agent", {}).get("data_dir") or AgentSection().data_dir
+    try:
+        pairing = read_pairing(Path(data_dir))
+    except PairingError as exc:
+        raise ConfigError(f"pairing: {exc}") from None
+    if pairing is None:
+        return
+    raw.setdefault("agent", {})["id"] = pairing.agent_id
+    raw.setdefault("hub", {})["url"] = pairing.hub_url
+    broker = raw.setdefault("broker", {})
+    broker.update(host=pairing.broker_host, port=pairing.broker_port, tls=pairing.broker_tls)
+    if pairing.broker_tls:
+        broker.update(cafile=str(pairing.cafile), certfile=str(pairing.certfile), keyfile=str(pairing.keyfile))

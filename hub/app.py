@@ -7,14 +7,17 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hub.appkeys import CONFIG, LINK, STORE
+from hub.appkeys import CONFIG, ENROLLMENT, LINK, STORE
 from hub.config import HubConfig
+from hub.enrollment import crl
+from hub.enrollment.service import Enrollment
 from hub.link import HubLink
 from hub.metrics import METRICS, HubMetrics, http_timing
 from hub.metrics import serve as serve_metrics
 from hub.payments.wiring import setup_payments
 from hub.store import HubStore, migrate
-from hub.web import agents_api, openapi, operator_api
+from hub.store.singleton import run_as_singleton
+from hub.web import agents_api, enrollment_api, openapi, operator_api
 from hub.web.errors import error_middleware
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,7 @@ def create_app(config: HubConfig) -> web.Application:
     app.cleanup_ctx.append(_store_and_link)
     operator_api.setup_routes(app)
     agents_api.setup_routes(app)
+    enrollment_api.setup_routes(app)
     setup_payments(app)  # after _store_and_link: payments use the store and the link
     openapi.setup_routes(app)
     return app
@@ -49,8 +53,15 @@ async def _store_and_link(app: web.Application) -> AsyncIterator[None]:
     link = HubLink(config, store, metrics=app[METRICS])
     app[STORE] = store
     app[LINK] = link
+    enrollment = app[ENROLLMENT] = Enrollment(config, store.engine)
+    await enrollment.ca()  # made at the first start: a broker's config can point at its files
     task = asyncio.create_task(link.run(), name="hub-link")
     async with contextlib.AsyncExitStack() as stack:
+        # one worker at a time keeps the CRL fresh (hub/enrollment/crl.py)
+        fresh = asyncio.create_task(run_as_singleton(
+            store.engine, "hub.enrollment.crl", lambda: crl.keep_fresh(enrollment, store.engine, config)),
+            name="hub-crl")
+        stack.callback(fresh.cancel)
         if config.metrics_port is not None:
             port = await stack.enter_async_context(serve_metrics(app[METRICS], config.metrics_host,
                                                                  config.metrics_port))

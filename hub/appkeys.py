@@ -3,9 +3,11 @@
 from aiohttp import web
 
 from hub.config import HubConfig
+from hub.enrollment.service import Enrollment
 from hub.link import HubLink
 from hub.store import HubStore
 
 CONFIG = web.AppKey("config", HubConfig)
 STORE = web.AppKey("store", HubStore)
 LINK = web.AppKey("link", HubLink)
+ENROLLMENT = web.AppKey("enrollment", Enrollment)

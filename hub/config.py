@@ -36,6 +36,20 @@
     [payments]
     reconcile_interval_s = 300               # how often Stripe is asked for what webhooks missed
 
+    [ca]                                     # the CA that certifies agents (docs/security.md)
+    dir = "/var/lib/tableside-hub/ca"        # default {data_dir}/ca; its key is 0600
+    cert_days = 90                           # agents' certificates; renewed with a third left
+    crl_days = 7                             # the revocation list's validity; re-signed at half
+    crl_path = "/etc/mosquitto/tableside.crl"  # where the broker reads it; default {ca.dir}/crl.pem
+    on_crl_change = "systemctl reload mosquitto"     # run after the CRL is written (optional)
+    on_revoke = "systemctl restart mosquitto"        # run after a revocation: drops connected agents
+
+    [enrollment]                             # what a newly paired agent is told
+    broker_host = "mqtt.example.com"         # default broker.host
+    broker_port = 8883                       # default broker.port
+    broker_tls = true                        # client certificates over TLS (false: the demo)
+    code_minutes = 30                        # how long an enrollment code is valid
+
 Every key has an environment override named TABLESIDE_HUB_<KEY> for the [hub] section and
 TABLESIDE_HUB_<SECTION>_<KEY> for the others, e.g. TABLESIDE_HUB_OPERATOR_TOKEN,
 TABLESIDE_HUB_DATABASE_URL, TABLESIDE_HUB_HTTP_PORT, TABLESIDE_HUB_BROKER_PASSWORD; the [stripe]
@@ -170,6 +184,21 @@ def _count(low: int, high: int) -> Callable[[Any], int]:
     return check
 
 
+def _number(low: float, high: float, unit: str) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        text = value.strip() if isinstance(value, str) else value
+        try:
+            number = float(text) if not isinstance(text, bool) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None or not low <= number <= high:
+            raise ValueError(f"expected a number of {unit} from {low:g} to {high:g}, got {value!r}")
+        return number
+    return check
+
+
+_DAYS = _number(0.01, 3650, "days")
+_MINUTES = _number(1, 7 * 24 * 60, "minutes")
 _IN_FLIGHT = _count(1, 100_000)
 _BATCH = _count(1, 10_000)
 _CONCURRENCY = _count(0, 64)
@@ -195,7 +224,8 @@ class HubConfig:
     broker_username: str | None = None
     broker_password: str | None = field(default=None, repr=False)
     shared_subscription: bool = True
-    client_id: str = field(default_factory=lambda: f"hub-{secrets.token_hex(4)}")
+    # unguessable: another client taking this id would make the broker drop the hub's connection
+    client_id: str = field(default_factory=lambda: f"hub-{secrets.token_hex(16)}")
     retention_days: float = 7.0  # delivered hub -> agent messages are pruned after this
     max_in_flight: int = 2000  # up-messages taken from the broker and not yet applied and acked
     max_batch: int = 500  # up-messages in one transaction at most
@@ -206,6 +236,16 @@ class HubConfig:
     reconcile_interval_s: float = 300.0
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = None  # None: /metrics not served; 0: a free port (tests)
+    ca_dir: Path | None = None  # None: {data_dir}/ca
+    cert_days: float = 90.0
+    crl_days: float = 7.0
+    crl_path: Path | None = None  # None: {ca_dir}/crl.pem
+    on_crl_change: str | None = None
+    on_revoke: str | None = None
+    agent_broker_host: str = ""  # "": broker_host
+    agent_broker_port: int = 0  # 0: broker_port
+    agent_broker_tls: bool = False
+    code_minutes: float = 30.0
 
     def __post_init__(self) -> None:
         # Checked here too, so a config built in code is as safe as one loaded from a file.
@@ -241,6 +281,17 @@ class HubConfig:
         if self.metrics_port is not None:
             put("metrics_port", _check("metrics.port", lambda v: _port(v, allow_zero=True), self.metrics_port))
         put("reconcile_interval_s", _check("payments.reconcile_interval_s", _interval_s, self.reconcile_interval_s))
+        put("ca_dir", _check("ca.dir", _path, self.ca_dir or self.data_dir / "ca"))
+        put("cert_days", _check("ca.cert_days", _DAYS, self.cert_days))
+        put("crl_days", _check("ca.crl_days", _DAYS, self.crl_days))
+        put("crl_path", _check("ca.crl_path", _path, self.crl_path or self.ca_dir / "crl.pem"))
+        for key in ("on_crl_change", "on_revoke"):
+            if getattr(self, key) is not None:
+                _check(f"ca.{key}", _text, getattr(self, key))
+        put("agent_broker_host", _check("enrollment.broker_host", _text, self.agent_broker_host or self.broker_host))
+        put("agent_broker_port", _check("enrollment.broker_port", _port, self.agent_broker_port or self.broker_port))
+        put("agent_broker_tls", _check("enrollment.broker_tls", _bool, self.agent_broker_tls))
+        put("code_minutes", _check("enrollment.code_minutes", _MINUTES, self.code_minutes))
 
     @property
     def batches_at_once(self) -> int:
@@ -279,6 +330,16 @@ _KEYS: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("payments", "reconcile_interval_s"): ("reconcile_interval_s", _interval_s),
     ("metrics", "host"): ("metrics_host", _text),
     ("metrics", "port"): ("metrics_port", lambda v: _port(v, allow_zero=True)),
+    ("ca", "dir"): ("ca_dir", _path),
+    ("ca", "cert_days"): ("cert_days", _DAYS),
+    ("ca", "crl_days"): ("crl_days", _DAYS),
+    ("ca", "crl_path"): ("crl_path", _path),
+    ("ca", "on_crl_change"): ("on_crl_change", _text),
+    ("ca", "on_revoke"): ("on_revoke", _text),
+    ("enrollment", "broker_host"): ("agent_broker_host", _text),
+    ("enrollment", "broker_port"): ("agent_broker_port", _port),
+    ("enrollment", "broker_tls"): ("agent_broker_tls", _bool),
+    ("enrollment", "code_minutes"): ("code_minutes", _MINUTES),
 }
 _REQUIRED = (("hub", "data_dir"), ("hub", "operator_token"))
 

@@ -32,6 +32,13 @@ def _parser() -> argparse.ArgumentParser:
     agent = sub.add_parser("agent", help="the restaurant-side service").add_subparsers(dest="action", required=True)
     agent_run = agent.add_parser("run", help="serve the agent")
     agent_run.add_argument("--config", type=Path, help="TOML file (TABLESIDE_AGENT_* variables override it)")
+    setup = agent.add_parser("setup", help="pair this box with the hub using the operator's one-time code")
+    setup.add_argument("--config", type=Path, help="the agent's TOML file (its data_dir receives the pairing)")
+    setup.add_argument("--hub", help="the hub's URL, https://... (asked for when left out)")
+    setup.add_argument("--code", help="the enrollment code, e.g. K7QF-2MXD (asked for when left out)")
+    setup.add_argument("--re-pair", action="store_true", help="pair again although this box is paired")
+    setup.add_argument("--hub-ca", type=Path, help="a CA certificate to trust for the hub's HTTPS "
+                       "(a private hub; default: the system's)")
     add_staff = agent.add_parser("add-staff", help="create a staff account (the first manager at set-up)")
     add_staff.add_argument("--config", type=Path, help="the agent's TOML file")
     add_staff.add_argument("--name", required=True)
@@ -46,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     from hub.payments.cli import add_parsers as add_hub_payment_parsers
 
     add_hub_payment_parsers(hub)  # hub restaurant create|list, hub report, hub reconcile
+    from hub.enrollment.cli import add_parsers as add_hub_enrollment_parsers
+
+    add_hub_enrollment_parsers(hub)  # hub enroll, hub codes list|cancel, hub revoke, hub broker-cert
 
     printer = sub.add_parser("printer", help="printer tools").add_subparsers(dest="action", required=True)
     printer_list = printer.add_parser("list", help="configured printers with their status, serial ports, "
@@ -219,12 +229,20 @@ def main(argv: list[str] | None = None) -> int:
         from tableside.demo import main as demo_main
 
         return demo_main(DemoOptions(args.data_dir, args.agent_port, args.hub_port, args.broker_port))
+    if args.command == "agent" and args.action == "setup":
+        from tableside.setup import run as run_setup
+
+        return run_setup(args)
     if args.command == "agent" and args.action == "add-staff":
         return _add_staff(args)
     if args.command == "hub" and args.action in ("restaurant", "report", "reconcile"):
         from hub.payments.cli import run as run_hub_payments
 
         return run_hub_payments(args)
+    if args.command == "hub" and args.action in ("enroll", "codes", "revoke", "broker-cert"):
+        from hub.enrollment.cli import run as run_hub_enrollment
+
+        return run_hub_enrollment(args)
     if args.command == "hub" and args.workers > 1:
         from tableside.workers import supervise
 

@@ -25,7 +25,7 @@ ALLOWED = {
     "tableside": OURS,  # the command wires everything together
 }
 AGENT_LAYERS = [
-    {"config", "events", "store"},
+    {"config", "paired", "events", "store"},
     {"menu"},
     {"devices"},
     {"visits"},

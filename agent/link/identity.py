@@ -1,7 +1,8 @@
 """The agent's Ed25519 key: it signs pay links, so the hub can trust a share it never saw.
 
-Made on first start in the data directory, readable by the agent's user only. The public half
-travels to the hub in the agent's presence message (see contract.messages.Presence).
+Made at pairing (agent/link/pairing.py registers its public half with the hub in the same
+exchange) or, on a box that was never paired, on first start; in the data directory, readable by
+the agent's user only. The public half also travels in the agent's presence message.
 """
 
 import os
@@ -15,21 +16,32 @@ from contract.pay_link import public_key_text
 KEY_FILE = "agent_key.pem"
 
 
-def load_or_create_key(data_dir: str | Path) -> Ed25519PrivateKey:
+def key_pem(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def load_key(data_dir: str | Path) -> Ed25519PrivateKey | None:
     path = Path(data_dir) / KEY_FILE
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError(f"{path} does not hold an Ed25519 private key")
+    if not path.exists():
+        return None
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} does not hold an Ed25519 private key")
+    return key
+
+
+def load_or_create_key(data_dir: str | Path) -> Ed25519PrivateKey:
+    key = load_key(data_dir)
+    if key is not None:
         return key
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    path = Path(data_dir) / KEY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private from the first byte
     with os.fdopen(fd, "wb") as f:
-        f.write(pem)
+        f.write(key_pem(key))
         f.flush()
         os.fsync(f.fileno())
     tmp.replace(path)

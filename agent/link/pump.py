@@ -106,7 +106,7 @@ class AgentLink:
         async with aiomqtt.Client(
             broker.host, broker.port, identifier=f"tableside-agent-{self.agent_id}",
             username=broker.username, password=broker.password, keepalive=broker.keepalive,
-            will=will, clean_session=True,
+            will=will, clean_session=True, tls_params=_tls(broker),
         ) as client:
             await client.subscribe(topics.agent_subscription(self.agent_id), qos=1)
             await client.publish(topics.up(self.agent_id, "presence"), self._presence(True), qos=1, retain=True)
@@ -233,3 +233,11 @@ async def first_failure(*coros) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
     for task in done:
         task.result()
+
+
+def _tls(broker) -> aiomqtt.TLSParameters | None:
+    """The box's certificate (from pairing) and the hub's CA; files read at each connect, so a
+    renewed certificate is used from the next connection on."""
+    if not broker.tls:
+        return None
+    return aiomqtt.TLSParameters(ca_certs=broker.cafile, certfile=broker.certfile, keyfile=broker.keyfile)

@@ -20,6 +20,7 @@ from contract.envelope import Envelope
 from contract.ids import uuid7
 from contract.money import exponent
 from contract.pay_link import ShareToPay
+from hub.enrollment import records as enrolled
 from hub.payments import ledger, records
 from hub.payments.fees import FeePlan, platform_fee
 from hub.payments.records import Row
@@ -72,7 +73,9 @@ class PaymentService(RefundsMixin):
                 conn.execute(records.restaurants.insert().values(
                     id=rid, name=name, country=country, currency=currency, fee_on_external=fee_on_external,
                     charges_enabled=charges_enabled, created_at=records.now(), **records.plan_columns(plan)))
-            records.bind_agents(conn, rid, agent_ids)
+            now = records.now()
+            for agent_id in agent_ids:  # the operator vouches for these ids (the manual path of enrollment)
+                enrolled.add_agent(conn, agent_id, name=name, now=now, restaurant_id=rid)
             return records.restaurant(conn, rid)
         return await self._tx(create)
 

@@ -58,6 +58,9 @@ agents = Table(
     Column("refused_key", String, nullable=True),
     # hub receive time - the agent's sent_at: how far the agent's clock is behind (ms)
     Column("clock_offset_ms", BigInteger, nullable=True),
+    # enrollment (migration 0005_enrollment): only an enrolled, unrevoked agent's messages are applied
+    Column("enrolled_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
 )
 
 # One row per applied link message: the receiver's half of exactly-once.

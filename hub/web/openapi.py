@@ -35,7 +35,7 @@ def describe(app: web.Application) -> dict:
         if params:
             op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
                                 for p in params]
-        if path.startswith("/api/v1/") and path != PATH:
+        if path.startswith("/api/v1/") and path != PATH and not getattr(route.handler, "public", False):
             op["security"] = [{"operator": []}]
         if route.method in ("POST", "PUT", "PATCH"):
             op["requestBody"] = {"required": False, "content": {"application/json": {"schema": {"type": "object"}}}}

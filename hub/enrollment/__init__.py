@@ -1,0 +1,1 @@
+"""Enrolling agents: one-time codes, the hub's CA, certificates, revocation (docs/security.md)."""
