@@ -10,6 +10,7 @@ from aiohttp import web
 from agent.menu import editor
 from agent.menu.pricing import OrderRequest
 from agent.visits.shares import ShareRequest
+from agent.web.staff.guard import COOKIE, CSRF_HEADER
 
 routes = web.RouteTableDef()
 
@@ -29,6 +30,9 @@ BODIES: dict[tuple[str, str], object] = {
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}}
+SIGN_IN = "/api/v1/staff/session"
+SECURITY = {"staffSession": {"type": "apiKey", "in": "cookie", "name": COOKIE},
+            "csrfToken": {"type": "apiKey", "in": "header", "name": CSRF_HEADER}}
 _PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 
 
@@ -56,12 +60,16 @@ def describe(app: web.Application) -> dict:
         if params:
             op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
                                 for p in params]
+        if path.startswith("/api/v1/staff/") and (route.method, path) != ("POST", SIGN_IN):
+            # the staff guard (agent/web/staff/guard.py): a session, and for a change its CSRF token
+            op["security"] = [{"staffSession": [], "csrfToken": []} if route.method != "GET"
+                              else {"staffSession": []}]
         if route.method in ("POST", "PUT", "PATCH"):
             body = schema_of.get((route.method, path), {"type": "object"})
             op["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
         paths.setdefault(path, {})[route.method.lower()] = op
     return {"openapi": "3.1.0", "info": {"title": "Tableside agent", "version": "1"}, "paths": paths,
-            "components": {"schemas": {**components, "Error": ERROR}}}
+            "components": {"schemas": {**components, "Error": ERROR}, "securitySchemes": SECURITY}}
 
 
 @routes.get("/api/v1/openapi.json")

@@ -1,0 +1,39 @@
+"""The running agent and hub the fuzz tests share, and their descriptions loaded by schemathesis
+with the credentials each route needs (tests/fuzz/README in docs/testing.md)."""
+
+import pytest
+import schemathesis
+
+from tests.fuzz.running import OPERATOR_TOKEN, Running
+
+
+@pytest.fixture(scope="session")
+def running(tmp_path_factory):
+    servers = Running(tmp_path_factory.mktemp("fuzz")).start()
+    yield servers
+    servers.stop()
+
+
+def _config(auth: dict, headers: dict | None = None) -> schemathesis.Config:
+    return schemathesis.Config.from_dict({
+        "auth": {"openapi": auth},
+        "headers": headers or {},
+        # the fuzzing phase only, bounded and derandomised: the same cases every run (see the tests)
+        "phases": {"examples": {"enabled": False}, "coverage": {"enabled": False},
+                   "stateful": {"enabled": False}},
+    })
+
+
+@pytest.fixture(scope="session")
+def agent_schema(running):
+    # a staff tablet: its session cookie, its CSRF token, and its own page's Origin on every change
+    config = _config({"staffSession": {"api_key": running.staff_cookie},
+                      "csrfToken": {"api_key": running.csrf_token}},
+                     headers={"Origin": running.agent_url})
+    return schemathesis.openapi.from_url(f"{running.agent_url}/api/v1/openapi.json", config=config)
+
+
+@pytest.fixture(scope="session")
+def hub_schema(running):
+    config = _config({"operator": {"bearer": OPERATOR_TOKEN}})
+    return schemathesis.openapi.from_url(f"{running.hub_url}/api/v1/openapi.json", config=config)
