@@ -51,7 +51,9 @@ class Running:
     async def _start(self) -> None:
         hub_dir = self.tmp / "hub"
         hub_dir.mkdir()
+        # a webhook secret, so /stripe/webhook checks signatures (without one it answers 503 on purpose)
         hub = await Server(create_hub_app(HubConfig(data_dir=hub_dir, operator_token=OPERATOR_TOKEN,
+                                                    stripe_webhook_secret="whsec_fuzz0123456789abcdef",
                                                     broker_port=_closed_port())), "127.0.0.1", 0).start()
         self._servers.append(hub)
         config = make_config(self.tmp, limits=HIGH_LIMITS, hub={"url": hub.url})
