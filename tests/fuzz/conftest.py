@@ -1,17 +1,30 @@
 """The running agent and hub the fuzz tests share, and their descriptions loaded by schemathesis
 with the credentials each route needs (tests/fuzz/README in docs/testing.md)."""
 
+from collections import Counter
+
 import pytest
 import schemathesis
 
 from tests.fuzz.running import OPERATOR_TOKEN, Running
 
+ANSWERS = pytest.StashKey[Counter]()
+
 
 @pytest.fixture(scope="session")
-def running(tmp_path_factory):
+def running(tmp_path_factory, request):
     servers = Running(tmp_path_factory.mktemp("fuzz")).start()
+    request.config.stash[ANSWERS] = servers.answers
     yield servers
     servers.stop()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """How many cases each side answered with each status: that the fuzz reached the handlers."""
+    answers = config.stash.get(ANSWERS, None)
+    if answers:
+        line = ", ".join(f"{side} {status}: {n}" for (side, status), n in sorted(answers.items()))
+        terminalreporter.write_line(f"fuzzed cases by answer ({sum(answers.values())}): {line}")
 
 
 def _config(auth: dict, headers: dict | None = None) -> schemathesis.Config:

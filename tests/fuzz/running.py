@@ -5,6 +5,7 @@ import asyncio
 import hashlib
 import sqlite3
 import threading
+from collections import Counter
 from pathlib import Path
 
 import requests
@@ -12,6 +13,7 @@ import requests
 from agent.app import create_app as create_agent_app
 from agent.staff.accounts import create_account
 from agent.state import STATE
+from agent.visits import tables
 from hub.app import create_app as create_hub_app
 from hub.config import HubConfig
 from tableside.serve import Server
@@ -34,6 +36,7 @@ class Running:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fuzzed-servers", daemon=True)
         self._servers: list[Server] = []
+        self.answers: Counter = Counter()  # (side, status) -> cases, shown after the run
 
     def _run(self, coro, timeout: float = 60):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
@@ -59,7 +62,12 @@ class Running:
         config = make_config(self.tmp, limits=HIGH_LIMITS, hub={"url": hub.url})
         agent = await Server(with_staff_routes(create_agent_app(config)), "127.0.0.1", 0).start()
         self._servers.append(agent)
-        await agent.app[STATE].database.write(create_account, "Manager", "manager", PINS["manager"])
+        database = agent.app[STATE].database
+        await database.write(create_account, "Manager", "manager", PINS["manager"])
+        # real names for half the cases (the rest are the fuzzer's own): Table 1's token for a diner,
+        # Table 2's id for staff, so cases get past "no such table" to the handler's own checks
+        by_name = {t.name: t for t in await database.read(tables.all_tables)}
+        self.known = {"table_token": by_name["Table 1"].token, "table_id": by_name["Table 2"].id}
         self.agent_url, self.hub_url = agent.url, hub.url
         self.agent_db, self.hub_db = self.tmp / "agent" / "agent.sqlite", hub_dir / "hub.sqlite"
 

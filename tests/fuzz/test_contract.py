@@ -5,7 +5,9 @@ a request that was refused."""
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -16,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
 
 from agent.web.security_headers import CSP
 from hub.web.html import PAGE_HEADERS
-from tests.fuzz.operations import agent_operations, hub_operations
+from tests.fuzz.operations import SIGN_OUT, STREAMS, agent_operations, hub_operations
 from tests.fuzz.running import fingerprint
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
@@ -51,10 +53,15 @@ def hub_headers(response) -> None:
             assert headers.get(name.lower()) == value, f"a hub page without {name}: {value}"
 
 
-def _fuzz(schema, method: str, path: str, db, side: str, headers_check, cross_site_origin=None) -> None:
+def _fuzz(schema, method: str, path: str, db, side: str, headers_check, cross_site_origin=None,
+          known: dict | None = None, answers=None) -> None:
     operation = schema[path][method]
+    cases = operation.as_strategy()
+    fixed = {name: value for name, value in (known or {}).items() if f"{{{name}}}" in path}
+    if fixed:
+        cases = st.one_of(cases, operation.as_strategy(path_parameters=fixed))
 
-    @given(case=operation.as_strategy())
+    @given(case=cases)
     @BOUNDED
     def one(case):
         if cross_site_origin and method != "GET":
@@ -65,6 +72,7 @@ def _fuzz(schema, method: str, path: str, db, side: str, headers_check, cross_si
             assert fingerprint(db, side) == before, "a cross-site request wrote to the database"
         before = fingerprint(db, side)
         response = case.call(timeout=30)
+        answers[(side, response.status_code)] += 1
         case.validate_response(response, checks=CHECKS)
         headers_check(response)
         if response.status_code >= 400:
@@ -76,9 +84,57 @@ def _fuzz(schema, method: str, path: str, db, side: str, headers_check, cross_si
 @pytest.mark.parametrize(("method", "path"), agent_operations(), ids=lambda v: v)
 def test_agent(agent_schema, running, method, path):
     _fuzz(agent_schema, method, path, running.agent_db, "agent", agent_headers,
-          cross_site_origin="http://evil.example")
+          cross_site_origin="http://evil.example", known=running.known, answers=running.answers)
 
 
 @pytest.mark.parametrize(("method", "path"), hub_operations(), ids=lambda v: v)
 def test_hub(hub_schema, running, method, path):
-    _fuzz(hub_schema, method, path, running.hub_db, "hub", hub_headers)
+    _fuzz(hub_schema, method, path, running.hub_db, "hub", hub_headers, answers=running.answers)
+
+
+# The agent's pages are not in its API description; the same run asks for each with a real and a
+# made-up table token, signed in and not, and checks finding 10's page headers on every answer.
+PAGES = ["/", "/t", "/t/back", "/t/{table_token}", "/t/{table_token}/manifest.webmanifest", "/staff",
+         "/staff/tables/cards"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_agent_pages_carry_the_headers(running, page):
+    for token in (running.known["table_token"], "not-a-table"):
+        for cookies in ({}, {"tableside_staff": running.staff_cookie}):
+            resp = requests.get(running.agent_url + page.format(table_token=token), cookies=cookies,
+                                timeout=30, allow_redirects=False)
+            assert resp.status_code < 500, (page, resp.status_code)
+            assert resp.headers.get("X-Content-Type-Options") == "nosniff", page
+            if resp.headers.get("Content-Type", "").startswith("text/html"):
+                assert resp.headers.get("Content-Security-Policy") == CSP, page
+                assert resp.headers.get("X-Frame-Options") == "DENY", page
+
+
+@pytest.mark.parametrize("path", sorted(p for _, p in STREAMS))
+def test_event_streams(running, path):
+    """The streams a fuzzer cannot wait out: refused without a real table or session, and open with
+    one, as text/event-stream, never cached or sniffed."""
+    url = running.agent_url + path
+    refused = requests.get(url.format(table_token="not-a-table"), timeout=30)
+    assert refused.status_code in (401, 404) and refused.json()["error"]["code"]
+    with requests.get(url.format(table_token=running.known["table_token"]), stream=True, timeout=30,
+                      cookies={"tableside_staff": running.staff_cookie}) as resp:
+        assert resp.status_code == 200
+        assert resp.headers["Content-Type"].startswith("text/event-stream")
+        assert resp.headers.get("X-Content-Type-Options") == "nosniff" and resp.headers.get("Cache-Control")
+
+
+def test_sign_out_last(running, agent_schema):
+    """Signing out, fuzzed last because it ends the session the other cases use: a cross-site or
+    token-less sign-out is refused and changes nothing; the real one ends the session."""
+    url = f"{running.agent_url}{SIGN_OUT[1]}"
+    cookies = {"tableside_staff": running.staff_cookie}
+    before = fingerprint(running.agent_db, "agent")
+    for headers in ({"Origin": "http://evil.example", "X-CSRF-Token": running.csrf_token}, {}):
+        resp = requests.delete(url, cookies=cookies, headers=headers, timeout=30)
+        assert resp.status_code == 403, resp.text
+        assert fingerprint(running.agent_db, "agent") == before
+    resp = requests.delete(url, cookies=cookies, headers={"X-CSRF-Token": running.csrf_token}, timeout=30)
+    assert resp.status_code == 200
+    assert requests.get(url, cookies=cookies, timeout=30).status_code == 401
