@@ -13,6 +13,7 @@ _SHAPED = re.compile(r"\(\?P<(\w+)>([^()]*)\)")
 _ANY = "[^{}/]+"  # aiohttp's default for a parameter
 _PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 PATH = "/api/v1/openapi.json"
+_JSON_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 JSON_OUTSIDE_API = frozenset({"/healthz", "/stripe/webhook"})  # for machines, not people
 # The 5xx a route answers on purpose: the hub cannot do it as configured, and the caller should retry.
 SERVER_SIDE = {
@@ -43,8 +44,7 @@ def describe(app: web.Application) -> dict:
         doc = (getattr(route.handler, "__doc__", None) or getattr(route.handler, "__name__", "")).strip()
         if path.startswith("/api/") or path in JSON_OUTSIDE_API:
             answer = {"description": "the outcome", "content": {"application/json": {"schema": {}}}}
-            refused = {"description": "refused, saying why",
-                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            refused = {"description": "refused, saying why", "content": _JSON_ERROR}
         else:  # a page for a person: its refusals are pages too ("this link has expired")
             answer = {"description": "an HTML page", "content": {"text/html": {}}}
             refused = {"description": "a page saying what is wrong", "content": {"text/html": {}}}
@@ -58,6 +58,8 @@ def describe(app: web.Application) -> dict:
                                 for p in params]
         for name, regex in _shaped(route):  # {what:done|refresh}: only those match
             next(p for p in op["parameters"] if p["name"] == name)["schema"]["pattern"] = f"^(?:{regex})$"
+            if "text/html" in refused["content"]:  # any other value matches no route: the router's JSON 404
+                responses["404"] = {"description": "no such page", "content": {**refused["content"], **_JSON_ERROR}}
         if path.startswith("/api/v1/") and path != PATH:
             op["security"] = [{"operator": []}]
         if route.method in ("POST", "PUT", "PATCH"):

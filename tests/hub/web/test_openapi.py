@@ -43,7 +43,8 @@ async def test_pages_machines_and_shaped_parameters_are_described_as_they_answer
     what = paths["/onboarding/{what}"]["get"]["parameters"][0]["schema"]
     assert what["pattern"] == "^(?:done|refresh)$"
     async with client.get("/onboarding/other") as resp:
-        assert resp.status == 404  # what the pattern promises
+        assert resp.status == 404 and resp.content_type == "application/json"  # the router's own answer
+    assert "application/json" in paths["/onboarding/{what}"]["get"]["responses"]["404"]["content"]
 
 
 async def test_the_home_page_cannot_be_framed(client):
