@@ -1,5 +1,5 @@
 """The running agent and hub the fuzz tests share, and their descriptions loaded by schemathesis
-with the credentials each route needs (tests/fuzz/README in docs/testing.md)."""
+with the credentials each route needs (what the run checks: docs/security.md, "The contract, fuzzed")."""
 
 from collections import Counter
 

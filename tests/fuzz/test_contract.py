@@ -129,8 +129,9 @@ def test_event_streams(running, path):
 
 
 def test_sign_out_last(running, agent_schema):
-    """Signing out, fuzzed last because it ends the session the other cases use: a cross-site or
-    token-less sign-out is refused and changes nothing; the real one ends the session."""
+    """Signing out, last in this file (pytest keeps a file's order) because it ends the session the
+    other cases use: a cross-site or token-less sign-out is refused and changes nothing; the real
+    one ends the session."""
     url = f"{running.agent_url}{SIGN_OUT[1]}"
     cookies = {"tableside_staff": running.staff_cookie}
     before = fingerprint(running.agent_db, "agent")
