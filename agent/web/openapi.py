@@ -10,6 +10,7 @@ from aiohttp import web
 from agent.menu import editor
 from agent.menu.pricing import OrderRequest
 from agent.visits.shares import ShareRequest
+from agent.web.staff.guard import COOKIE, CSRF_HEADER
 
 routes = web.RouteTableDef()
 
@@ -29,7 +30,30 @@ BODIES: dict[tuple[str, str], object] = {
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}}
+SIGN_IN = "/api/v1/staff/session"
+SECURITY = {"staffSession": {"type": "apiKey", "in": "cookie", "name": COOKIE},
+            "csrfToken": {"type": "apiKey", "in": "header", "name": CSRF_HEADER}}
+# What a route answers besides JSON, and the refusals a client must be ready for by name.
+DOWNLOADS = {("GET", f"{_MENU}/items.csv"): ["text/csv"],
+             ("GET", "/api/v1/staff/tables/{table_id}/qr.{kind}"): ["image/svg+xml", "image/png"]}
+_RETRY = {"Retry-After": {"description": "seconds to wait", "required": True, "schema": {"type": "string"}}}
+_FLOODED = ("too many changes from this table or this client (agent/web/rate_limits.py)", _RETRY)
+ANSWERS = {
+    ("POST", "/api/v1/tables/{table_token}/orders"): {429: _FLOODED},
+    ("POST", "/api/v1/tables/{table_token}/requests"): {429: _FLOODED},
+    ("POST", "/api/v1/tables/{table_token}/bill/shares"): {429: _FLOODED},
+    ("POST", SIGN_IN): {429: ("locked out, or too many tries from this client (agent/staff/signin.py)", _RETRY)},
+}
+_SHAPED = re.compile(r"\(\?P<(\w+)>([^()]*)\)")
+_ANY = "[^{}/]+"  # aiohttp's default for a parameter
 _PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
+
+
+def _shaped(route: web.AbstractRoute) -> list[tuple[str, str]]:
+    """(name, regex) of each path parameter added with its own regex ({kind:svg|png}): only those match."""
+    pattern = (route.resource.get_info() if route.resource is not None else {}).get("pattern")
+    found = _SHAPED.findall(pattern.pattern) if pattern is not None else []
+    return [(name, regex) for name, regex in found if regex != _ANY]
 
 
 def _path(route: web.AbstractRoute) -> str | None:
@@ -56,12 +80,22 @@ def describe(app: web.Application) -> dict:
         if params:
             op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
                                 for p in params]
+        for name, regex in _shaped(route):  # {kind:svg|png}: only those match the route
+            next(p for p in op["parameters"] if p["name"] == name)["schema"]["pattern"] = f"^(?:{regex})$"
+        if (route.method, path) in DOWNLOADS:
+            op["responses"]["2XX"]["content"] = {t: {} for t in DOWNLOADS[(route.method, path)]}
+        for status, (why, headers) in ANSWERS.get((route.method, path), {}).items():
+            op["responses"][str(status)] = {**op["responses"]["4XX"], "description": why, "headers": headers}
+        if path.startswith("/api/v1/staff/") and (route.method, path) != ("POST", SIGN_IN):
+            # the staff guard (agent/web/staff/guard.py): a session, and for a change its CSRF token
+            op["security"] = [{"staffSession": [], "csrfToken": []} if route.method != "GET"
+                              else {"staffSession": []}]
         if route.method in ("POST", "PUT", "PATCH"):
             body = schema_of.get((route.method, path), {"type": "object"})
             op["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
         paths.setdefault(path, {})[route.method.lower()] = op
     return {"openapi": "3.1.0", "info": {"title": "Tableside agent", "version": "1"}, "paths": paths,
-            "components": {"schemas": {**components, "Error": ERROR}}}
+            "components": {"schemas": {**components, "Error": ERROR}, "securitySchemes": SECURITY}}
 
 
 @routes.get("/api/v1/openapi.json")

@@ -9,8 +9,24 @@ from aiohttp import web
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
+_SHAPED = re.compile(r"\(\?P<(\w+)>([^()]*)\)")
+_ANY = "[^{}/]+"  # aiohttp's default for a parameter
 _PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 PATH = "/api/v1/openapi.json"
+_JSON_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+JSON_OUTSIDE_API = frozenset({"/healthz", "/stripe/webhook"})  # for machines, not people
+# The 5xx a route answers on purpose: the hub cannot do it as configured, and the caller should retry.
+SERVER_SIDE = {
+    ("POST", "/stripe/webhook"): {503: "no webhook secret is configured (Stripe retries)"},
+    ("GET", "/pay/{token}"): {503: "the restaurant cannot take card payments yet"},
+}
+
+
+def _shaped(route: web.AbstractRoute) -> list[tuple[str, str]]:
+    """(name, regex) of each path parameter added with its own regex ({kind:svg|png}): only those match."""
+    pattern = (route.resource.get_info() if route.resource is not None else {}).get("pattern")
+    found = _SHAPED.findall(pattern.pattern) if pattern is not None else []
+    return [(name, regex) for name, regex in found if regex != _ANY]
 
 
 def _path(route: web.AbstractRoute) -> str | None:
@@ -26,15 +42,24 @@ def describe(app: web.Application) -> dict:
         if path is None or route.method == "HEAD":
             continue
         doc = (getattr(route.handler, "__doc__", None) or getattr(route.handler, "__name__", "")).strip()
-        answer = {"description": "the outcome", "content": {"application/json": {"schema": {}}}} \
-            if path.startswith("/api/") else {"description": "an HTML page", "content": {"text/html": {}}}
-        op: dict = {"summary": doc.splitlines()[0] if doc else path, "responses": {
-            "2XX": answer, "4XX": {"description": "refused, saying why",
-                                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}
+        if path.startswith("/api/") or path in JSON_OUTSIDE_API:
+            answer = {"description": "the outcome", "content": {"application/json": {"schema": {}}}}
+            refused = {"description": "refused, saying why", "content": _JSON_ERROR}
+        else:  # a page for a person: its refusals are pages too ("this link has expired")
+            answer = {"description": "an HTML page", "content": {"text/html": {}}}
+            refused = {"description": "a page saying what is wrong", "content": {"text/html": {}}}
+        responses = {"2XX": answer, "4XX": refused}
+        for status, why in SERVER_SIDE.get((route.method, path), {}).items():
+            responses[str(status)] = {**refused, "description": why}
+        op: dict = {"summary": doc.splitlines()[0] if doc else path, "responses": responses}
         params = _PARAM.findall(path)
         if params:
             op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
                                 for p in params]
+        for name, regex in _shaped(route):  # {what:done|refresh}: only those match
+            next(p for p in op["parameters"] if p["name"] == name)["schema"]["pattern"] = f"^(?:{regex})$"
+            if "text/html" in refused["content"]:  # any other value matches no route: the router's JSON 404
+                responses["404"] = {"description": "no such page", "content": {**refused["content"], **_JSON_ERROR}}
         if path.startswith("/api/v1/") and path != PATH and not getattr(route.handler, "public", False):
             op["security"] = [{"operator": []}]
         if route.method in ("POST", "PUT", "PATCH"):

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from hub.appkeys import LINK, STORE
 from hub.store.tables import inbox
+from hub.web import html
 from hub.web.auth import operator_only
 from hub.web.errors import ApiError
 
@@ -35,7 +36,7 @@ async def home(request: web.Request) -> web.Response:
     """A human page for whoever opens the hub's URL; nothing private on it."""
     link = request.app.get(LINK)
     state = "connected" if link and link.connected else "not connected"
-    return web.Response(text=_HOME.format(link=state), content_type="text/html")
+    return web.Response(text=_HOME.format(link=state), content_type="text/html", headers=html.PAGE_HEADERS)
 
 
 async def healthz(request: web.Request) -> web.Response:
