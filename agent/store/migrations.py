@@ -6,6 +6,7 @@ has shipped.
 """
 
 import logging
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -203,6 +204,21 @@ def m0010_scoped_idempotency_keys(db: sqlite_utils.Database) -> None:
                   WHERE idempotency_key IS NOT NULL""")
 
 
+def m0011_ending_visits(db: sqlite_utils.Database) -> None:
+    """A paid visit stays open for its party (settled_at set) while the next party starts a new one:
+    at most one open visit per table that is not yet settled. visit_key is the party's secret: their
+    phones hold it (a cookie) and the receipt link carries it."""
+    db.execute("ALTER TABLE table_sessions ADD COLUMN settled_at TEXT")
+    db.execute("ALTER TABLE table_sessions ADD COLUMN visit_key TEXT")
+    for (session_id,) in db.execute("SELECT id FROM table_sessions").fetchall():
+        db.execute("UPDATE table_sessions SET visit_key = ? WHERE id = ?", [secrets.token_urlsafe(16), session_id])
+    db.execute("CREATE UNIQUE INDEX table_sessions_visit_key ON table_sessions(visit_key)")
+    db.execute("DROP INDEX table_sessions_open")
+    db.execute("""CREATE UNIQUE INDEX table_sessions_open ON table_sessions(table_id)
+                  WHERE closed_at IS NULL AND settled_at IS NULL""")
+    db.execute("CREATE INDEX table_sessions_ending ON table_sessions(settled_at) WHERE closed_at IS NULL")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_menu", m0001_menu),
     ("0002_tables_and_orders", m0002_tables_and_orders),
@@ -214,6 +230,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0008_link_inbox", m0008_link_inbox),
     ("0009_outbox_state_messages", m0009_outbox_state_messages),
     ("0010_scoped_idempotency_keys", m0010_scoped_idempotency_keys),
+    ("0011_ending_visits", m0011_ending_visits),
 ]
 
 

@@ -15,7 +15,7 @@ from hub.payments.stripe_provider import from_stripe
 
 log = logging.getLogger(__name__)
 
-HANDLED = ("checkout.session.completed", "payment_intent.succeeded", "payment_intent.payment_failed",
+HANDLED = ("checkout.session.completed", "checkout.session.expired", "payment_intent.succeeded", "payment_intent.payment_failed",
            "charge.refunded", "account.updated")
 Event = dict[str, Any]
 
@@ -43,6 +43,8 @@ async def apply_event(payments: Payments, event: Event) -> str:
     kind, obj = event["type"], event["data"]["object"]
     if kind == "checkout.session.completed":
         return await session_completed(payments, obj)
+    if kind == "checkout.session.expired":
+        return await session_expired(payments, obj)
     if kind == "payment_intent.succeeded":
         return await intent_succeeded(payments, obj)
     if kind == "payment_intent.payment_failed":
@@ -75,6 +77,19 @@ async def session_completed(payments: Payments, session: dict[str, Any]) -> str:
     outcome, payment = await payments.service.record_card_payment(
         attempt, session_id=session["id"], intent_id=_id(session.get("payment_intent")))
     return f"{outcome}: payment {payment['id']}"
+
+
+async def session_expired(payments: Payments, session: dict[str, Any]) -> str:
+    """Stripe closed the session (its expires_at passed, or we expired it): the diner can no longer
+    pay there, so the agent frees the share's hold at once instead of when its own clock runs out."""
+    metadata = session.get("metadata") or {}
+    attempt = await payments.service.find_attempt(session_id=session["id"], attempt_id=metadata.get("attempt_id"))
+    if attempt is None:
+        return f"ignored: unknown checkout session {session['id']}"
+    if attempt["status"] not in ("open", "creating"):
+        return f"ignored: attempt is {attempt['status']}"
+    told = await payments.service.attempt_expired(attempt["id"])
+    return "expired: the agent frees the hold" if told else "expired"
 
 
 async def intent_succeeded(payments: Payments, intent: dict[str, Any]) -> str:

@@ -164,9 +164,26 @@ class PaymentService(RefundsMixin):
         await self._tx(lambda conn: records.set_attempt(conn, attempt_id, when_status=["creating"], status="open",
                                                         session_id=session_id, url=url))
 
-    async def attempt_expired(self, attempt_id: str) -> bool:
-        return await self._tx(lambda conn: records.set_attempt(conn, attempt_id, when_status=["open", "creating"],
-                                                               status="expired"))
+    async def attempt_expired(self, attempt_id: str, reason: str = "checkout session expired") -> bool:
+        """The Checkout Session is closed (expired by Stripe or by us): no payment can come from it.
+        The agent hears it once, as PaymentFailed, and frees the share's hold; not when a newer
+        attempt for the share is under way, nor when the share is paid."""
+        def expire(conn: Connection) -> bool:
+            if not records.set_attempt(conn, attempt_id, when_status=["open", "creating"], status="expired"):
+                return False
+            attempt = records.attempt(conn, attempt_id)
+            latest = records.latest_attempt(conn, attempt["share_id"])
+            if records.payment_by_share(conn, attempt["share_id"]) is None and latest["id"] == attempt_id:
+                enqueue_down(conn, attempt["agent_id"], messages.PaymentFailed(share_id=attempt["share_id"],
+                                                                               reason=reason[:200]))
+                return True
+            return False
+        told = await self._tx(expire)
+        if told:
+            row = await self.attempt(attempt_id)
+            log.info("checkout expired share=%s attempt=%s: the agent frees the hold", row["share_id"], attempt_id)
+            self._woken(row["agent_id"])
+        return told
 
     async def attempt(self, attempt_id: str) -> Row | None:
         return await self._read(records.attempt, attempt_id)
