@@ -1,5 +1,5 @@
-// /t/back: the pay page's way home. Back to the bill of the table this phone last opened (the diner
-// came from paying it, not from the menu); without one, the page already says to scan the code again.
+// /t/back: the pay page's way home. Back to the table this phone last opened; without one, the page
+// already says to scan the code on the table again.
 let table = null;
 try { table = localStorage.getItem("tableside.table"); } catch { /* private mode */ }
-if (table && /^[A-Za-z0-9_-]+$/.test(table)) location.replace(`/t/${encodeURIComponent(table)}#bill`);
+if (table && /^[A-Za-z0-9_-]+$/.test(table)) location.replace(`/t/${encodeURIComponent(table)}`);
