@@ -54,14 +54,13 @@ async def _store_and_link(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = store
     app[LINK] = link
     enrollment = app[ENROLLMENT] = Enrollment(config, store.engine)
-    await enrollment.ca()  # made at the first start: a broker's config can point at its files
+    ca = await enrollment.ca()  # made at the first start: a broker's config can point at its files
     task = asyncio.create_task(link.run(), name="hub-link")
     async with contextlib.AsyncExitStack() as stack:
         # one worker at a time keeps the CRL fresh (hub/enrollment/crl.py)
         fresh = asyncio.create_task(run_as_singleton(
-            store.engine, "hub.enrollment.crl", lambda: crl.keep_fresh(enrollment, store.engine, config)),
-            name="hub-crl")
-        stack.callback(fresh.cancel)
+            store.engine, "hub.enrollment.crl", lambda: crl.keep_fresh(ca, store.engine, config)), name="hub-crl")
+        stack.push_async_callback(_cancelled, fresh)
         if config.metrics_port is not None:
             port = await stack.enter_async_context(serve_metrics(app[METRICS], config.metrics_host,
                                                                  config.metrics_port))
@@ -71,6 +70,12 @@ async def _store_and_link(app: web.Application) -> AsyncIterator[None]:
             yield
         finally:
             await _stop(link, task, store)
+
+
+async def _cancelled(task: asyncio.Task) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _stop(link: HubLink, task: asyncio.Task, store: HubStore) -> None:

@@ -160,17 +160,6 @@ def _retention_days(value: Any) -> float:
     return days
 
 
-def _interval_s(value: Any) -> float:
-    text = value.strip() if isinstance(value, str) else value
-    try:
-        seconds = float(text) if not isinstance(text, bool) else None
-    except (TypeError, ValueError):
-        seconds = None
-    if seconds is None or not 1 <= seconds <= 86400:
-        raise ValueError(f"expected a number of seconds from 1 to 86400, got {value!r}")
-    return seconds
-
-
 def _count(low: int, high: int) -> Callable[[Any], int]:
     def check(value: Any) -> int:
         text = value.strip() if isinstance(value, str) else value
@@ -197,6 +186,7 @@ def _number(low: float, high: float, unit: str) -> Callable[[Any], float]:
     return check
 
 
+_INTERVAL_S = _number(1, 86400, "seconds")
 _DAYS = _number(0.01, 3650, "days")
 _MINUTES = _number(1, 7 * 24 * 60, "minutes")
 _IN_FLIGHT = _count(1, 100_000)
@@ -280,7 +270,7 @@ class HubConfig:
         put("metrics_host", _check("metrics.host", _text, self.metrics_host))
         if self.metrics_port is not None:
             put("metrics_port", _check("metrics.port", lambda v: _port(v, allow_zero=True), self.metrics_port))
-        put("reconcile_interval_s", _check("payments.reconcile_interval_s", _interval_s, self.reconcile_interval_s))
+        put("reconcile_interval_s", _check("payments.reconcile_interval_s", _INTERVAL_S, self.reconcile_interval_s))
         put("ca_dir", _check("ca.dir", _path, self.ca_dir or self.data_dir / "ca"))
         put("cert_days", _check("ca.cert_days", _DAYS, self.cert_days))
         put("crl_days", _check("ca.crl_days", _DAYS, self.crl_days))
@@ -327,7 +317,7 @@ _KEYS: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("stripe", "secret_key"): ("stripe_secret_key", _secret),
     ("stripe", "webhook_secret"): ("stripe_webhook_secret", _secret),
     ("stripe", "api_base"): ("stripe_api_base", _http_url),
-    ("payments", "reconcile_interval_s"): ("reconcile_interval_s", _interval_s),
+    ("payments", "reconcile_interval_s"): ("reconcile_interval_s", _INTERVAL_S),
     ("metrics", "host"): ("metrics_host", _text),
     ("metrics", "port"): ("metrics_port", lambda v: _port(v, allow_zero=True)),
     ("ca", "dir"): ("ca_dir", _path),

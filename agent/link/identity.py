@@ -16,6 +16,17 @@ from contract.pay_link import public_key_text
 KEY_FILE = "agent_key.pem"
 
 
+def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write a file whole (a temporary beside it, renamed) and private from its first byte."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+
+
 def key_pem(key: Ed25519PrivateKey) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
@@ -38,13 +49,7 @@ def load_or_create_key(data_dir: str | Path) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
     path = Path(data_dir) / KEY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private from the first byte
-    with os.fdopen(fd, "wb") as f:
-        f.write(key_pem(key))
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
+    write_private(path, key_pem(key))
     return key
 
 

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 
-from agent.link.identity import KEY_FILE, key_pem, load_key
+from agent.link.identity import KEY_FILE, key_pem, load_key, write_private
 from agent.paired import LINK_DIR, PAIRING_FILE, Pairing, PairingError, read_pairing
 from contract.pay_link import public_key_text
 
@@ -42,14 +42,6 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML basic string
-
-
-def _write(path: Path, data: bytes, mode: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)  # private from the first byte
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def new_tls_key() -> ec.EllipticCurvePrivateKey:
@@ -69,9 +61,9 @@ def write_cert_generation(link_dir: Path, key: ec.EllipticCurvePrivateKey, cert_
     cert = x509.load_pem_x509_certificate(cert_pem.encode())
     generation = link_dir / "certs" / format(cert.serial_number, "x")
     generation.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _write(generation / "tls.key", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+    write_private(generation / "tls.key", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                      serialization.NoEncryption()), 0o600)
-    _write(generation / "agent.crt", cert_pem.encode(), 0o644)
+    write_private(generation / "agent.crt", cert_pem.encode(), 0o644)
     link = link_dir / f"current.{os.getpid()}.tmp"
     link.unlink(missing_ok=True)
     link.symlink_to(Path("certs") / generation.name)
@@ -111,7 +103,7 @@ def pair(data_dir: Path, hub_url: str, code: str, *, re_pair: bool = False,
          hub_cafile: Path | None = None) -> Pairing:
     """Enroll with `code`; the new pairing. PairingError (and nothing written) when it did not work."""
     data_dir = Path(data_dir)
-    current = read_pairing(data_dir) if (data_dir / LINK_DIR / PAIRING_FILE).exists() else None
+    current = read_pairing(data_dir)
     if current is not None and not re_pair:
         raise PairingError(f"this box is already paired: agent {current.agent_id} of {current.restaurant_name!r} "
                            f"with {current.hub_url} since {current.paired_at}. Nothing was changed. "
@@ -150,13 +142,12 @@ def _install(data_dir: Path, hub_url: str, answer: dict[str, Any], tls_key: ec.E
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(mode=0o700)
     write_cert_generation(staging, tls_key, answer["certificate"])
-    _write(staging / "ca.crt", answer["ca_certificate"].encode(), 0o644)
+    write_private(staging / "ca.crt", answer["ca_certificate"].encode(), 0o644)
     text = "# written by `tableside agent setup`; pair again rather than edit\n" + "".join(
         f"{key} = {_toml_value(value)}\n" for key, value in values.items())
-    _write(staging / PAIRING_FILE, text.encode(), 0o644)
+    write_private(staging / PAIRING_FILE, text.encode(), 0o644)
     if new_signing_key is not None:
-        _write(data_dir / f"{KEY_FILE}.tmp", key_pem(new_signing_key), 0o600)
-        (data_dir / f"{KEY_FILE}.tmp").replace(data_dir / KEY_FILE)
+        write_private(data_dir / KEY_FILE, key_pem(new_signing_key))
     if link_dir.exists():  # re-pairing: keep the old credentials aside, never half of each
         link_dir.replace(data_dir / f"{LINK_DIR}.old-{int(time.time())}")
     staging.replace(link_dir)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -41,7 +42,7 @@ class Revoked:
     revoked_at: datetime
 
 
-def _write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
+def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)  # private from the first byte
     with os.fdopen(fd, "wb") as f:
@@ -89,10 +90,10 @@ class CertificateAuthority:
             if not key_path.exists():
                 key = ec.generate_private_key(ec.SECP256R1())
                 cert = _self_signed(key, name)
-                _write_private(key_path, key.private_bytes(serialization.Encoding.PEM,
+                write_private(key_path, key.private_bytes(serialization.Encoding.PEM,
                                                            serialization.PrivateFormat.PKCS8,
                                                            serialization.NoEncryption()))
-                _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+                write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
             key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
             if not isinstance(key, ec.EllipticCurvePrivateKey):
                 raise ValueError(f"{key_path}: expected an EC private key")
@@ -162,7 +163,7 @@ class CertificateAuthority:
         now = now or datetime.now(UTC)
         try:
             cert.verify_directly_issued_by(self.cert)
-        except (ValueError, TypeError, Exception) as exc:  # InvalidSignature is not a ValueError
+        except (InvalidSignature, ValueError, TypeError) as exc:
             raise ValueError("certificate was not issued by this hub") from exc
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
             raise ValueError("certificate is expired or not yet valid")

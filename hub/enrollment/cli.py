@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from hub.config import ConfigError, HubConfig, load_config
-from hub.enrollment.ca import _write_private, pem
+from hub.enrollment.ca import pem, write_private
 from hub.enrollment.service import Enrollment, EnrollmentRefused
 from hub.store import migrate
 from hub.store.engine import make_engine
@@ -83,7 +83,7 @@ async def _broker_cert(enrollment: Enrollment, args: argparse.Namespace) -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     cert = ca.issue_server(key.public_key(), args.names, SERVER_CERT_DAYS)
     args.out.mkdir(parents=True, exist_ok=True)
-    _write_private(args.out / "server.key", key.private_bytes(
+    write_private(args.out / "server.key", key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     (args.out / "server.crt").write_text(pem(cert))
     (args.out / "ca.crt").write_text(ca.cert_pem)

@@ -16,17 +16,13 @@ import os
 import shlex
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cryptography import x509
 from sqlalchemy import Engine
 
 from hub.config import HubConfig
 from hub.enrollment import records
-from hub.enrollment.ca import Revoked, pem
-
-if TYPE_CHECKING:
-    from hub.enrollment.service import Enrollment
+from hub.enrollment.ca import CertificateAuthority, Revoked, pem
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +49,8 @@ def _write(path: Path, text: str) -> None:
     tmp.replace(path)  # the broker never reads half a file
 
 
-async def publish(enrollment: "Enrollment", engine: Engine, config: HubConfig) -> Path:
+async def publish(ca: CertificateAuthority, engine: Engine, config: HubConfig) -> Path:
     """Sign the CRL from the database now, write it, run on_crl_change."""
-    ca = await enrollment.ca()
 
     def sign() -> str:
         now = datetime.now(UTC)
@@ -93,13 +88,13 @@ async def run_hook(name: str, command: str) -> bool:
     return True
 
 
-async def keep_fresh(enrollment: "Enrollment", engine: Engine, config: HubConfig,
+async def keep_fresh(ca: CertificateAuthority, engine: Engine, config: HubConfig,
                      check_every: float = CHECK_EVERY_S) -> None:
     """The singleton job: re-sign whenever due; until cancelled."""
     while True:
         try:
             if await asyncio.to_thread(due, config.crl_path, config.crl_days):
-                await publish(enrollment, engine, config)
+                await publish(ca, engine, config)
         except Exception:  # the next look tries again; half the CRL's life is the margin
             log.exception("CRL not re-signed; trying again in %.0fs", check_every)
         await asyncio.sleep(check_every)

@@ -7,7 +7,7 @@ created and its certificate recorded in one, or none of it happens.
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, select, update
 
 from contract.ids import uuid7
 from hub.store.enrollment_tables import agent_certificates, enrollment_codes
@@ -138,14 +138,3 @@ def revoked_certificates(conn: Connection, now: datetime) -> list[tuple[int, dat
         and_(agent_certificates.c.revoked_at.is_not(None), agent_certificates.c.not_after > now))
         .order_by(agent_certificates.c.serial))
     return [(int(serial, 16), revoked_at) for serial, revoked_at in rows]
-
-
-def certificates_of(conn: Connection, agent_id: str) -> list[Row]:
-    rows = conn.execute(select(agent_certificates).where(agent_certificates.c.agent_id == agent_id)
-                        .order_by(agent_certificates.c.issued_at.desc())).mappings()
-    return [dict(r) for r in rows]
-
-
-def count_active_certificates(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(agent_certificates).where(
-        agent_certificates.c.revoked_at.is_(None))).scalar_one()

@@ -178,7 +178,7 @@ class Enrollment:
 
     async def revoked_changed(self) -> None:
         """Re-sign the CRL at once, and let the operator's hook drop connected agents."""
-        await crl.publish(self, self._engine, self._config)
+        await crl.publish(await self.ca(), self._engine, self._config)
         if self._config.on_revoke:
             await crl.run_hook("on_revoke", self._config.on_revoke)
 

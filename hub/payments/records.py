@@ -85,11 +85,6 @@ def bound_elsewhere(conn: Connection, agent_ids: Iterable[str], restaurant_id: s
     ).scalars())
 
 
-def bind_agents(conn: Connection, restaurant_id: str, agent_ids: Iterable[str]) -> None:
-    for agent_id in agent_ids:
-        insert_ignore(conn, restaurant_agents, {"agent_id": agent_id, "restaurant_id": restaurant_id})
-
-
 def all_restaurants(conn: Connection) -> list[Row]:
     return [dict(r) for r in conn.execute(select(restaurants).order_by(restaurants.c.created_at, restaurants.c.id))
             .mappings()]

@@ -168,22 +168,22 @@ class PaymentService(RefundsMixin):
         """The Checkout Session is closed (expired by Stripe or by us): no payment can come from it.
         The agent hears it once, as PaymentFailed, and frees the share's hold; not when a newer
         attempt for the share is under way, nor when the share is paid."""
-        def expire(conn: Connection) -> bool:
+        def expire(conn: Connection) -> Row | None:
+            """The attempt when the agent is told, else None."""
             if not records.set_attempt(conn, attempt_id, when_status=["open", "creating"], status="expired"):
-                return False
+                return None
             attempt = records.attempt(conn, attempt_id)
             latest = records.latest_attempt(conn, attempt["share_id"])
-            if records.payment_by_share(conn, attempt["share_id"]) is None and latest["id"] == attempt_id:
-                enqueue_down(conn, attempt["agent_id"], messages.PaymentFailed(share_id=attempt["share_id"],
-                                                                               reason=reason[:200]))
-                return True
-            return False
+            if records.payment_by_share(conn, attempt["share_id"]) is not None or latest["id"] != attempt_id:
+                return None
+            enqueue_down(conn, attempt["agent_id"], messages.PaymentFailed(share_id=attempt["share_id"],
+                                                                           reason=reason[:200]))
+            return attempt
         told = await self._tx(expire)
-        if told:
-            row = await self.attempt(attempt_id)
-            log.info("checkout expired share=%s attempt=%s: the agent frees the hold", row["share_id"], attempt_id)
-            self._woken(row["agent_id"])
-        return told
+        if told is not None:
+            log.info("checkout expired share=%s attempt=%s: the agent frees the hold", told["share_id"], attempt_id)
+            self._woken(told["agent_id"])
+        return told is not None
 
     async def attempt(self, attempt_id: str) -> Row | None:
         return await self._read(records.attempt, attempt_id)

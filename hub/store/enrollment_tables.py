@@ -1,7 +1,6 @@
-"""Enrollment (migration 0005_enrollment): one-time codes, the certificates the hub's CA issued,
-and who sent on the link without being enrolled."""
+"""Enrollment (migration 0005_enrollment): one-time codes and the certificates the hub's CA issued."""
 
-from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, String, Table, Text, false
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Text, false
 
 from hub.store.tables import UTCDateTime, metadata
 
@@ -29,16 +28,4 @@ agent_certificates = Table(
     Column("revoked_at", UTCDateTime, nullable=True),
     Column("reason", Text, nullable=True),
     Index("ix_agent_certificates_revoked", "revoked_at"),
-)
-
-# Senders on up/{id}/... the hub never enrolled (or revoked): one row per id, a bounded number of
-# rows (hub/link/roster.py), so an abuser inventing ids cannot fill the disk.
-refused_senders = Table(
-    "refused_senders", metadata,
-    Column("agent_id", String, primary_key=True),
-    Column("reason", String, nullable=False),  # unknown | revoked
-    Column("first_at", UTCDateTime, nullable=False),
-    Column("last_at", UTCDateTime, nullable=False),
-    Column("messages", BigInteger, nullable=False),
-    Column("last_topic", Text, nullable=False),
 )

@@ -47,17 +47,3 @@ def payment_taken(payment_id: str | None = None, *, amount: int = 1500) -> messa
                                  table_name="Table 4", method="cash", currency="EUR", amount_minor=amount,
                                  tip_minor=0, taken_at="2025-03-01T19:40:00.000Z")
 
-
-# The agent ids the hub tests talk as: enrolled in every test store (tests/hub/conftest.py), as an
-# operator binding them to a restaurant would; ids outside this list are strangers the hub refuses.
-TEST_AGENTS = ("agent-1", "agent-2", "agent-cash", "a-1", "a-2", "b")
-
-
-def enroll(engine, *agent_ids: str) -> None:
-    from datetime import UTC, datetime
-
-    from hub.enrollment.records import add_agent
-
-    with engine.begin() as conn:
-        for agent_id in agent_ids or TEST_AGENTS:
-            add_agent(conn, agent_id, name=agent_id, now=datetime.now(UTC))

@@ -1,4 +1,4 @@
-"""Enrollment: one-time codes, issued certificates, refused senders; agents enrolled or revoked.
+"""Enrollment: one-time codes and issued certificates; agents enrolled or revoked.
 
 Agents the hub knew before this migration were let in by the broker's password file and are
 kept as enrolled (their enrolled_at is their created_at), so an upgrade locks no restaurant out.
@@ -49,19 +49,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_agent_certificates_agent_id", "agent_certificates", ["agent_id"])
     op.create_index("ix_agent_certificates_revoked", "agent_certificates", ["revoked_at"])
-    op.create_table(
-        "refused_senders",
-        sa.Column("agent_id", sa.String, primary_key=True),
-        sa.Column("reason", sa.String, nullable=False),
-        sa.Column("first_at", UTCDateTime, nullable=False),
-        sa.Column("last_at", UTCDateTime, nullable=False),
-        sa.Column("messages", sa.BigInteger, nullable=False),
-        sa.Column("last_topic", sa.Text, nullable=False),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("refused_senders")
     op.drop_table("agent_certificates")
     op.drop_table("enrollment_codes")
     with op.batch_alter_table("agents") as batch:

@@ -43,8 +43,9 @@ async def test_a_code_pairs_one_box_with_what_the_hub_decides(client, tmp_path):
     assert len(made["code"]) == 9 and made["code"][4] == "-" and made["state"] == "active"
     # the box asks for another name and for CA rights: both ignored
     key = ec.generate_private_key(ec.SECP256R1())
-    resp = await enroll(client, enroll_body(made["code"].lower().replace("-", " "),
-                                            csr=csr(key, name="hub-1", ask_ca=True)))
+    body = enroll_body(made["code"].lower().replace("-", " "), csr=csr(key, name="hub-1", ask_ca=True))
+    signing_key = body["signing_key"]
+    resp = await enroll(client, body)
     assert resp.status == 201, await resp.text()
     answer = await resp.json()
     agent_id = answer["agent_id"]
@@ -72,9 +73,12 @@ async def test_a_code_pairs_one_box_with_what_the_hub_decides(client, tmp_path):
     listed = await (await client.get(f"/api/v1/restaurants/{rid}/enrollment-codes", headers=AUTH)).json()
     assert [(c["state"], c["used_by"]) for c in listed["codes"]] == [("used", agent_id)]
     assert made["code"] not in str(listed) and "code_hash" not in str(listed)
-    # the restaurant knows its box, and the hub has its pay-link key
+    # the restaurant knows its box, and the hub has its pay-link key from the same exchange
     restaurant_view = await (await client.get(f"/api/v1/restaurants/{rid}", headers=AUTH)).json()
     assert agent_id in restaurant_view["agent_ids"]
+    with client.app[STORE].engine.connect() as conn:
+        assert conn.execute(select(agents.c.public_key).where(agents.c.id == agent_id)).scalar_one() == \
+            signing_key
 
 
 async def test_expired_and_cancelled_codes_are_refused_and_burn_nothing(client):
