@@ -11,6 +11,8 @@ from pathlib import Path
 import sqlite_utils
 from aiohttp import web
 
+from agent.backup import recovery_code
+from agent.backup.service import BACKUPS, BackupMetrics, BackupService
 from agent.config import AgentConfig
 from agent.devices.device import build_devices
 from agent.devices.dispatch import Dispatcher
@@ -23,6 +25,7 @@ from agent.link.identity import load_or_create_key, public_key_of
 from agent.link.pump import AgentLink
 from agent.menu.catalog import MenuDoc, import_menu, load_menu_file, menu_is_empty, read_menu
 from agent.menu.pos_sync import poll_pos_updates, sync_from_pos
+from agent.paired import read_pairing
 from agent.state import STATE, AgentState
 from agent.store.database import Database
 from agent.store.migrations import migrate
@@ -119,6 +122,17 @@ async def _import_pos_menu(state: AgentState, pos) -> None:
         log.warning("menu import from the POS failed; keeping the stored menu", extra={"error": str(exc)})
 
 
+async def _start_backups(app: web.Application, config: AgentConfig, database: Database,
+                         events: EventBus) -> list[asyncio.Task]:
+    """Always on (agent/backup/service.py); sealed with the restaurant's recovery code, uploaded when paired."""
+    code, _ = await asyncio.to_thread(recovery_code.load_or_create, config.data_dir)
+    pairing = await asyncio.to_thread(read_pairing, config.data_dir)
+    paired = pairing if pairing is not None and pairing.agent_id == config.agent.id else None
+    service = app[BACKUPS] = BackupService(config, database.path, recovery_code.derive(code), pairing=paired,
+                                           events=events, metrics=BackupMetrics(app[METRICS].registry))
+    return await service.start()
+
+
 @contextlib.asynccontextmanager
 async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator[None]:
     database = Database(Path(config.data_dir) / "agent.sqlite")
@@ -154,6 +168,7 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         feed = DeviceFeed(database, dispatcher, config.agent.id, link.wake)
         tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher"), link_task,
                  asyncio.create_task(feed.run(), name="device-feed")]
+        tasks += await _start_backups(app, config, database, events)
         if POS_DEVICE in devices:
             pos = devices[POS_DEVICE].pos
             if config.pos.import_menu_on_start:

@@ -10,6 +10,7 @@
     [payments]  hold_minutes             (how long a share is held for the diner paying it)
     [limits]    per_table_per_minute, per_table_burst, per_client_per_minute, per_client_burst
     [metrics]   allow_from               (networks besides the box itself that may read /metrics)
+    [backup]    interval_minutes, dir, keep_hourly, keep_daily, alert_after_minutes  (docs/recovery.md)
     [[tables]]  name                     (created at first start)
     [[printers]] name, kind, stations, paper ("80mm"/"58mm"), fallback, options = {...}
     [pos]       kind, poll_interval, import_menu_on_start, options = {...}
@@ -122,6 +123,16 @@ class MetricsSection(msgspec.Struct, forbid_unknown_fields=True):
                 raise ValueError(f"metrics.allow_from: {exc}") from None
 
 
+class BackupSection(msgspec.Struct, forbid_unknown_fields=True):
+    """Backups of the box (agent/backup/, docs/recovery.md): always on."""
+
+    interval_minutes: Annotated[float, msgspec.Meta(ge=1, le=24 * 60)] = 5.0  # besides one after each settled bill
+    dir: str = ""  # "": {data_dir}/backups; better a second disk or a USB stick
+    keep_hourly: Annotated[int, msgspec.Meta(ge=1, le=24 * 30)] = 24
+    keep_daily: Annotated[int, msgspec.Meta(ge=1, le=365)] = 7
+    alert_after_minutes: Annotated[float, msgspec.Meta(ge=5, le=7 * 24 * 60)] = 60.0  # older: the red banner
+
+
 class TableConf(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
 
@@ -153,6 +164,7 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
     payments: PaymentsSection = msgspec.field(default_factory=PaymentsSection)
     limits: LimitsSection = msgspec.field(default_factory=LimitsSection)
     metrics: MetricsSection = msgspec.field(default_factory=MetricsSection)
+    backup: BackupSection = msgspec.field(default_factory=BackupSection)
     tables: list[TableConf] = msgspec.field(default_factory=lambda: [TableConf("Table 1")])
     printers: list[PrinterConf] = []
     pos: PosConf | None = None
@@ -169,7 +181,7 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
 _SCALAR_SECTIONS = {
     "agent": AgentSection, "http": HttpSection, "hub": HubSection, "broker": BrokerSection,
     "link": LinkSection, "dispatch": DispatchSection, "restaurant": RestaurantSection,
-    "payments": PaymentsSection, "limits": LimitsSection,
+    "payments": PaymentsSection, "limits": LimitsSection, "backup": BackupSection,
 }
 
 

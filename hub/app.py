@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hub.appkeys import CONFIG, ENROLLMENT, LINK, STORE
+from hub.appkeys import BACKUPS, CONFIG, ENROLLMENT, LINK, STORE
+from hub.backups.blobs import BlobStore
 from hub.config import HubConfig
 from hub.enrollment import crl
 from hub.enrollment.service import Enrollment
@@ -17,7 +18,7 @@ from hub.metrics import serve as serve_metrics
 from hub.payments.wiring import setup_payments
 from hub.store import HubStore, migrate
 from hub.store.singleton import run_as_singleton
-from hub.web import agents_api, enrollment_api, openapi, operator_api
+from hub.web import agents_api, backups_api, enrollment_api, openapi, operator_api
 from hub.web.errors import error_middleware
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ def create_app(config: HubConfig) -> web.Application:
     operator_api.setup_routes(app)
     agents_api.setup_routes(app)
     enrollment_api.setup_routes(app)
+    app[BACKUPS] = BlobStore(config.backups_dir, config.backups_keep)
+    backups_api.setup_routes(app)
     setup_payments(app)  # after _store_and_link: payments use the store and the link
     openapi.setup_routes(app)
     return app

@@ -50,6 +50,11 @@
     broker_tls = true                        # client certificates over TLS (false: the demo)
     code_minutes = 30                        # how long an enrollment code is valid
 
+    [backups]                                # agents' sealed backups (docs/recovery.md)
+    dir = "/var/lib/tableside-hub/backups"   # default {data_dir}/backups; shared by every worker
+    keep = 48                                # per agent, the newest kept
+    max_mb = 64                              # one backup at most
+
 Every key has an environment override named TABLESIDE_HUB_<KEY> for the [hub] section and
 TABLESIDE_HUB_<SECTION>_<KEY> for the others, e.g. TABLESIDE_HUB_OPERATOR_TOKEN,
 TABLESIDE_HUB_DATABASE_URL, TABLESIDE_HUB_HTTP_PORT, TABLESIDE_HUB_BROKER_PASSWORD; the [stripe]
@@ -192,6 +197,8 @@ _MINUTES = _number(1, 7 * 24 * 60, "minutes")
 _IN_FLIGHT = _count(1, 100_000)
 _BATCH = _count(1, 10_000)
 _CONCURRENCY = _count(0, 64)
+_KEEP = _count(1, 10_000)
+_MAX_MB = _number(1, 100_000, "megabytes")
 
 
 def _check(key: str, check: Callable[[Any], Any], value: Any) -> Any:
@@ -236,6 +243,9 @@ class HubConfig:
     agent_broker_port: int = 0  # 0: broker_port
     agent_broker_tls: bool = False
     code_minutes: float = 30.0
+    backups_dir: Path | None = None  # None: {data_dir}/backups
+    backups_keep: int = 48
+    backups_max_mb: float = 64.0
 
     def __post_init__(self) -> None:
         # Checked here too, so a config built in code is as safe as one loaded from a file.
@@ -282,6 +292,9 @@ class HubConfig:
         put("agent_broker_port", _check("enrollment.broker_port", _port, self.agent_broker_port or self.broker_port))
         put("agent_broker_tls", _check("enrollment.broker_tls", _bool, self.agent_broker_tls))
         put("code_minutes", _check("enrollment.code_minutes", _MINUTES, self.code_minutes))
+        put("backups_dir", _check("backups.dir", _path, self.backups_dir or self.data_dir / "backups"))
+        put("backups_keep", _check("backups.keep", _KEEP, self.backups_keep))
+        put("backups_max_mb", _check("backups.max_mb", _MAX_MB, self.backups_max_mb))
 
     @property
     def batches_at_once(self) -> int:
@@ -330,6 +343,9 @@ _KEYS: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("enrollment", "broker_port"): ("agent_broker_port", _port),
     ("enrollment", "broker_tls"): ("agent_broker_tls", _bool),
     ("enrollment", "code_minutes"): ("code_minutes", _MINUTES),
+    ("backups", "dir"): ("backups_dir", _path),
+    ("backups", "keep"): ("backups_keep", _KEEP),
+    ("backups", "max_mb"): ("backups_max_mb", _MAX_MB),
 }
 _REQUIRED = (("hub", "data_dir"), ("hub", "operator_token"))
 
