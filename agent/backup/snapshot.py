@@ -54,7 +54,11 @@ def copy_database(path: Path) -> bytes:
         verdict = target.execute("PRAGMA quick_check").fetchone()[0]
         if verdict != "ok":
             raise SnapshotFailed(f"the database copy failed its check: {verdict}")
-        return target.serialize()
+        image = bytearray(target.serialize())
+        # The copy keeps the source's WAL marks (header bytes 18-19 = 2), and a WAL database cannot be
+        # opened from memory: mark it a rollback-journal file (1, 1). The agent sets WAL again on open.
+        image[18:20] = b"\x01\x01"
+        return bytes(image)
     finally:
         target.close()
         source.close()
