@@ -92,6 +92,7 @@ class BackupService:
         self._lock = asyncio.Lock()
         self._due = asyncio.Event()  # a settled bill asks for a backup
         self._upload_due = asyncio.Event()
+        self.settled_gap_s = SETTLED_GAP_S
 
     @property
     def alert_after(self) -> timedelta:
@@ -146,7 +147,7 @@ class BackupService:
                     await self._due.wait()
             if self._due.is_set():  # a settled bill: no sooner than SETTLED_GAP_S after the last backup
                 last = self.status.last_good_at
-                wait = SETTLED_GAP_S - (datetime.now(UTC) - last).total_seconds() if last else 0
+                wait = self.settled_gap_s - (datetime.now(UTC) - last).total_seconds() if last else 0
                 if wait > 0:
                     await asyncio.sleep(wait)
             self._due.clear()
