@@ -82,7 +82,7 @@ def take(db_path: Path, data_dir: Path, config: dict[str, Any]) -> Snapshot:
     database = copy_database(db_path)
     files = {name: (Path(data_dir) / name).read_bytes() for name in FILES if (Path(data_dir) / name).exists()}
     raw = msgspec.msgpack.encode(Bundle(v=BUNDLE_VERSION, database=database, files=files, config=config))
-    return Snapshot(bundle=zlib.compress(raw, 6), created_at=created_at, outbox_seq=outbox_seq_of(database),
+    return Snapshot(bundle=zlib.compress(raw, 1), created_at=created_at, outbox_seq=outbox_seq_of(database),
                     database_bytes=len(database))
 
 
