@@ -183,6 +183,8 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         await _stop(tasks, link, link_task)
         if STATE in app:
             app[STATE].hasher.close()
+        if BACKUPS in app:
+            await asyncio.to_thread(app[BACKUPS].close)
         for device in devices.values():
             with contextlib.suppress(Exception):
                 await device.close()

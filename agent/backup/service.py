@@ -12,7 +12,10 @@ What staff and Prometheus see: the last good backup, the last upload, the last e
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +35,12 @@ from agent.paired import Pairing
 log = logging.getLogger(__name__)
 
 SETTLED_GAP_S = 30.0  # settled bills within this share one backup
+BACKUP_NICE = 10  # the backup thread yields the CPU to the order path (Linux: niceness per thread)
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError, AttributeError):  # not Linux, or not allowed: run at normal priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKUP_NICE)
 UPLOAD_RETRY_START_S, UPLOAD_RETRY_MAX_S = 30.0, 600.0
 
 
@@ -93,6 +102,11 @@ class BackupService:
         self._due = asyncio.Event()  # a settled bill asks for a backup
         self._upload_due = asyncio.Event()
         self.settled_gap_s = SETTLED_GAP_S
+        # one thread of its own, at a lower priority: on two cores the order path comes first
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="backup", initializer=_lower_priority)
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True)
 
     @property
     def alert_after(self) -> timedelta:
@@ -115,7 +129,7 @@ class BackupService:
             loop = asyncio.get_running_loop()
             started = loop.time()
             try:
-                made = await asyncio.to_thread(self._make)
+                made = await loop.run_in_executor(self._thread, self._make)
             except Exception as exc:
                 self.status.last_error = f"backup failed: {exc}"
                 if self._metrics:
