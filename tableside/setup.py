@@ -23,7 +23,7 @@ def run(args) -> int:
     except ConfigError as exc:
         print(f"tableside agent setup: configuration error: {exc}", file=sys.stderr)
         return 2
-    if getattr(args, "replace", False) or getattr(args, "from_file", None):
+    if getattr(args, "replace", False) or getattr(args, "from_file", None) or getattr(args, "keep_data", False):
         from agent.backup.cli import run_replace
 
         return run_replace(args, config)  # a replacement box: pair and restore (agent/backup/replace.py)

@@ -31,6 +31,8 @@ def add_replace_arguments(setup: argparse.ArgumentParser) -> None:
     setup.add_argument("--from-file", type=Path, help="restore this local backup file (without --code: no hub)")
     setup.add_argument("--agent", help="which of the restaurant's boxes to replace (when it has several)")
     setup.add_argument("--force", action="store_true", help="replace this box's own database (kept aside)")
+    setup.add_argument("--keep-data", action="store_true", help="with --replace: a box restored --from-file while "
+                       "offline pairs now and keeps what it served since (nothing restored again)")
 
 
 def recovery_code_notice(data_dir: Path) -> str:
@@ -131,7 +133,8 @@ def _ask(value: str | None, prompt: str) -> str | None:
 
 
 def run_replace(args, config) -> int:
-    """`setup --replace` (from the hub) or `setup --from-file` (with --code: paired too; without: offline)."""
+    """`setup --replace` (from the hub), `setup --from-file` (with --code: paired too; without: offline), or
+    `setup --replace --keep-data` (pair a box restored offline, keeping what it served since)."""
     from agent.backup import replace
     from agent.paired import PairingError
 
@@ -145,7 +148,13 @@ def run_replace(args, config) -> int:
         except OSError as exc:
             return _fail("setup", f"cannot read {args.from_file}: {exc.strerror}", 2)
     try:
-        if args.code is None and blob is not None:
+        if args.keep_data:
+            hub = _ask(args.hub, "Hub URL (https://...): ")
+            code = _ask(args.code, "Replacement code from the operator (e.g. K7QF-2MXD): ")
+            if not hub or not code:
+                return _fail("setup", "--keep-data needs --hub URL and --code CODE", 2)
+            done = replace.pair_restored(config.data_dir, hub, code, recovery, hub_cafile=args.hub_ca)
+        elif args.code is None and blob is not None:
             done = replace.restore_offline(config.data_dir, blob, recovery, name=args.from_file.name,
                                            force=args.force, config_path=args.config)
         else:

@@ -12,6 +12,7 @@ Same agent id means the same pay links (they name it), the same link sequence an
 messages for the dead box coming to this one. `restore_offline` is the same without a hub.
 """
 
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,42 @@ def replace(data_dir: Path, hub_url: str, code: str, recovery: str, *, agent_id:
     return Replaced(backup=name, backup_created_at=opened.header.get("created_at", "?"),
                     seconds=time.monotonic() - started, pairing=pairing, skipped=skipped, gap=gap,
                     missing_orders=missing)
+
+
+def pair_restored(data_dir: Path, hub_url: str, code: str, recovery: str, *,
+                  hub_cafile: Path | None = None) -> Replaced:
+    """A box restored from a file while offline, paired now: it claims the agent id of its backup and
+    keeps the data it has served with since (nothing is restored again)."""
+    started = time.monotonic()
+    data_dir = Path(data_dir)
+    hub_url = check_hub_url(hub_url)
+    source = restore.restored_from(data_dir)
+    if source is None or not (data_dir / restore.DATABASE).exists():
+        raise RestoreRefused(f"{data_dir} was not restored from a backup file: --keep-data pairs only such a box. "
+                             "Nothing was changed")
+    try:
+        recovery = recovery_code.normalize(recovery)
+    except recovery_code.RecoveryCodeError as exc:
+        raise RestoreRefused(f"{exc}. Nothing was changed") from None
+    tls_key = new_tls_key()
+    body = {"code": code, "csr": csr_for(tls_key), "key_id": recovery_code.derive(recovery).key_id,
+            "agent_id": source["agent_id"]}
+    try:
+        answer = hub_client.claim(hub_url, body, cafile=hub_cafile)
+    except HubRefused as exc:
+        raise PairingError(f"the hub refused the replacement: {exc}. Nothing was changed on this box") from None
+    signer = Credentials(key_pem=tls_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()),
+                         cert_pem=answer["certificate"].encode())
+    gap = hub_client.restored(hub_url, signer, answer["agent_id"], {
+        "backup_created_at": source["created_at"], "outbox_seq": source["outbox_seq"]})
+    restore.carry_seq(data_dir / restore.DATABASE, int(gap.get("max_seq") or 0), renumber_since=source["restored_at"])
+    pairing = _install(data_dir, hub_url, answer, tls_key, None)
+    with sqlite3.connect(f"file:{data_dir / restore.DATABASE}?mode=ro", uri=True) as db:
+        have = {row[0] for row in db.execute("SELECT id FROM orders")}
+    return Replaced(backup="the data this box kept since its restore", backup_created_at=source["created_at"],
+                    seconds=time.monotonic() - started, pairing=pairing, gap=gap,
+                    missing_orders=[o for o in gap.get("orders", []) if o.get("id") not in have])
 
 
 def _newest_that_opens(hub_url: str, signer: Credentials, agent_id: str, backups: list[dict], recovery: str,

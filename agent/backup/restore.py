@@ -13,6 +13,7 @@ moved past them with a delivered marker row, so new messages never reuse a seq t
 restored box resending what the hub already applied changes nothing.
 """
 
+import json
 import os
 import sqlite3
 from dataclasses import dataclass, field
@@ -20,15 +21,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import tomli_w
 
 from agent.backup import recovery_code, sealed, snapshot
 from agent.backup.snapshot import Bundle
 from agent.link.identity import write_private
+from contract import envelope
 from contract.ids import uuid7
 
 DATABASE = "agent.sqlite"
 RESTORED_CONFIG = "restored-config.toml"
+RESTORED_FROM = "restored-from.json"  # which backup this box runs from: pairing it later continues from here
 MARKER_TYPE = "restore.marker"  # a delivered outbox row that only carries the seq forward; never sent
 
 
@@ -113,6 +117,9 @@ def install(data_dir: Path, opened: Opened, code: str, *, seq_floor: int = 0,
     write_private(data_dir / RESTORED_CONFIG, text.encode(), 0o600)
     if config_path is not None:
         _install_config(Path(config_path), text)
+    write_private(data_dir / RESTORED_FROM, json.dumps({
+        "agent_id": opened.header.get("agent_id"), "created_at": opened.header.get("created_at"),
+        "outbox_seq": opened.outbox_seq, "restored_at": datetime.now(UTC).isoformat()}).encode())
     target = data_dir / DATABASE
     if target.exists():
         aside = data_dir / f"{DATABASE}.before-restore-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
@@ -125,8 +132,41 @@ def install(data_dir: Path, opened: Opened, code: str, *, seq_floor: int = 0,
     return target
 
 
+def restored_from(data_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((Path(data_dir) / RESTORED_FROM).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def carry_seq(path: Path, seq_floor: int, *, renumber_since: str) -> int:
+    """A box that served offline from a restored file, now paired: the messages it wrote since its
+    restore (`renumber_since`, ISO time) took seqs the dead box may have used after the backup, and
+    they are newer than anything the hub has: they move above `seq_floor`, in order, same ids. Then
+    the outbox continues above the floor. How many moved. On the live file, serialised by SQLite."""
+    encoder = msgspec.json.Encoder()
+    db = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        rows = db.execute("SELECT id, seq, payload FROM outbox WHERE delivered_at IS NULL AND created_at >= ? "
+                          "AND seq <= ? ORDER BY seq", [renumber_since, seq_floor]).fetchall()
+        top = max(db.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0], seq_floor)
+        for rank, (message_id, _, payload) in enumerate(rows, start=1):
+            env = msgspec.structs.replace(envelope.decode(payload), seq=top + rank)
+            db.execute("UPDATE outbox SET seq = ?, payload = ? WHERE id = ?", [top + rank, encoder.encode(env),
+                                                                                message_id])
+        if db.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0] < seq_floor:
+            now = datetime.now(UTC).isoformat()
+            db.execute("INSERT INTO outbox (id, seq, type, payload, created_at, delivered_at) VALUES (?, ?, ?, ?, ?, ?)",
+                       [uuid7(), seq_floor, MARKER_TYPE, b"", now, now])
+        db.execute("COMMIT")
+        return len(rows)
+    finally:
+        db.close()
+
+
 def _carry_seq(path: Path, seq_floor: int) -> None:
-    db = sqlite3.connect(path, isolation_level=None)
+    db = sqlite3.connect(path, isolation_level=None, timeout=30)
     try:
         now = datetime.now(UTC).isoformat()
         db.execute("BEGIN IMMEDIATE")

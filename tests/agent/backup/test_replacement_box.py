@@ -28,6 +28,7 @@ from tests.agent.backup.boxes import (
     setup_command,
     start_box,
     tokens,
+    unused_port,
 )
 from tests.services import mosquitto
 from tests.waiting import eventually
@@ -144,3 +145,63 @@ async def _scenario(tmp_path, hub, broker_port, printer_port, http):
             assert resp.status == 200 and len((await resp.json())["backups"]) == 2
     finally:
         await box.stop()
+
+
+async def test_a_box_restored_offline_pairs_later_and_keeps_what_it_served(tmp_path, emulator):
+    """The restaurant was offline: the new box came back from the USB stick, took an order, and is
+    paired once the uplink is back. It keeps that order, the hub gets it once, and the seqs it used
+    offline (which the dead box had used too, after its backup) move above what the hub has seen."""
+    with mosquitto() as broker:
+        hub = await Server(create_hub_app(HubConfig(
+            data_dir=tmp_path / "hub", operator_token=OPERATOR_TOKEN, broker_port=broker.port)),
+            "127.0.0.1", 0).start()
+        try:
+            async with aiohttp.ClientSession() as http:
+                rid = await restaurant(http, hub.url)
+                old_dir = tmp_path / "old-box"
+                agent_id = (await paired_box(old_dir, hub.url, await code_for(http, hub.url, rid))).agent_id
+                box = await start_box(box_config(old_dir, agent_id, hub.url, broker.port))
+                try:
+                    token = (await tokens(box))["Table 1"]
+                    kept = await box.app[BACKUPS].backup_now()
+                    after_backup = await order(http, box, token)
+                    await eventually(lambda: _hub_has(hub, after_backup["id"]), within=20, what="order at the hub")
+                finally:
+                    await box.stop()
+                usb = tmp_path / "usb.tsb"
+                shutil.copy(kept.path, usb)
+                code = recovery_code.load(old_dir)
+                shutil.rmtree(old_dir)
+
+                new_dir = tmp_path / "new-box"
+                config_path = tmp_path / "new-agent.toml"
+                config_path.write_text(f'[agent]\ndata_dir = "{new_dir}"\n')
+                status, out, err = await setup_command(config_path, "--from-file", str(usb), "--recovery-code", code)
+                assert status == 0 and "no hub" in out, err
+                offline = await start_box(box_config(new_dir, agent_id, hub.url, broker_port=unused_port()))
+                try:
+                    served = await order(http, offline, token, "creme-brulee")  # the uplink is still down
+                finally:
+                    await offline.stop()
+
+                replacement = await code_for(http, hub.url, rid, replaces=True)
+                status, out, err = await setup_command(config_path, "--replace", "--keep-data", "--hub", hub.url,
+                                                       "--code", replacement, "--recovery-code", code)
+                assert status == 0, err
+                assert f"#{after_backup['number']} Table 1" in out  # the hub has it, this box does not
+                box = await start_box(box_config(new_dir, agent_id, hub.url, broker.port))
+                try:
+                    await eventually(lambda: _hub_has(hub, served["id"]), within=30, what="offline order at the hub")
+
+                    def seqs() -> list[int]:
+                        with hub.app[STORE].engine.connect() as conn:
+                            return conn.execute(select(inbox.c.seq).where(inbox.c.agent_id == agent_id,
+                                                                          inbox.c.type == "order.placed")
+                                                .order_by(inbox.c.received_at)).scalars().all()
+                    order_seqs = seqs()
+                    assert len(order_seqs) == 2 and order_seqs[1] > order_seqs[0]
+                    assert await _hub_has(hub, served["id"]) == 1
+                finally:
+                    await box.stop()
+        finally:
+            await hub.stop()
