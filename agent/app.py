@@ -122,14 +122,15 @@ async def _import_pos_menu(state: AgentState, pos) -> None:
         log.warning("menu import from the POS failed; keeping the stored menu", extra={"error": str(exc)})
 
 
-async def _start_backups(app: web.Application, config: AgentConfig, database: Database,
-                         events: EventBus) -> list[asyncio.Task]:
+async def _start_backups(app: web.Application, config: AgentConfig, database: Database, events: EventBus,
+                         wake_link) -> list[asyncio.Task]:
     """Always on (agent/backup/service.py); sealed with the restaurant's recovery code, uploaded when paired."""
     code, _ = await asyncio.to_thread(recovery_code.load_or_create, config.data_dir)
     pairing = await asyncio.to_thread(read_pairing, config.data_dir)
     paired = pairing if pairing is not None and pairing.agent_id == config.agent.id else None
-    service = app[BACKUPS] = BackupService(config, database.path, recovery_code.derive(code), pairing=paired,
-                                           events=events, metrics=BackupMetrics(app[METRICS].registry))
+    service = app[BACKUPS] = BackupService(config, database, recovery_code.derive(code), pairing=paired,
+                                           events=events, metrics=BackupMetrics(app[METRICS].registry),
+                                           wake_link=wake_link)
     return await service.start()
 
 
@@ -168,7 +169,7 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         feed = DeviceFeed(database, dispatcher, config.agent.id, link.wake)
         tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher"), link_task,
                  asyncio.create_task(feed.run(), name="device-feed")]
-        tasks += await _start_backups(app, config, database, events)
+        tasks += await _start_backups(app, config, database, events, link.wake)
         if POS_DEVICE in devices:
             pos = devices[POS_DEVICE].pos
             if config.pos.import_menu_on_start:

@@ -8,6 +8,7 @@
     signing.py         requests to the hub signed with the box's TLS key
     hub_client.py      uploading to the hub and fetching back from it
     service.py         the running agent's schedule: every few minutes and after each settled bill
+    catch_up.py        a hub restored from an older backup gets again what it lost (told at each upload)
     restore.py         putting a backup in place of a lost database, all or nothing
     replace.py         `tableside agent setup --replace`: a replacement box takes over from the hub's backups
 """

@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,12 +26,13 @@ import msgspec
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from agent.backup import archive, hub_client, sealed, snapshot
+from agent.backup import archive, catch_up, hub_client, sealed, snapshot
 from agent.backup.hub_client import Credentials, HubRefused, HubUnavailable
 from agent.backup.recovery_code import BackupKey
 from agent.config import AgentConfig
 from agent.events import RESYNC, EventBus
 from agent.paired import Pairing
+from agent.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +90,13 @@ class BackupStatus:
 
 
 class BackupService:
-    def __init__(self, config: AgentConfig, database_path: Path, key: BackupKey, *, pairing: Pairing | None,
-                 events: EventBus | None = None, metrics: BackupMetrics | None = None) -> None:
+    def __init__(self, config: AgentConfig, database: Database, key: BackupKey, *, pairing: Pairing | None,
+                 events: EventBus | None = None, metrics: BackupMetrics | None = None,
+                 wake_link: Callable[[], None] | None = None) -> None:
         self._config = config
-        self._database_path = database_path
+        self._database = database
+        self._database_path = database.path
+        self._wake_link = wake_link
         self._key = key
         self._pairing = pairing
         self._events = events
@@ -200,7 +205,15 @@ class BackupService:
         if not newest or newest[0].name == self.status.last_uploaded_name or self._pairing is None:
             return None
         backup = newest[0]
-        await asyncio.to_thread(upload_file, self._pairing, backup.path)
+        answer = await asyncio.to_thread(upload_file, self._pairing, backup.path)
+        hub_max_seq = answer.get("hub_max_seq")
+        if isinstance(hub_max_seq, int):
+            again = await self._database.write(catch_up.resend_what_the_hub_lost, hub_max_seq)
+            if again:
+                log.warning("the hub lost messages (restored from an older backup?): sending them again",
+                            extra={"messages": again, "hub_max_seq": hub_max_seq})
+                if self._wake_link is not None:
+                    self._wake_link()
         self.status.last_uploaded_at, self.status.last_uploaded_name = datetime.now(UTC), backup.name
         if self._metrics:
             self._metrics.last_upload.set(self.status.last_uploaded_at.timestamp())

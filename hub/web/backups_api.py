@@ -76,7 +76,8 @@ def _meta(request: web.Request) -> dict:
 
 
 async def upload(request: web.Request) -> web.Response:
-    """A box's sealed backup (application/octet-stream), signed by the box; kept, the newest `keep`."""
+    """A box's sealed backup (application/octet-stream), signed by the box; kept, the newest `keep`.
+    Answers also the highest seq the hub holds from the box (hub_max_seq)."""
     _require_signature_headers(request)
     meta = _meta(request)
     blob = await _read_limited(request, int(request.app[CONFIG].backups_max_mb * 1024 * 1024))
@@ -88,7 +89,12 @@ async def upload(request: web.Request) -> web.Response:
                                             {**meta, "uploaded_at": datetime.now().astimezone().isoformat()})
     except BadName as exc:
         raise ApiError(422, "invalid", str(exc)) from None
-    return json(described, status=201)
+
+    def highest() -> int:
+        with request.app[STORE].engine.connect() as conn:
+            return gap.highest_seq(conn, agent_id)
+    # the box compares it with what it saw acked: lower means this hub lost messages (a restored database)
+    return json({**described, "hub_max_seq": await asyncio.to_thread(highest)}, status=201)
 
 
 upload.public = True  # type: ignore[attr-defined]  (signed by the box, no operator token)
