@@ -107,6 +107,7 @@ def install(data_dir: Path, opened: Opened, code: str, *, seq_floor: int = 0,
     for leftover in (staging, Path(f"{staging}-wal"), Path(f"{staging}-shm"), Path(f"{staging}-journal")):
         leftover.unlink(missing_ok=True)
     write_private(staging, opened.bundle.database)
+    _hold_printer_jobs(staging)
     if seq_floor > opened.outbox_seq:
         _carry_seq(staging, seq_floor)
     for name, content in opened.bundle.files.items():
@@ -130,6 +131,21 @@ def install(data_dir: Path, opened: Opened, code: str, *, seq_floor: int = 0,
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     staging.replace(target)
     return target
+
+
+HELD_WHY = "restored from a backup: it may have printed on the old box. Check the kitchen, then print or drop it"
+
+
+def _hold_printer_jobs(path: Path) -> None:
+    """Tickets queued when the backup was taken most likely printed on the old box seconds later:
+    staff decide (held tickets) rather than the kitchen getting them twice. POS jobs stay queued:
+    the POS drops a repeat by its idempotency key."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("UPDATE device_jobs SET status = 'held', last_error = ? WHERE status IN ('pending', 'sending') "
+                   "AND device != 'pos'", [HELD_WHY])
+    finally:
+        db.close()
 
 
 def restored_from(data_dir: Path) -> dict[str, Any] | None:

@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 from agent.app import create_app
 from agent.backup import archive, recovery_code
 from agent.backup.service import BACKUPS
+from agent.devices.held_jobs import list_held
 from agent.state import STATE
 from tests.agent.backup.boxes import backup_command, setup_command
 from tests.agent.helpers import make_config, place, session_id_of, table_tokens
 from tests.agent.staff.helpers import signed_in, with_staff_routes
+from tests.services import free_port
 from tests.waiting import eventually
 
 
@@ -51,7 +53,9 @@ async def test_backups_while_serving_a_settled_bill_and_what_staff_see(aiohttp_c
 
 
 async def test_a_deleted_database_comes_back_from_a_local_file(aiohttp_client, tmp_path):
-    config = make_config(tmp_path)
+    # the kitchen printer does not answer: its ticket is still queued when the backups are taken
+    printers = [{"name": "kitchen", "stations": ["kitchen"], "options": {"host": "127.0.0.1", "port": free_port()}}]
+    config = make_config(tmp_path, printers=printers)
     data_dir = config.data_dir
     config_path = tmp_path / "agent.toml"
     config_path.write_text(f'[agent]\nid = "test-agent"\ndata_dir = "{data_dir}"\n')
@@ -87,8 +91,12 @@ async def test_a_deleted_database_comes_back_from_a_local_file(aiohttp_client, t
     status, out, err = await setup_command(config_path, "--from-file", str(usb / older.name), "--recovery-code", code)
     assert status == 0, err
     assert "no hub" in out
-    restored = await aiohttp_client(create_app(make_config(tmp_path)))
+    restored = await aiohttp_client(create_app(make_config(tmp_path, printers=printers)))
     assert await table_tokens(restored) == tokens
+    # that ticket may have printed on the old box after the backup: held for staff, never printed twice
+    held = await restored.app[STATE].database.read(list_held)
+    assert [(j["device"], j["order_id"]) for j in held] == [("kitchen", order_id)]
+    assert "may have printed on the old box" in held[0]["reason"]
     answer = await restored.get(f"/api/v1/tables/{tokens['Table 1']}/orders/{order_id}")
     assert answer.status == 200 and (await answer.json())["order"]["lines"][0]["qty"] == 3
     signing_key = restored.app[STATE].signing_key
