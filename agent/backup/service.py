@@ -106,6 +106,7 @@ class BackupService:
         self._lock = asyncio.Lock()
         self._due = asyncio.Event()  # a settled bill asks for a backup
         self._upload_due = asyncio.Event()
+        self._uploading = asyncio.Lock()  # the background loop and `upload_newest()` callers: one at a time
         self.settled_gap_s = SETTLED_GAP_S
         # one thread of its own, at a lower priority: on two cores the order path comes first
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="backup", initializer=_lower_priority)
@@ -201,6 +202,11 @@ class BackupService:
                 delay = min(delay * 2, UPLOAD_RETRY_MAX_S)
 
     async def upload_newest(self) -> str | None:
+        """Send the newest local backup unless it was sent; its name, or None when there was nothing to send."""
+        async with self._uploading:
+            return await self._upload_newest()
+
+    async def _upload_newest(self) -> str | None:
         newest = (await asyncio.to_thread(archive.listing, self.directory))[:1]
         if not newest or newest[0].name == self.status.last_uploaded_name or self._pairing is None:
             return None

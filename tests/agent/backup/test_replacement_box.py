@@ -41,6 +41,12 @@ async def _hub_has(hub: Server, order_id: str) -> int:
     return count()
 
 
+async def _sent(backups, name: str) -> None:
+    """Uploaded in the background (or now, whichever comes first)."""
+    await backups.upload_newest()
+    await eventually(lambda: backups.status.last_uploaded_name == name, within=20, what=f"{name} at the hub")
+
+
 async def test_a_dead_box_is_replaced_from_the_hubs_backup(tmp_path, emulator):
     with mosquitto() as broker:
         hub = await Server(create_hub_app(HubConfig(
@@ -71,11 +77,11 @@ async def _scenario(tmp_path, hub, broker_port, printer_port, http):
             pay_url = (await resp.json())["pay_url"]
         backups = box.app[BACKUPS]
         kept = await backups.backup_now()  # b1: the first order and the share
-        assert await backups.upload_newest() == kept.name
+        await _sent(backups, kept.name)
         second = await order(http, box, token, "creme-brulee")  # after b1: only the hub will know it
         await eventually(lambda: _hub_has(hub, second["id"]), within=20, what="second order at the hub")
         newest = await backups.backup_now()  # b2: will be damaged at the hub
-        assert await backups.upload_newest() == newest.name
+        await _sent(backups, newest.name)
         code = recovery_code.load(old_dir)
         assert code is not None
         seq_before = await state.database.read(lambda db: db.execute("SELECT MAX(seq) FROM outbox").fetchone()[0])
