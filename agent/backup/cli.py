@@ -28,7 +28,8 @@ def add_replace_arguments(setup: argparse.ArgumentParser) -> None:
                        "backup from the hub (a replacement code from the operator)")
     setup.add_argument("--recovery-code", help="the restaurant's recovery code, printed at pairing (asked for "
                        "when left out)")
-    setup.add_argument("--from-file", type=Path, help="restore this local backup file (without --code: no hub)")
+    setup.add_argument("--from-file", type=Path, help="restore this local backup file, or the newest good one of a "
+                       "backup directory (without --code: no hub)")
     setup.add_argument("--agent", help="which of the restaurant's boxes to replace (when it has several)")
     setup.add_argument("--force", action="store_true", help="replace this box's own database (kept aside)")
     setup.add_argument("--keep-data", action="store_true", help="with --replace: a box restored --from-file while "
@@ -142,9 +143,14 @@ def run_replace(args, config) -> int:
     if not recovery:
         return _fail("setup", "give --recovery-code (or run it in a terminal to be asked)", 2)
     blob = None
+    candidates: list[tuple[str, bytes]] = []
     if args.from_file is not None:
         try:
-            blob = args.from_file.read_bytes()
+            if args.from_file.is_dir():  # a backup directory (the USB stick): newest first
+                candidates = [(b.name, b.path.read_bytes()) for b in archive.listing(args.from_file)]
+            else:
+                blob = args.from_file.read_bytes()
+                candidates = [(args.from_file.name, blob)]
         except OSError as exc:
             return _fail("setup", f"cannot read {args.from_file}: {exc.strerror}", 2)
     try:
@@ -154,23 +160,33 @@ def run_replace(args, config) -> int:
             if not hub or not code:
                 return _fail("setup", "--keep-data needs --hub URL and --code CODE", 2)
             done = replace.pair_restored(config.data_dir, hub, code, recovery, hub_cafile=args.hub_ca)
-        elif args.code is None and blob is not None:
-            done = replace.restore_offline(config.data_dir, blob, recovery, name=args.from_file.name,
-                                           force=args.force, config_path=args.config)
+        elif args.code is None and args.from_file is not None:
+            done = replace.restore_offline(config.data_dir, candidates, recovery, force=args.force,
+                                           config_path=args.config)
         else:
             hub = _ask(args.hub, "Hub URL (https://...): ")
             code = _ask(args.code, "Replacement code from the operator (e.g. K7QF-2MXD): ")
             if not hub or not code:
                 return _fail("setup", "give --hub URL and --code CODE, or --from-file FILE without a hub", 2)
+            name = args.from_file.name if args.from_file else ""
+            if blob is None and candidates:  # a directory given with a hub: its newest good backup
+                name, blob = next(((n, b) for n, b in candidates if _opens(b, recovery)), candidates[0])
             done = replace.replace(config.data_dir, hub, code, recovery, agent_id=args.agent, blob=blob,
-                                   blob_name=args.from_file.name if args.from_file else "", hub_cafile=args.hub_ca,
-                                   config_path=args.config, force=args.force)
+                                   blob_name=name, hub_cafile=args.hub_ca, config_path=args.config, force=args.force)
     except (RestoreRefused, recovery_code.RecoveryCodeError, PairingError) as exc:
         return _fail("setup", str(exc))
     except Exception as exc:  # the hub or the network: nothing was written on this box
         return _fail("setup", f"{exc}. Nothing was changed on this box")
     print(report(done))
     return 0
+
+
+def _opens(blob: bytes, recovery: str) -> bool:
+    try:
+        open_backup(blob, recovery)
+    except (RestoreRefused, recovery_code.RecoveryCodeError):
+        return False
+    return True
 
 
 def report(done) -> str:

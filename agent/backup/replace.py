@@ -44,15 +44,27 @@ def _refuse_existing(data_dir: Path, force: bool) -> None:
                              "changed. To replace it with the backup anyway, add --force (it is kept aside)")
 
 
-def restore_offline(data_dir: Path, blob: bytes, code: str, *, name: str = "", force: bool = False,
+def restore_offline(data_dir: Path, candidates: list[tuple[str, bytes]], code: str, *, force: bool = False,
                     config_path: Path | None = None) -> Replaced:
-    """From a local backup file, with no hub: the box serves diners again; the link waits for pairing."""
+    """From local backup files (newest first: one file, or a backup directory), with no hub: the
+    newest that opens is restored, those skipped say why. The box serves diners again; the link
+    waits for pairing (`setup --replace --keep-data`)."""
     started = time.monotonic()
     _refuse_existing(data_dir, force)
-    opened = restore.open_backup(blob, code)
-    restore.install(data_dir, opened, recovery_code.normalize(code), config_path=config_path)
-    return Replaced(backup=name, backup_created_at=opened.header.get("created_at", "?"),
-                    seconds=time.monotonic() - started)
+    skipped: list[tuple[str, str]] = []
+    for name, blob in candidates:
+        try:
+            opened = restore.open_backup(blob, code)
+        except RestoreRefused as exc:
+            skipped.append((name, str(exc)))
+            continue
+        restore.install(data_dir, opened, recovery_code.normalize(code), config_path=config_path)
+        return Replaced(backup=name, backup_created_at=opened.header.get("created_at", "?"),
+                        seconds=time.monotonic() - started, skipped=skipped)
+    if len(skipped) == 1:
+        raise RestoreRefused(skipped[0][1])
+    why = "; ".join(f"{n}: {w}" for n, w in skipped) or "there is none"
+    raise RestoreRefused(f"no backup could be restored ({why}). Nothing was written on this box")
 
 
 def replace(data_dir: Path, hub_url: str, code: str, recovery: str, *, agent_id: str | None = None,

@@ -88,8 +88,10 @@ async def test_a_deleted_database_comes_back_from_a_local_file(aiohttp_client, t
     assert status == 1 and "recovery code is not the one" in err
     assert not data_dir.exists() or not any(data_dir.iterdir())
 
-    status, out, err = await setup_command(config_path, "--from-file", str(usb / older.name), "--recovery-code", code)
+    # the USB stick as a whole: the newest good backup is taken, the damaged one named
+    status, out, err = await setup_command(config_path, "--from-file", str(usb), "--recovery-code", code)
     assert status == 0, err
+    assert f"Restored {older.name}" in out and f"skipped     {newest.name}" in out and "authentication tag" in out
     assert "no hub" in out
     restored = await aiohttp_client(create_app(make_config(tmp_path, printers=printers)))
     assert await table_tokens(restored) == tokens

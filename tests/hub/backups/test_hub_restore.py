@@ -6,6 +6,7 @@ What an agent resends today is what its outbox holds unacked (docs/recovery.md):
 resends all it sent since the dump, as its outbox would within its retention."""
 
 import secrets
+import time
 
 import pytest
 from sqlalchemy import NullPool, create_engine, func, select, text
@@ -62,6 +63,7 @@ async def test_the_hub_restored_from_an_older_dump_ends_with_everything_once(aio
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
         # the procedure of docs/recovery.md: a fresh database, pg_restore, the hub started on it
+        started = time.monotonic()
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{restored_db}"'))
         await postgres_dump.restore(base, restored_db, dump)
@@ -69,6 +71,7 @@ async def test_the_hub_restored_from_an_older_dump_ends_with_everything_once(aio
         hub = await aiohttp_client(create_app(hub_config(tmp_path / "again", restored_url)))
         assert _count_orders(hub) == 2 and len(await payments_of(hub)) == 1
         await assert_ledger_balanced(hub)
+        print(f"hub restored from its dump and serving in {time.monotonic() - started:.1f}s")
 
         # the agent resends: what the restored hub has is a duplicate, the rest is applied once
         acks = await _apply(hub, before + after)
