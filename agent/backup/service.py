@@ -140,6 +140,7 @@ class BackupService:
                 self.status.last_error = f"backup failed: {exc}"
                 if self._metrics:
                     self._metrics.failures.labels("snapshot").inc()
+                log.warning("backup failed", extra={"error": str(exc)})
                 raise
             self._good(made.name, made.created_at)
             if self._metrics:
