@@ -30,7 +30,7 @@ from agent.backup import archive, catch_up, hub_client, sealed, snapshot
 from agent.backup.hub_client import Credentials, HubRefused, HubUnavailable
 from agent.backup.recovery_code import BackupKey
 from agent.config import AgentConfig
-from agent.events import RESYNC, EventBus
+from agent.events import Event, EventBus
 from agent.paired import Pairing
 from agent.store.database import Database
 
@@ -126,7 +126,7 @@ class BackupService:
         tasks = [asyncio.create_task(self._every_interval(), name="backup-schedule"),
                  asyncio.create_task(self._upload_loop(), name="backup-upload")]
         if self._events is not None:
-            tasks.append(asyncio.create_task(self._watch_settled_bills(), name="backup-settled-bills"))
+            self._events.listen(self._on_event)
         return tasks
 
     async def backup_now(self) -> archive.LocalBackup:
@@ -175,11 +175,9 @@ class BackupService:
             with contextlib.suppress(Exception):  # said in status and the log; the next one tries again
                 await self.backup_now()
 
-    async def _watch_settled_bills(self) -> None:
-        with self._events.subscribe(staff=True) as events:
-            async for event in events:
-                if (event.kind == "bill" and event.data.get("settled")) or event is RESYNC:
-                    self._due.set()
+    def _on_event(self, event: Event) -> None:
+        if event.kind == "bill" and event.data.get("settled"):
+            self._due.set()
 
     async def _upload_loop(self) -> None:
         if self._pairing is None:
