@@ -80,7 +80,8 @@ def replace(data_dir: Path, hub_url: str, code: str, recovery: str, *, agent_id:
     _refuse_existing(data_dir, force)
     given = restore.open_backup(blob, recovery) if blob is not None else None
     tls_key = new_tls_key()
-    body = {"code": code, "csr": csr_for(tls_key), "key_id": recovery_code.derive(recovery).key_id}
+    body = {"code": code, "csr": csr_for(tls_key), "key_id": recovery_code.derive(recovery).key_id,
+            "from_hub": given is None}
     if given is not None or agent_id:
         body["agent_id"] = given.header.get("agent_id") if given is not None else agent_id
     try:
@@ -122,7 +123,7 @@ def pair_restored(data_dir: Path, hub_url: str, code: str, recovery: str, *,
         raise RestoreRefused(f"{exc}. Nothing was changed") from None
     tls_key = new_tls_key()
     body = {"code": code, "csr": csr_for(tls_key), "key_id": recovery_code.derive(recovery).key_id,
-            "agent_id": source["agent_id"]}
+            "agent_id": source["agent_id"], "from_hub": False}
     try:
         answer = hub_client.claim(hub_url, body, cafile=hub_cafile)
     except HubRefused as exc:

@@ -51,7 +51,8 @@ def _pick(blobs: BlobStore, candidates: list[str], asked: str | None) -> tuple[s
 
 
 async def claim(enrollment: Enrollment, engine: Engine, blobs: BlobStore, config: HubConfig, *, code_text: str,
-                csr_pem: str, key_id: str, agent_id: str | None = None) -> dict[str, Any]:
+                csr_pem: str, key_id: str, agent_id: str | None = None, from_hub: bool = True) -> dict[str, Any]:
+    """`from_hub`: the box restores from a backup held here (not its own file), so there must be one."""
     normalized = codes.normalize(code_text)
     try:
         csr = load_csr(csr_pem)
@@ -75,6 +76,9 @@ async def claim(enrollment: Enrollment, engine: Engine, blobs: BlobStore, config
 
     code, candidates = await asyncio.to_thread(look)
     chosen, backups = await asyncio.to_thread(_pick, blobs, candidates, agent_id)
+    if from_hub and not backups:
+        raise EnrollmentRefused(409, "no_backups", f"the hub holds no backup of {chosen}: restore from a local "
+                                "backup file (--from-file). The replacement code is still unused")
     if backups and backups[0].get("key_id") != key_id:
         raise EnrollmentRefused(422, "wrong_recovery_code", "this recovery code is not the one this restaurant's "
                                 "backups were made with: check it against the printed card. The replacement "

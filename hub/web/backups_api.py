@@ -164,7 +164,8 @@ restored.public = True  # type: ignore[attr-defined]
 
 async def claim(request: web.Request) -> web.Response:
     """A replacement box takes over the dead box's agent id: {code (a replacement code), csr, key_id
-    (from the recovery code), agent_id?}; answers its certificate and the backups to restore from."""
+    (from the recovery code), agent_id?, from_hub? (false: it restores its own file)}; answers its
+    certificate and the backups to restore from."""
     tries = request.app[_TRIES]
     client = request.remote or "?"
     wait = tries.refused(client)
@@ -179,11 +180,14 @@ async def claim(request: web.Request) -> web.Response:
     agent_id = body.get("agent_id")
     if agent_id is not None and (not isinstance(agent_id, str) or len(agent_id) > 200):
         raise ApiError(422, "invalid", f"agent_id: expected a string, got {json_kind(agent_id)}")
+    from_hub = body.get("from_hub", True)
+    if not isinstance(from_hub, bool):
+        raise ApiError(422, "invalid", f"from_hub: expected true or false, got {json_kind(from_hub)}")
     app = request.app
     try:
         answer = await claiming.claim(app[ENROLLMENT], app[STORE].engine, app[BACKUPS], app[CONFIG],
                                       code_text=body["code"], csr_pem=body["csr"], key_id=body["key_id"],
-                                      agent_id=agent_id)
+                                      agent_id=agent_id, from_hub=from_hub)
     except EnrollmentRefused as exc:
         if exc.code == "invalid_code":
             tries.failed(client)

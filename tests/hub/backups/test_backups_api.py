@@ -100,6 +100,8 @@ async def test_a_claim_refuses_before_it_uses_the_code(client):
 
     none_held = await claim()
     assert none_held.status == 409 and "--from-file" in (await none_held.json())["error"]["message"]
+    this_one = await claim(agent_id=agent_id)  # named, but nothing held to restore from
+    assert this_one.status == 409 and "still unused" in (await this_one.json())["error"]["message"]
     assert (await put(client, agent_id, "b1.tsb", b"sealed", (key, cert))).status == 201
     wrong = await claim(key_id="fedcba9876543210")
     assert wrong.status == 422 and (await wrong.json())["error"]["code"] == "wrong_recovery_code"
