@@ -31,6 +31,7 @@ from hub.payments import records as payment_records
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+REVOKED_AGENTS_ENV = "TABLESIDE_REVOKED_AGENTS"  # for on_revoke: the agent ids, space-separated
 RENEW_PROOF_WINDOW = timedelta(minutes=5)  # a signed renewal request is good this long (clock drift included)
 INVALID_CODE = ("this code is not valid: it may be mistyped, used already, expired or cancelled. "
                 "Ask the platform operator for a new one")
@@ -130,7 +131,7 @@ class Enrollment:
         log.info("agent enrolled agent=%s restaurant=%s replaced=%s", agent_id, done["restaurant"]["id"],
                  ",".join(done["replaced"]) or "-")
         if done["replaced"]:
-            await self.revoked_changed()
+            await self.revoked_changed(done["replaced"])
         return {"agent_id": agent_id, **done, **self._credentials(ca, cert)}
 
     async def renew(self, cert_pem: str, csr_pem: str, signed_at: str, signature: str) -> dict[str, Any]:
@@ -173,14 +174,16 @@ class Enrollment:
         done = await self._tx(lambda conn: records.revoke_agent(conn, agent_id, reason, records.now_utc()))
         if done:
             log.warning("agent revoked agent=%s reason=%s", agent_id, reason)
-            await self.revoked_changed()
+            await self.revoked_changed([agent_id])
         return done
 
-    async def revoked_changed(self) -> None:
-        """Re-sign the CRL at once, and let the operator's hook drop connected agents."""
+    async def revoked_changed(self, agent_ids: list[str]) -> None:
+        """Re-sign the CRL at once (on_crl_change makes the broker reread it), then let the
+        operator's hook drop the revoked agents' live connections: it is told which in
+        TABLESIDE_REVOKED_AGENTS (packaging/mosquitto/kick_revoked.py)."""
         await crl.publish(await self.ca(), self._engine, self._config)
         if self._config.on_revoke:
-            await crl.run_hook("on_revoke", self._config.on_revoke)
+            await crl.run_hook("on_revoke", self._config.on_revoke, {REVOKED_AGENTS_ENV: " ".join(agent_ids)})
 
 
 def _csr(csr_pem: str) -> x509.CertificateSigningRequest:

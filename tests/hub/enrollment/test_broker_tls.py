@@ -1,0 +1,300 @@
+"""The shipped Mosquitto config on a real broker with TLS: the broker itself fences each agent's
+topics and client id by its certificate, refuses certificates the hub did not issue or revoked,
+and an operator's revoke drops a live connection.
+
+What "does not arrive" means here is never a timeout: a denied message is sent first and an
+allowed one after it on the same connection; MQTT keeps one client's messages in order, so once
+the allowed one is in, the denied one would have been too.
+"""
+
+import asyncio
+import contextlib
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import aiomqtt
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from hub.app import create_app
+from hub.config import load_config
+from hub.enrollment import crl
+from hub.enrollment.ca import CertificateAuthority, pem
+from hub.store import migrate
+from hub.store.engine import make_engine
+from tableside.serve import Server
+from tests.hub.enrollment.helpers import AUTH, csr, enroll_body
+from tests.hub.enrollment.tls_broker import (
+    HUB_PASSWORD,
+    HUB_USER,
+    PACKAGING,
+    TlsBroker,
+    private_key_pem,
+    tls_broker,
+)
+from tests.hub.factories import TOKEN
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.service
+
+WAIT_S = 20.0  # generous for a loaded machine; every wait ends as soon as its condition holds
+REVOKE_DEADLINE_S = 60.0  # the issue's bound for a revoke to drop the live connection
+
+
+def issue(ca: CertificateAuthority, agent_id: str, where: Path, days: float = 1,
+          now: datetime | None = None) -> tuple[Path, Path]:
+    """A key and a client certificate for `agent_id`, as the hub issues them."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = ca.issue_client(x509.load_pem_x509_csr(csr(key).encode()), agent_id, days, now)
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "tls.key").write_bytes(private_key_pem(key))
+    (where / "agent.crt").write_text(pem(cert))
+    return where / "tls.key", where / "agent.crt"
+
+
+async def next_message(client: aiomqtt.Client) -> aiomqtt.Message:
+    async with asyncio.timeout(WAIT_S):
+        return await anext(aiter(client.messages))
+
+
+async def until(client: aiomqtt.Client, topic: str) -> list[str]:
+    """Topics received up to and including `topic`."""
+    seen: list[str] = []
+    async with asyncio.timeout(WAIT_S):
+        async for message in client.messages:
+            seen.append(str(message.topic))
+            if seen[-1] == topic:
+                return seen
+    raise AssertionError("the message iterator ended")
+
+
+async def dropped(client: aiomqtt.Client) -> None:
+    """Until the broker closes `client`'s connection (its messages end in an MqttError), within
+    the issue's minute."""
+    with pytest.raises(aiomqtt.MqttError):
+        async with asyncio.timeout(REVOKE_DEADLINE_S):
+            async for _ in client.messages:
+                pass
+
+
+
+
+@pytest.fixture
+def broker(tmp_path):
+    with tls_broker(tmp_path) as b:
+        yield b
+
+
+async def test_an_agent_writes_only_its_own_up_topics(broker, tmp_path):
+    a = issue(broker.ca, "agt-a", tmp_path / "a")
+    async with broker.hub_client() as hub:
+        await hub.subscribe("$share/hub/tableside/v1/up/+/+", qos=1)
+        async with broker.agent_client(*a, identifier="anything") as agent:
+            await agent.publish("tableside/v1/up/agt-b/order.placed", b"forged", qos=1)
+            await agent.publish("tableside/v1/down/agt-a/ack", b"to itself", qos=1)
+            await agent.publish("tableside/v1/up/agt-a/order.placed", b"genuine", qos=1)
+        assert await until(hub, "tableside/v1/up/agt-a/order.placed") == ["tableside/v1/up/agt-a/order.placed"]
+    assert "Denied PUBLISH from agt-a" in broker.log() and "'tableside/v1/up/agt-b/order.placed'" in broker.log()
+
+
+async def test_an_agent_reads_only_its_own_down_topics(broker, tmp_path):
+    a, b = issue(broker.ca, "agt-a", tmp_path / "a"), issue(broker.ca, "agt-b", tmp_path / "b")
+    async with broker.agent_client(*a) as agent_a, broker.agent_client(*b) as agent_b:
+        await agent_a.subscribe("tableside/v1/#", qos=1)  # asks for everything
+        await agent_b.subscribe("tableside/v1/down/agt-b/+", qos=1)
+        async with broker.hub_client() as hub:
+            await hub.publish("tableside/v1/down/agt-b/payment.taken", b"b's", qos=1)
+            await hub.publish("tableside/v1/down/agt-a/ack", b"a's", qos=1)
+        assert str((await next_message(agent_b)).topic) == "tableside/v1/down/agt-b/payment.taken"
+        assert await until(agent_a, "tableside/v1/down/agt-a/ack") == ["tableside/v1/down/agt-a/ack"]
+
+
+async def test_no_one_connects_with_another_agents_client_id_and_drops_it(broker, tmp_path):
+    a, b = issue(broker.ca, "agt-a", tmp_path / "a"), issue(broker.ca, "agt-b", tmp_path / "b")
+    async with broker.hub_client(identifier="hub-worker-1") as hub:
+        await hub.subscribe("$share/hub/tableside/v1/up/+/+", qos=1)
+        async with broker.agent_client(*b, identifier="agt-b") as victim:
+            await victim.subscribe("tableside/v1/down/agt-b/+", qos=1)
+            # A asks for B's client id, then for the hub worker's: the broker gives it its own
+            for stolen in ("agt-b", "tableside-agent-agt-b", "hub-worker-1"):
+                async with broker.agent_client(*a, identifier=stolen) as thief:
+                    await thief.publish("tableside/v1/up/agt-a/presence", stolen.encode(), qos=1)
+                assert (await next_message(hub)).payload == stolen.encode()  # the hub is still connected
+            # and B still is: it publishes and receives on the connection it had all along
+            await victim.publish("tableside/v1/up/agt-b/presence", b"still here", qos=1)
+            assert (await next_message(hub)).payload == b"still here"
+            await hub.publish("tableside/v1/down/agt-b/ack", b"for b", qos=1)
+            assert (await next_message(victim)).payload == b"for b"
+    assert "as agt-a (p2" in broker.log() and "as agt-b (p2" in broker.log()
+
+
+async def test_certificates_the_hub_did_not_issue_are_refused(broker, tmp_path):
+    assert await broker.handshake(*issue(broker.ca, "agt-a", tmp_path / "a")) == "accepted"
+    stranger = CertificateAuthority.open(tmp_path / "other-ca")
+    assert await broker.handshake(*issue(stranger, "agt-a", tmp_path / "stranger")) == "TLSV1_ALERT_UNKNOWN_CA"
+    # the hub's own CA, but a server certificate (serverAuth only) offered as a client's
+    key = ec.generate_private_key(ec.SECP256R1())
+    (tmp_path / "srv.key").write_bytes(private_key_pem(key))
+    (tmp_path / "srv.crt").write_text(pem(broker.ca.issue_server(key.public_key(), ["agt-b"], 1)))
+    assert await broker.handshake(tmp_path / "srv.key", tmp_path / "srv.crt") == "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE"
+    # no certificate at all
+    assert await broker.handshake(None, None) == "SSLV3_ALERT_HANDSHAKE_FAILURE"
+    # an expired one of our own
+    key_file, cert_file = issue(broker.ca, "agt-c", tmp_path / "old", days=1,
+                                now=datetime.now(UTC) - timedelta(days=2))
+    assert await broker.handshake(key_file, cert_file) == "SSLV3_ALERT_CERTIFICATE_EXPIRED"
+    # and the hub's listener wants the hub's password
+    with pytest.raises(aiomqtt.MqttError):
+        async with aiomqtt.Client("127.0.0.1", broker.hub_port, username=HUB_USER, password="guess", timeout=WAIT_S):
+            pass
+
+
+# --- with a running hub: revocation reaches the broker ----------------------------------------
+
+@contextlib.asynccontextmanager
+async def running_hub(tmp_path: Path, broker: TlsBroker):
+    """The hub on the broker's hub listener with the shipped hooks: on_crl_change reloads this
+    broker (by its pid) and on_revoke is packaging/mosquitto/kick_revoked.py."""
+    config_file = tmp_path / "hub.toml"
+    config_file.write_text(f"""
+[hub]
+data_dir = "{tmp_path / 'hub'}"
+operator_token = "{TOKEN}"
+[http]
+port = 0
+[broker]
+port = {broker.hub_port}
+username = "{HUB_USER}"
+password = "{HUB_PASSWORD}"
+[ca]
+dir = "{tmp_path / 'ca'}"
+crl_path = "{broker.crl_path}"
+on_crl_change = "kill -HUP {broker.pid}"
+on_revoke = "{sys.executable} {PACKAGING / 'kick_revoked.py'} --config {config_file}"
+[enrollment]
+broker_port = {broker.agents_port}
+broker_tls = true
+""")
+    config = load_config(config_file, {})
+    hub = await Server(create_app(config), "127.0.0.1", 0).start()
+    try:
+        async with aiohttp.ClientSession(base_url=hub.url, headers=AUTH) as http:
+            yield config, http
+    finally:
+        await hub.stop()
+
+
+async def new_restaurant(http: aiohttp.ClientSession) -> str:
+    resp = await http.post("/api/v1/restaurants", json={
+        "name": "Brasserie Lumiere", "country": "DE", "currency": "EUR", "fee_plan": {"basis_points": 150}})
+    assert resp.status == 201, await resp.text()
+    return (await resp.json())["id"]
+
+
+async def enroll(http: aiohttp.ClientSession, restaurant_id: str, where: Path, replaces: bool = False):
+    """A box paired through the hub's API: (agent id, key file, certificate file)."""
+    made = await http.post(f"/api/v1/restaurants/{restaurant_id}/enrollment-codes", json={"replaces": replaces})
+    code = (await made.json())["code"]
+    key = ec.generate_private_key(ec.SECP256R1())
+    resp = await http.post("/api/v1/enroll", json=enroll_body(code, csr=csr(key)))
+    assert resp.status == 201, await resp.text()
+    answer = await resp.json()
+    return answer["agent_id"], *await asyncio.to_thread(_save, where, key, answer["certificate"])
+
+
+def _save(where: Path, key: ec.EllipticCurvePrivateKey, cert_pem: str) -> tuple[Path, Path]:
+    where.mkdir(parents=True)
+    (where / "tls.key").write_bytes(private_key_pem(key))
+    (where / "agent.crt").write_text(cert_pem)
+    return where / "tls.key", where / "agent.crt"
+
+
+@pytest.fixture
+def hub_ca_broker(tmp_path):
+    """A broker that trusts the CA the hub will use (its directory made first, as `tableside hub
+    broker-cert` does on a real install)."""
+    with tls_broker(tmp_path, CertificateAuthority.open(tmp_path / "ca")) as b:
+        yield b
+
+
+async def test_a_revoke_drops_the_live_connection_and_the_agent_cannot_come_back(hub_ca_broker, tmp_path):
+    broker = hub_ca_broker
+    async with running_hub(tmp_path, broker) as (config, http):
+        rid = await new_restaurant(http)
+        revoked_id, *revoked = await enroll(http, rid, tmp_path / "revoked")
+        kept_id, *kept = await enroll(http, rid, tmp_path / "kept")
+        async with broker.agent_client(*revoked) as doomed, broker.agent_client(*kept) as bystander:
+            await doomed.subscribe(f"tableside/v1/down/{revoked_id}/+", qos=1)
+            await bystander.subscribe(f"tableside/v1/down/{kept_id}/+", qos=1)
+            reloads, started = broker.reloads(), time.monotonic()
+            resp = await http.post(f"/api/v1/agents/{revoked_id}/revoke", json={"reason": "stolen box"})
+            assert resp.status == 200, await resp.text()
+            await dropped(doomed)
+            print(f"revoke to dropped connection: {time.monotonic() - started:.2f}s")
+            # the bystander was never dropped: the same connection still receives
+            async with broker.hub_client() as hub:
+                await hub.publish(f"tableside/v1/down/{kept_id}/ack", b"still yours", qos=1)
+            assert (await next_message(bystander)).payload == b"still yours"
+        # at reconnect the broker's handshake refuses the revoked certificate, not the other
+        await broker.reloaded(reloads)
+        assert await broker.handshake(*revoked) == "SSLV3_ALERT_CERTIFICATE_REVOKED"
+        assert await broker.handshake(*kept) == "accepted"
+
+
+async def test_a_replaced_box_is_locked_out_when_the_new_one_pairs(hub_ca_broker, tmp_path):
+    broker = hub_ca_broker
+    async with running_hub(tmp_path, broker) as (config, http):
+        rid = await new_restaurant(http)
+        old_id, *old = await enroll(http, rid, tmp_path / "old")
+        async with broker.agent_client(*old) as old_box:
+            await old_box.subscribe(f"tableside/v1/down/{old_id}/+", qos=1)
+            reloads = broker.reloads()
+            new_id, *new = await enroll(http, rid, tmp_path / "new", replaces=True)
+            await dropped(old_box)
+        await broker.reloaded(reloads)
+        assert await broker.handshake(*old) == "SSLV3_ALERT_CERTIFICATE_REVOKED"
+        async with broker.hub_client() as hub:
+            await hub.subscribe("tableside/v1/up/+/+", qos=1)  # not $share/hub: the running hub has that
+            async with broker.agent_client(*new) as new_box:
+                await new_box.publish(f"tableside/v1/up/{new_id}/presence", b"new box", qos=1)
+            assert str((await next_message(hub)).topic) == f"tableside/v1/up/{new_id}/presence"
+        assert new_id != old_id
+
+
+async def test_the_crl_job_re_signs_a_stale_crl_before_the_broker_locks_everyone_out(hub_ca_broker, tmp_path):
+    broker = hub_ca_broker
+    agent = issue(broker.ca, "agt-a", tmp_path / "a")
+    # why it matters: a CRL past its nextUpdate refuses every certificate, revoked or not
+    long_ago = datetime.now(UTC) - timedelta(days=2)
+    broker.crl_path.write_text(pem(broker.ca.crl([], days=1, now=long_ago)))
+    await broker.reload()
+    assert await broker.handshake(*agent) == "SSLV3_ALERT_CERTIFICATE_EXPIRED"
+
+    config = load_config(None, {"TABLESIDE_HUB_DATA_DIR": str(tmp_path / "hub"), "TABLESIDE_HUB_OPERATOR_TOKEN": TOKEN,
+                                "TABLESIDE_HUB_CA_DIR": str(tmp_path / "ca"),
+                                "TABLESIDE_HUB_CA_CRL_PATH": str(broker.crl_path),
+                                "TABLESIDE_HUB_CA_ON_CRL_CHANGE": f"kill -HUP {broker.pid}"})
+    config.data_dir.mkdir()
+    await asyncio.to_thread(migrate, config.database_url)
+    engine = make_engine(config.database_url, pool_size=2)
+    # not yet past nextUpdate but with less than half of [ca] crl_days left: due too
+    broker.crl_path.write_text(pem(broker.ca.crl([], days=2)))
+    assert crl.due(broker.crl_path, config.crl_days)
+    reloads = broker.reloads()
+    job = asyncio.create_task(crl.keep_fresh(broker.ca, engine, config, check_every=0.1))
+    try:
+        await eventually(lambda: not crl.due(broker.crl_path, config.crl_days), within=WAIT_S, what="a fresh CRL")
+    finally:
+        job.cancel()
+        await asyncio.gather(job, return_exceptions=True)
+        engine.dispose()
+    fresh = x509.load_pem_x509_crl(broker.crl_path.read_bytes())
+    assert fresh.next_update_utc - datetime.now(UTC) > timedelta(days=config.crl_days) - timedelta(minutes=1)
+    assert fresh.is_signature_valid(broker.ca.cert.public_key())
+    # the job ran on_crl_change, so the broker reads the fresh CRL: the agent is let in again
+    await broker.reloaded(reloads)
+    assert await broker.handshake(*agent) == "accepted"
