@@ -24,8 +24,7 @@ def test_sample_hub_config_loads_with_secrets_from_the_environment():
 async def test_the_shipped_broker_config_loads_and_fences_agents_by_certificate(tmp_path):
     """packaging/mosquitto as shipped (paths and ports aside), on a real Mosquitto; every rule it
     enforces is tested in tests/hub/enrollment/test_broker_tls.py."""
-    from tests.hub.enrollment.test_broker_tls import issue
-    from tests.hub.enrollment.tls_broker import tls_broker
+    from tests.hub.enrollment.tls_broker import issue, tls_broker
 
     with tls_broker(tmp_path) as broker:
         agent = issue(broker.ca, "agt-a", tmp_path / "a")

@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import Connection, Engine
 
 from contract.pay_link import PayLinkError, load_public_key
+from contract.renewal import renewal_message
 from hub.config import HubConfig
 from hub.enrollment import codes, crl, records
 from hub.enrollment.ca import CertificateAuthority, CsrRefused, load_csr, pem
@@ -48,11 +49,6 @@ class EnrollmentRefused(ValueError):
 def new_agent_id() -> str:
     """Chosen by the hub, never by the box: `agt-` and 10 base32 characters (50 bits)."""
     return "agt-" + "".join(secrets.choice("abcdefghjkmnpqrstvwxyz0123456789") for _ in range(10))
-
-
-def renewal_message(csr_pem: str, signed_at: str) -> bytes:
-    """What an agent signs with its current key to ask for a new certificate."""
-    return f"tableside-renew\n{signed_at}\n".encode() + csr_pem.strip().encode()
 
 
 class Enrollment:

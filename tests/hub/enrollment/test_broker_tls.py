@@ -8,32 +8,26 @@ the allowed one is in, the denied one would have been too.
 """
 
 import asyncio
-import contextlib
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import aiohttp
 import aiomqtt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from hub.app import create_app
 from hub.config import load_config
 from hub.enrollment import crl
 from hub.enrollment.ca import CertificateAuthority, pem
 from hub.store import migrate
 from hub.store.engine import make_engine
-from tableside.serve import Server
-from tests.hub.enrollment.helpers import AUTH, csr, enroll_body
 from tests.hub.enrollment.tls_broker import (
-    HUB_PASSWORD,
     HUB_USER,
-    PACKAGING,
-    TlsBroker,
+    enroll,
+    issue,
+    new_restaurant,
     private_key_pem,
+    running_hub,
     tls_broker,
 )
 from tests.hub.factories import TOKEN
@@ -43,17 +37,6 @@ pytestmark = pytest.mark.service
 
 WAIT_S = 20.0  # generous for a loaded machine; every wait ends as soon as its condition holds
 REVOKE_DEADLINE_S = 60.0  # the issue's bound for a revoke to drop the live connection
-
-
-def issue(ca: CertificateAuthority, agent_id: str, where: Path, days: float = 1,
-          now: datetime | None = None) -> tuple[Path, Path]:
-    """A key and a client certificate for `agent_id`, as the hub issues them."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = ca.issue_client(x509.load_pem_x509_csr(csr(key).encode()), agent_id, days, now)
-    where.mkdir(parents=True, exist_ok=True)
-    (where / "tls.key").write_bytes(private_key_pem(key))
-    (where / "agent.crt").write_text(pem(cert))
-    return where / "tls.key", where / "agent.crt"
 
 
 async def next_message(client: aiomqtt.Client) -> aiomqtt.Message:
@@ -155,64 +138,6 @@ async def test_certificates_the_hub_did_not_issue_are_refused(broker, tmp_path):
 
 # --- with a running hub: revocation reaches the broker ----------------------------------------
 
-@contextlib.asynccontextmanager
-async def running_hub(tmp_path: Path, broker: TlsBroker):
-    """The hub on the broker's hub listener with the shipped hooks: on_crl_change reloads this
-    broker (by its pid) and on_revoke is packaging/mosquitto/kick_revoked.py."""
-    config_file = tmp_path / "hub.toml"
-    config_file.write_text(f"""
-[hub]
-data_dir = "{tmp_path / 'hub'}"
-operator_token = "{TOKEN}"
-[http]
-port = 0
-[broker]
-port = {broker.hub_port}
-username = "{HUB_USER}"
-password = "{HUB_PASSWORD}"
-[ca]
-dir = "{tmp_path / 'ca'}"
-crl_path = "{broker.crl_path}"
-on_crl_change = "kill -HUP {broker.pid}"
-on_revoke = "{sys.executable} {PACKAGING / 'kick_revoked.py'} --config {config_file}"
-[enrollment]
-broker_port = {broker.agents_port}
-broker_tls = true
-""")
-    config = load_config(config_file, {})
-    hub = await Server(create_app(config), "127.0.0.1", 0).start()
-    try:
-        async with aiohttp.ClientSession(base_url=hub.url, headers=AUTH) as http:
-            yield config, http
-    finally:
-        await hub.stop()
-
-
-async def new_restaurant(http: aiohttp.ClientSession) -> str:
-    resp = await http.post("/api/v1/restaurants", json={
-        "name": "Brasserie Lumiere", "country": "DE", "currency": "EUR", "fee_plan": {"basis_points": 150}})
-    assert resp.status == 201, await resp.text()
-    return (await resp.json())["id"]
-
-
-async def enroll(http: aiohttp.ClientSession, restaurant_id: str, where: Path, replaces: bool = False):
-    """A box paired through the hub's API: (agent id, key file, certificate file)."""
-    made = await http.post(f"/api/v1/restaurants/{restaurant_id}/enrollment-codes", json={"replaces": replaces})
-    code = (await made.json())["code"]
-    key = ec.generate_private_key(ec.SECP256R1())
-    resp = await http.post("/api/v1/enroll", json=enroll_body(code, csr=csr(key)))
-    assert resp.status == 201, await resp.text()
-    answer = await resp.json()
-    return answer["agent_id"], *await asyncio.to_thread(_save, where, key, answer["certificate"])
-
-
-def _save(where: Path, key: ec.EllipticCurvePrivateKey, cert_pem: str) -> tuple[Path, Path]:
-    where.mkdir(parents=True)
-    (where / "tls.key").write_bytes(private_key_pem(key))
-    (where / "agent.crt").write_text(cert_pem)
-    return where / "tls.key", where / "agent.crt"
-
-
 @pytest.fixture
 def hub_ca_broker(tmp_path):
     """A broker that trusts the CA the hub will use (its directory made first, as `tableside hub
@@ -223,7 +148,8 @@ def hub_ca_broker(tmp_path):
 
 async def test_a_revoke_drops_the_live_connection_and_the_agent_cannot_come_back(hub_ca_broker, tmp_path):
     broker = hub_ca_broker
-    async with running_hub(tmp_path, broker) as (config, http):
+    async with running_hub(tmp_path, broker) as hub:
+        http = hub.http
         rid = await new_restaurant(http)
         revoked_id, *revoked = await enroll(http, rid, tmp_path / "revoked")
         kept_id, *kept = await enroll(http, rid, tmp_path / "kept")
@@ -247,7 +173,8 @@ async def test_a_revoke_drops_the_live_connection_and_the_agent_cannot_come_back
 
 async def test_a_replaced_box_is_locked_out_when_the_new_one_pairs(hub_ca_broker, tmp_path):
     broker = hub_ca_broker
-    async with running_hub(tmp_path, broker) as (config, http):
+    async with running_hub(tmp_path, broker) as hub:
+        http = hub.http
         rid = await new_restaurant(http)
         old_id, *old = await enroll(http, rid, tmp_path / "old")
         async with broker.agent_client(*old) as old_box:

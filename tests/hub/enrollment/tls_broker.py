@@ -11,15 +11,24 @@ import shutil
 import signal
 import ssl
 import subprocess
-from collections.abc import Iterator
+import sys
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+import aiohttp
 import aiomqtt
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from hub.app import create_app
+from hub.config import HubConfig, load_config
 from hub.enrollment.ca import CertificateAuthority, pem
+from tableside.serve import Server
+from tests.hub.enrollment.helpers import AUTH, csr, enroll_body
+from tests.hub.factories import TOKEN
 from tests.services import Mosquitto, free_port, wait_for_port
 from tests.waiting import eventually
 
@@ -153,3 +162,80 @@ def tls_broker(tmp_path: Path, ca: CertificateAuthority | None = None) -> Iterat
     finally:
         broker.stop()
         shutil.rmtree(broker.dir, ignore_errors=True)
+
+
+def issue(ca: CertificateAuthority, agent_id: str, where: Path, days: float = 1,
+          now: datetime | None = None) -> tuple[Path, Path]:
+    """A key and a client certificate for `agent_id`, as the hub issues them."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = ca.issue_client(x509.load_pem_x509_csr(csr(key).encode()), agent_id, days, now)
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "tls.key").write_bytes(private_key_pem(key))
+    (where / "agent.crt").write_text(pem(cert))
+    return where / "tls.key", where / "agent.crt"
+
+
+@dataclass
+class RunningHub:
+    config: HubConfig
+    server: Server
+    http: aiohttp.ClientSession  # the operator's: its token on every request
+
+
+@contextlib.asynccontextmanager
+async def running_hub(tmp_path: Path, broker: TlsBroker) -> AsyncIterator[RunningHub]:
+    """The hub, from a hub.toml, on the broker's hub listener with the shipped hooks:
+    on_crl_change reloads this broker (by its pid), on_revoke is packaging/mosquitto/kick_revoked.py.
+    Agents are told the broker's TLS listener when they enroll."""
+    config_file = tmp_path / "hub.toml"
+    config_file.write_text(f"""
+[hub]
+data_dir = "{tmp_path / 'hub'}"
+operator_token = "{TOKEN}"
+[http]
+port = 0
+[broker]
+port = {broker.hub_port}
+username = "{HUB_USER}"
+password = "{HUB_PASSWORD}"
+[ca]
+dir = "{tmp_path / 'ca'}"
+crl_path = "{broker.crl_path}"
+on_crl_change = "kill -HUP {broker.pid}"
+on_revoke = "{sys.executable} {PACKAGING / 'kick_revoked.py'} --config {config_file}"
+[enrollment]
+broker_port = {broker.agents_port}
+broker_tls = true
+""")
+    config = load_config(config_file, {})
+    hub = await Server(create_app(config), "127.0.0.1", 0).start()
+    try:
+        async with aiohttp.ClientSession(base_url=hub.url, headers=AUTH) as http:
+            yield RunningHub(config, hub, http)
+    finally:
+        await hub.stop()
+
+
+async def new_restaurant(http: aiohttp.ClientSession) -> str:
+    resp = await http.post("/api/v1/restaurants", json={
+        "name": "Brasserie Lumiere", "country": "DE", "currency": "EUR", "fee_plan": {"basis_points": 150}})
+    assert resp.status == 201, await resp.text()
+    return (await resp.json())["id"]
+
+
+async def enroll(http: aiohttp.ClientSession, restaurant_id: str, where: Path, replaces: bool = False):
+    """A box paired through the hub's API: (agent id, key file, certificate file)."""
+    made = await http.post(f"/api/v1/restaurants/{restaurant_id}/enrollment-codes", json={"replaces": replaces})
+    code = (await made.json())["code"]
+    key = ec.generate_private_key(ec.SECP256R1())
+    resp = await http.post("/api/v1/enroll", json=enroll_body(code, csr=csr(key)))
+    assert resp.status == 201, await resp.text()
+    answer = await resp.json()
+    return answer["agent_id"], *await asyncio.to_thread(_save, where, key, answer["certificate"])
+
+
+def _save(where: Path, key: ec.EllipticCurvePrivateKey, cert_pem: str) -> tuple[Path, Path]:
+    where.mkdir(parents=True)
+    (where / "tls.key").write_bytes(private_key_pem(key))
+    (where / "agent.crt").write_text(cert_pem)
+    return where / "tls.key", where / "agent.crt"
