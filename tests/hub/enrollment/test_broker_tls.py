@@ -8,19 +8,26 @@ the allowed one is in, the denied one would have been too.
 """
 
 import asyncio
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import aiomqtt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from agent.app import create_app as create_agent_app
+from agent.config import load_config as load_agent_config
+from agent.state import STATE
+from agent.visits import tables
 from hub.config import load_config
 from hub.enrollment import crl
 from hub.enrollment.ca import CertificateAuthority, pem
 from hub.store import migrate
 from hub.store.engine import make_engine
+from tableside.serve import Server
 from tests.hub.enrollment.tls_broker import (
     HUB_USER,
     enroll,
@@ -225,3 +232,45 @@ async def test_the_crl_job_re_signs_a_stale_crl_before_the_broker_locks_everyone
     # the job ran on_crl_change, so the broker reads the fresh CRL: the agent is let in again
     await broker.reloaded(reloads)
     assert await broker.handshake(*agent) == "accepted"
+
+
+async def test_a_box_set_up_by_the_installer_orders_over_tls(hub_ca_broker, tmp_path):
+    """`tableside agent setup` as a subprocess, then the agent as it starts on the box: over TLS
+    with its own certificate, its order reaches the hub."""
+    broker = hub_ca_broker
+    async with running_hub(tmp_path, broker) as hub:
+        rid = await new_restaurant(hub.http)
+        made = await hub.http.post(f"/api/v1/restaurants/{rid}/enrollment-codes", json={})
+        code = (await made.json())["code"]
+        data_dir = tmp_path / "box"
+        config_file = tmp_path / "agent.toml"
+        config_file.write_text(f'[agent]\ndata_dir = "{data_dir}"\n[[tables]]\nname = "Table 1"\n'
+                               f'[pos]\nkind = "simulator"\noptions = {{path = "{tmp_path / "pos.jsonl"}"}}\n')
+        setup = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tableside.cli", "agent", "setup", "--config", str(config_file),
+            "--hub", str(hub.server.url), "--code", code, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await setup.communicate()
+        assert setup.returncode == 0, err.decode()
+        assert f"127.0.0.1:{broker.agents_port} over TLS" in out.decode()
+
+        config = load_agent_config(config_file, {})
+        agent = await Server(create_agent_app(config), "127.0.0.1", 0).start()
+        try:
+            state = agent.app[STATE]
+            await eventually(lambda: state.link.connected, within=WAIT_S, what="the link up over TLS")
+            assert f"as {config.agent.id} (" in broker.log()
+            token = {t.name: t.token for t in await state.database.read(tables.all_tables)}["Table 1"]
+            async with aiohttp.ClientSession(base_url=agent.url) as diner, \
+                    diner.post(f"/api/v1/tables/{token}/orders", json={"lines": [{"item_id": "creme-brulee", "qty": 1}]},
+                               headers={"Idempotency-Key": "installer-order-1"}) as resp:
+                assert resp.status == 201, await resp.text()
+                order = (await resp.json())["order"]
+
+            async def at_hub():
+                async with hub.http.get(f"/api/v1/orders/{order['id']}") as got:
+                    return (await got.json()) if got.status == 200 else None
+            held = await eventually(at_hub, within=WAIT_S, what="the order at the hub")
+            assert held["agent_id"] == config.agent.id and held["total_minor"] == order["total_minor"]
+        finally:
+            await agent.stop()
