@@ -154,6 +154,7 @@ class Renewal:
                 backoff = min(backoff * 2, self.retry_max)
                 continue
             backoff = self.retry_start
+            await asyncio.sleep(self.retry_start)  # never a hot loop, even if the new one were due at once
 
     def _failed(self, why: str) -> None:
         self.failures += 1

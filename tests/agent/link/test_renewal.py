@@ -19,6 +19,7 @@ from agent.link.pairing import csr_for, pair, write_cert_generation
 from agent.link.renewal import Files, Renewal, renew_at
 from agent.state import STATE
 from agent.visits import tables
+from contract import envelope
 from hub.app import create_app as create_hub_app
 from hub.appkeys import ENROLLMENT, STORE
 from hub.config import HubConfig
@@ -153,6 +154,8 @@ async def test_the_agent_renews_and_its_link_reconnects_on_the_new_certificate(t
                                    f'[pos]\nkind = "simulator"\noptions = {{path = "{tmp_path / "pos.jsonl"}"}}\n')
             config = load_agent_config(config_file, {})
             assert config.broker.tls and config.broker.port == broker.agents_port
+            presence: list[bool] = []  # what the hub hears of the agent's presence
+            watcher = asyncio.create_task(_watch_presence(broker, agent_id, presence))
             agent = await Server(create_agent_app(config), "127.0.0.1", 0).start()
             try:
                 state = agent.app[STATE]
@@ -161,6 +164,9 @@ async def test_the_agent_renews_and_its_link_reconnects_on_the_new_certificate(t
                 # the renewal made the link reconnect by itself (on the new files: read at each connect)
                 await eventually(lambda: broker.log().count(f"as {agent_id} (") >= 2 and state.link.connected,
                                  within=WAIT_S, what="the link reconnected after the renewal")
+                # quietly: online again on the new connection, never offline in between
+                await eventually(lambda: len(presence) >= 2, within=WAIT_S, what="presence from both connections")
+                assert False not in presence
 
                 # The hub revokes only the old certificate and drops the agent's connection: it
                 # comes back, so it must be on the new certificate (the CRL lists the old one).
@@ -194,6 +200,16 @@ async def test_the_agent_renews_and_its_link_reconnects_on_the_new_certificate(t
                 assert certificate["expires_at"] == new.not_valid_after_utc.isoformat()
             finally:
                 await agent.stop()
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+
+
+async def _watch_presence(broker, agent_id: str, seen: list[bool]) -> None:
+    """Every presence the agent publishes, as a subscriber with the hub's rights sees it."""
+    async with broker.hub_client(identifier="presence-watcher") as hub:
+        await hub.subscribe(f"tableside/v1/up/{agent_id}/presence", qos=1)
+        async for message in hub.messages:
+            seen.append(envelope.decode_data(envelope.decode(message.payload)).online)
 
 
 def _revoke_serial(hub: Server, serial: int) -> None:

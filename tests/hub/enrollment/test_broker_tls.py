@@ -8,6 +8,7 @@ the allowed one is in, the denied one would have been too.
 """
 
 import asyncio
+import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from hub.store.engine import make_engine
 from tableside.serve import Server
 from tests.hub.enrollment.tls_broker import (
     HUB_USER,
+    PACKAGING,
     enroll,
     issue,
     new_restaurant,
@@ -274,3 +276,24 @@ async def test_a_box_set_up_by_the_installer_orders_over_tls(hub_ca_broker, tmp_
             assert held["agent_id"] == config.agent.id and held["total_minor"] == order["total_minor"]
         finally:
             await agent.stop()
+
+
+async def test_the_revoke_hook_says_when_it_could_not_drop_an_agent(broker, tmp_path):
+    """kick_revoked.py exits 1 and names the agent when the broker refuses it (a wrong password
+    here), so the hub logs `ca.on_revoke exited 1`; an id that is not an agent id is refused."""
+    config_file = tmp_path / "hub.toml"
+    config_file.write_text(f'[hub]\ndata_dir = "{tmp_path}"\noperator_token = "{TOKEN}"\n'
+                           f'[broker]\nport = {broker.hub_port}\nusername = "{HUB_USER}"\npassword = "wrong"\n')
+
+    async def hook(agents: str) -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, str(PACKAGING / "kick_revoked.py"), "--config", str(config_file),
+            env={**os.environ, "TABLESIDE_REVOKED_AGENTS": agents},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out, _ = await process.communicate()
+        return process.returncode, out.decode()
+
+    status, out = await hook("agt-a")
+    assert status == 1 and "not dropped: agt-a" in out
+    status, out = await hook("agt-a tableside/v1/#")
+    assert status == 2 and "agent id" in out
