@@ -117,7 +117,8 @@ class Renewal:
         self.last_error: str | None = None
 
     def status(self, now: datetime | None = None) -> dict[str, Any]:
-        """For /healthz: "ok", "due" (renewing, or retrying after `failures`), or "expired"."""
+        """For /healthz: "ok", "due" (renewing, or retrying after `failures`), "expired", or
+        "unknown" (not read yet)."""
         now = now or datetime.now(UTC)
         if self.expires_at is None:
             state = "unknown"
@@ -148,18 +149,19 @@ class Renewal:
                 continue
             try:
                 await self.renew_once()
-            except RenewalFailed as exc:
-                self._failed(str(exc))
+            except Exception as exc:  # whatever it was (the hub, the disk), the next try may work
+                self._failed(str(exc) if isinstance(exc, RenewalFailed) else f"{exc.__class__.__name__}: {exc}",
+                             unexpected=not isinstance(exc, RenewalFailed))
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.retry_max)
                 continue
             backoff = self.retry_start
             await asyncio.sleep(self.retry_start)  # never a hot loop, even if the new one were due at once
 
-    def _failed(self, why: str) -> None:
+    def _failed(self, why: str, unexpected: bool = False) -> None:
         self.failures += 1
         self.last_error = why
-        log.warning("certificate not renewed; trying again", extra={
+        (log.exception if unexpected else log.warning)("certificate not renewed; trying again", extra={
             "error": why, "failures": self.failures,
             "expires_at": self.expires_at.isoformat() if self.expires_at else None})
 
