@@ -52,10 +52,12 @@ def new_agent_id() -> str:
 
 
 class Enrollment:
-    def __init__(self, config: HubConfig, engine: Engine) -> None:
+    def __init__(self, config: HubConfig, engine: Engine, *,
+                 on_revoked: Callable[[str], None] | None = None) -> None:
         self._config = config
         self._engine = engine
         self._ca: CertificateAuthority | None = None
+        self._on_revoked = on_revoked  # this worker's link forgets the agent at once (others within seconds)
 
     async def ca(self) -> CertificateAuthority:
         if self._ca is None:
@@ -177,6 +179,9 @@ class Enrollment:
         """Re-sign the CRL at once (on_crl_change makes the broker reread it), then let the
         operator's hook drop the revoked agents' live connections: it is told which in
         TABLESIDE_REVOKED_AGENTS (packaging/mosquitto/kick_revoked.py)."""
+        if self._on_revoked is not None:
+            for agent_id in agent_ids:
+                self._on_revoked(agent_id)
         await crl.publish(await self.ca(), self._engine, self._config)
         if self._config.on_revoke:
             await crl.run_hook("on_revoke", self._config.on_revoke, {REVOKED_AGENTS_ENV: " ".join(agent_ids)})
