@@ -42,7 +42,7 @@
     crl_days = 7                             # the revocation list's validity; re-signed at half
     crl_path = "/etc/mosquitto/tableside.crl"  # where the broker reads it; default {ca.dir}/crl.pem
     on_crl_change = "systemctl reload mosquitto"     # run after the CRL is written (optional)
-    on_revoke = "systemctl restart mosquitto"        # run after a revocation: drops connected agents
+    on_revoke = "/opt/tableside/bin/python /usr/share/tableside/mosquitto/kick_revoked.py"  # drops revoked agents
 
     [enrollment]                             # what a newly paired agent is told
     broker_host = "mqtt.example.com"         # default broker.host
