@@ -40,7 +40,7 @@
     dir = "/var/lib/tableside-hub/ca"        # default {data_dir}/ca; its key is 0600
     cert_days = 90                           # agents' certificates; renewed with a third left
     crl_days = 7                             # the revocation list's validity; re-signed at half
-    crl_path = "/etc/mosquitto/tableside/crl.pem"# where the broker reads it; default {ca.dir}/crl.pem
+    crl_path = "/etc/mosquitto/tableside/crl.pem"  # where the broker reads it; default {ca.dir}/crl.pem
     on_crl_change = "systemctl reload mosquitto"     # run after the CRL is written (optional)
     on_revoke = "/opt/tableside/bin/python /usr/share/tableside/mosquitto/kick_revoked.py"  # drops revoked agents
 
