@@ -56,9 +56,9 @@ class StateGauges(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         fleet = self.fleet
         if fleet is not None:
-            yield GaugeMetricFamily("tableside_hub_agents_online", "Enrolled agents connected now (the same "
+            yield GaugeMetricFamily("tableside_hub_agents_online", "Agents (not revoked) connected now (the same "
                                     "on every worker: max())", value=fleet.agents_online)
-            yield GaugeMetricFamily("tableside_hub_agents_offline_with_open_bills", "Enrolled agents "
+            yield GaugeMetricFamily("tableside_hub_agents_offline_with_open_bills", "Agents (not revoked) "
                                     "disconnected while a bill is open at one of their tables",
                                     value=fleet.agents_offline_with_open_bills)
             gone = GaugeMetricFamily("tableside_hub_agent_offline_with_open_bills_seconds", "Seconds since "

@@ -28,7 +28,7 @@ class FleetSnapshot:
 
 def snapshot(conn: Connection, *, top: int = TOP_AGENTS) -> FleetSnapshot:
     now = datetime.now(UTC)
-    enrolled = agents.c.revoked_at.is_(None)
+    enrolled = agents.c.revoked_at.is_(None)  # or not yet enrolled: the link gate decides who talks
     online = conn.execute(select(func.count()).select_from(agents)
                           .where(enrolled, agents.c.online.is_(True))).scalar_one()
     # offline while diners sit at an open bill: a restaurant that closed for the night has none
