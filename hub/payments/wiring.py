@@ -46,8 +46,8 @@ async def _payments(app: web.Application) -> AsyncIterator[None]:
     # staff refunds arrive over the link; cash payments (payment.taken) need only the store
     app[LINK].handle(RefundRequested.TYPE, functools.partial(apply_refund_requested, payments),
                      rejects=(PaymentMessageRejected,))
-    log.info("payments provider=%s webhook_secret=%s", payments.provider.name,
-             "set" if config.stripe_webhook_secret else "not set")
+    log.info("payments provider=%s webhooks=%s", payments.provider.name,
+             "verified" if config.stripe_webhook_secret else "refused (no webhook secret configured)")
     # one worker at a time asks Stripe (hub/store/singleton.py)
     reconcile = functools.partial(run_periodically, payments, config.reconcile_interval_s, metrics=metrics)
     task = asyncio.create_task(run_as_singleton(store.engine, "hub.payments.reconcile", reconcile),
