@@ -20,6 +20,7 @@ from prometheus_client import (
 )
 from sqlalchemy import Engine
 
+from contract import messages
 from hub.metrics_state import STATE_EVERY_S, StateGauges
 from hub.store.engine import connections_in_use, connections_limit
 
@@ -86,8 +87,10 @@ class HubMetrics:
             self.reconcile_runs.labels(result)
 
     def count_link(self, type_: str, outcome: str) -> None:
-        """An up-message's outcome; an applied payment.taken is also a payment (cash or terminal)."""
-        self.link_messages.labels(type_, outcome).inc()
+        """An up-message's outcome; an applied payment.taken is also a payment (cash or terminal).
+        A type the contract does not know is counted as "unknown": a topic is the sender's to
+        choose, and each new label value would be a new series."""
+        self.link_messages.labels(type_ if messages.by_type(type_) else "unknown", outcome).inc()
         if type_ == "payment.taken" and outcome == "applied":
             self.payments.labels("external", "taken").inc()
 

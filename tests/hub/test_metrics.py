@@ -61,6 +61,10 @@ def test_a_cash_payment_applied_over_the_link_is_a_payment_too():
     metrics.count_link("payment.taken", "applied")
     metrics.count_link("payment.taken", "duplicate")  # the same payment again: no second one
     metrics.count_link("order.placed", "applied")
+    metrics.count_link("made.up-1", "refused")  # a sender's own topic: no series of its own
+    metrics.count_link("made.up-2", "refused")
+    assert metrics.registry.get_sample_value("tableside_hub_link_messages_total",
+                                             {"type": "unknown", "outcome": "refused"}) == 2
     assert metrics.registry.get_sample_value("tableside_hub_payments_total",
                                              {"provider": "external", "outcome": "taken"}) == 1
     assert metrics.registry.get_sample_value("tableside_hub_link_messages_total",
