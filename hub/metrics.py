@@ -5,6 +5,7 @@ of their own per worker lets Prometheus scrape each, and avoids prometheus-clien
 mode and its caveats). Names follow Prometheus conventions: base units, counters end in _total.
 """
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,6 +17,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     generate_latest,
 )
 from sqlalchemy import Engine
@@ -76,6 +78,7 @@ class HubMetrics:
         self.reconcile_last_success = Gauge("tableside_hub_reconcile_last_success_timestamp_seconds",
                                             "When this worker last finished a reconciliation pass (0: never; "
                                             "one worker at a time reconciles: take max())", registry=r)
+        ProcessCollector(registry=r)  # process_resident_memory_bytes, process_cpu_seconds_total: per worker
         self.state = StateGauges(r)  # agents online, downlink waiting, the CRL: hub/metrics_state.py
         self.state_every_s = STATE_EVERY_S
         # series that exist from the start read 0 instead of being absent: rate() and alerts see them
@@ -147,7 +150,10 @@ METRICS = web.AppKey("metrics", HubMetrics)
 async def serve(metrics: HubMetrics, host: str, port: int) -> AsyncIterator[int]:
     """GET /metrics on its own port (0: a free one); yields the port."""
     async def handle(_request: web.Request) -> web.Response:
-        return web.Response(body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        # formatting ~2,000 lines takes tens of ms of CPU: in a thread, so the loop (the link's
+        # batches) is not held for it; prometheus-client's metrics are safe to read from threads
+        body = await asyncio.to_thread(metrics.exposition)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app = web.Application()
     app.router.add_get("/metrics", handle)

@@ -8,7 +8,7 @@ from pathlib import Path
 DASHBOARD = Path(__file__).resolve().parent.parent / "packaging" / "grafana" / "tableside-dashboard.json"
 # Grafana's own variables, as Prometheus would see them after Grafana filled them in
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "6h"}
-_METRIC = re.compile(r"\b(tableside_[a-z0-9_]+)\b")
+_METRIC = re.compile(r"\b((?:tableside|process)_[a-z0-9_]+)\b")
 
 
 def load() -> dict:

@@ -31,5 +31,5 @@ def test_the_dashboard_shows_what_operators_asked_for():
                    "tableside_hub_downlink_waiting_messages", "tableside_hub_agents_online",
                    "tableside_hub_http_request_duration_seconds_bucket", "tableside_hub_payments_total",
                    "tableside_hub_stripe_webhook_lag_seconds_bucket", "tableside_agent_device_held_tickets",
-                   "tableside_agent_outbox_waiting_messages"):
+                   "tableside_agent_outbox_waiting_messages", "process_resident_memory_bytes"):
         assert metric in named, metric
