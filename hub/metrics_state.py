@@ -10,7 +10,6 @@ database's, so every worker reports the same ones: queries take max() over worke
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,13 +58,13 @@ class StateGauges(Collector):
             yield GaugeMetricFamily("tableside_hub_agents_online", "Agents (not revoked) connected now (the same "
                                     "on every worker: max())", value=fleet.agents_online)
             yield GaugeMetricFamily("tableside_hub_agents_offline_with_open_bills", "Agents (not revoked) "
-                                    "disconnected while a bill is open at one of their tables",
+                                    "disconnected while a bill is open at one of their tables (gone under 12 h)",
                                     value=fleet.agents_offline_with_open_bills)
             gone = GaugeMetricFamily("tableside_hub_agent_offline_with_open_bills_seconds", "Seconds since "
                                      "each of the longest-gone such agents was last seen (top few only)",
                                      labels=["agent"])
             for agent_id, seconds in fleet.offline_with_open_bills.items():
-                gone.add_metric([agent_id], seconds if math.isfinite(seconds) else 1e9)
+                gone.add_metric([agent_id], seconds)
             yield gone
             yield GaugeMetricFamily("tableside_hub_downlink_waiting_messages", "Hub -> agent messages not "
                                     "yet acknowledged, all agents", value=fleet.downlink_waiting)

@@ -27,14 +27,14 @@ async def test_state_gauges_count_the_fleet_and_name_only_the_top_agents(store, 
     with store.engine.begin() as conn:
         for n in range(AGENTS):
             add_agent(conn, f"agent-{n:02d}", name=f"Restaurant {n}", now=now)
-        # three online; agent-03 and agent-04 gone (seen 10 and 20 minutes ago), agent-05 gone too but no bill is open
+        # three online; agent-03, -04 gone 10 and 20 minutes ago, -05 too but no bill is open, -06 for 13 hours
         conn.execute(agents.update().where(agents.c.id.in_(["agent-00", "agent-01", "agent-02"])).values(online=True))
-        for agent_id, minutes in (("agent-03", 10), ("agent-04", 20), ("agent-05", 30)):
+        for agent_id, minutes in (("agent-03", 10), ("agent-04", 20), ("agent-05", 30), ("agent-06", 13 * 60)):
             conn.execute(agents.update().where(agents.c.id == agent_id)
                          .values(online=False, last_seen_at=now - timedelta(minutes=minutes)))
         add_agent(conn, "agent-revoked", name="Gone", now=now)
         conn.execute(agents.update().where(agents.c.id == "agent-revoked").values(online=True, revoked_at=now))
-    for agent_id in ("agent-03", "agent-04", "agent-01"):
+    for agent_id in ("agent-03", "agent-04", "agent-01", "agent-06"):
         await store.apply_bill_changed(decoded(agent_id, bill_changed()), bill_changed())
     settled = msgspec.structs.replace(bill_changed("bill-9"), status="settled")
     await store.apply_bill_changed(decoded("agent-05", settled), settled)
@@ -52,6 +52,8 @@ async def test_state_gauges_count_the_fleet_and_name_only_the_top_agents(store, 
             for agent in ("agent-03", "agent-04", "agent-05")}
     assert 20 * 60 <= gone["agent-04"] < 21 * 60 and 10 * 60 <= gone["agent-03"] < 11 * 60
     assert gone["agent-05"] is None  # its bill is settled: closing time, not an outage
+    # gone 13 hours with a bill open: a box taken away, not diners waiting
+    assert sample("tableside_hub_agent_offline_with_open_bills_seconds", {"agent": "agent-06"}) is None
     assert sample("tableside_hub_downlink_waiting_messages") == sum(range(1, AGENTS + 1))
     text = generate_latest(metrics.registry).decode()
     top = [line for line in text.splitlines() if line.startswith("tableside_hub_downlink_waiting_top_messages{")]
