@@ -14,6 +14,7 @@ from hub.enrollment.service import Enrollment
 from hub.link import HubLink
 from hub.metrics import METRICS, HubMetrics, http_timing
 from hub.metrics import serve as serve_metrics
+from hub.metrics_state import keep_fresh
 from hub.payments.wiring import setup_payments
 from hub.store import HubStore, migrate
 from hub.store.singleton import run_as_singleton
@@ -62,6 +63,11 @@ async def _store_and_link(app: web.Application) -> AsyncIterator[None]:
             store.engine, "hub.enrollment.crl", lambda: crl.keep_fresh(ca, store.engine, config)), name="hub-crl")
         stack.push_async_callback(_cancelled, fresh)
         if config.metrics_port is not None:
+            metrics = app[METRICS]
+            metrics.watch_pool(store.engine)
+            state = asyncio.create_task(keep_fresh(metrics.state, store.engine, config.crl_path,
+                                                   metrics.state_every_s), name="hub-metrics-state")
+            stack.push_async_callback(_cancelled, state)
             port = await stack.enter_async_context(serve_metrics(app[METRICS], config.metrics_host,
                                                                  config.metrics_port))
             app[METRICS].port = port

@@ -5,6 +5,7 @@
     database_url = "postgresql+psycopg://hub@db/hub"   # default sqlite:///{data_dir}/hub.sqlite
     public_url = "https://hub.example.com"   # default http://{http.host}:{http.port}
     operator_token = "..."                   # required, at least 24 characters
+    log_format = "text"                      # or "json": one JSON object per line (docs/scaling.md)
 
     [http]
     host = "127.0.0.1"
@@ -192,6 +193,14 @@ _MINUTES = _number(1, 7 * 24 * 60, "minutes")
 _IN_FLIGHT = _count(1, 100_000)
 _BATCH = _count(1, 10_000)
 _CONCURRENCY = _count(0, 64)
+LOG_FORMATS = ("text", "json")
+
+
+def _log_format(value: Any) -> str:
+    text = _text(value).lower()
+    if text not in LOG_FORMATS:
+        raise ValueError(f"expected one of {', '.join(LOG_FORMATS)}, got {value!r}")
+    return text
 
 
 def _check(key: str, check: Callable[[Any], Any], value: Any) -> Any:
@@ -236,6 +245,7 @@ class HubConfig:
     agent_broker_port: int = 0  # 0: broker_port
     agent_broker_tls: bool = False
     code_minutes: float = 30.0
+    log_format: str = "text"  # "json": one JSON object per line
 
     def __post_init__(self) -> None:
         # Checked here too, so a config built in code is as safe as one loaded from a file.
@@ -282,6 +292,7 @@ class HubConfig:
         put("agent_broker_port", _check("enrollment.broker_port", _port, self.agent_broker_port or self.broker_port))
         put("agent_broker_tls", _check("enrollment.broker_tls", _bool, self.agent_broker_tls))
         put("code_minutes", _check("enrollment.code_minutes", _MINUTES, self.code_minutes))
+        put("log_format", _check("hub.log_format", _log_format, self.log_format))
 
     @property
     def batches_at_once(self) -> int:
@@ -302,6 +313,7 @@ _KEYS: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("hub", "database_url"): ("database_url", _database_url),
     ("hub", "public_url"): ("public_url", _http_url),
     ("hub", "operator_token"): ("operator_token", _token),
+    ("hub", "log_format"): ("log_format", _log_format),
     ("http", "host"): ("http_host", _text),
     ("http", "port"): ("http_port", lambda v: _port(v, allow_zero=True)),
     ("broker", "host"): ("broker_host", _text),

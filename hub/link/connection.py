@@ -44,7 +44,7 @@ class HubLink:
         self._stopping = asyncio.Event()
         self._ack_seq = itertools.count(1)  # acks are not outboxed, so a process counter does
         self._pump = DownPump(store, self._ack_seq, window=window, resend_after=resend_after)
-        counted = (lambda type_, outcome: metrics.link_messages.labels(type_, outcome).inc()) if metrics else None
+        counted = metrics.count_link if metrics else None
         self.roster = Roster(store.engine)
         self._applier = UpApplier(store, AgentPresence(store), self._pump, self.roster, on_outcome=counted)
         self._intake = Intake(self._applier, self._ack_seq, max_in_flight=config.max_in_flight,

@@ -56,6 +56,7 @@ class Decision:
 class PaymentService(RefundsMixin):
     engine: Engine
     wake: Callable[[str], None] = field(default=lambda agent_id: None)
+    count: Callable[[str, str], None] = field(default=lambda provider, outcome: None)
 
     # --- restaurants ---
 
@@ -182,6 +183,7 @@ class PaymentService(RefundsMixin):
         told = await self._tx(expire)
         if told is not None:
             log.info("checkout expired share=%s attempt=%s: the agent frees the hold", told["share_id"], attempt_id)
+            self.count(told["provider"], "expired")
             self._woken(told["agent_id"])
         return told is not None
 
@@ -229,8 +231,10 @@ class PaymentService(RefundsMixin):
             log.info("payment recorded payment=%s share=%s restaurant=%s provider=%s amount=%d tip=%d fee=%d %s",
                      payment["id"], payment["share_id"], payment["restaurant_id"], payment["provider"],
                      payment["amount_minor"], payment["tip_minor"], payment["fee_minor"], payment["currency"])
+            self.count(payment["provider"], "taken")
             self._woken(payment["agent_id"])
         elif outcome == "second_payment":
+            self.count(payment["provider"], "second_payment")
             log.error("a second payment for share %s (intent %s, recorded payment %s): refund it in Stripe",
                       attempt["share_id"], intent_id, payment["id"])
         return outcome, payment
@@ -283,6 +287,7 @@ class PaymentService(RefundsMixin):
         outcome = await self._tx(fail)
         if outcome == "failed":
             log.info("payment failed share=%s attempt=%s reason=%s", attempt["share_id"], attempt["id"], reason)
+            self.count(attempt["provider"], "failed")
             self._woken(attempt["agent_id"])
         return outcome
 
