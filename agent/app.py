@@ -23,6 +23,7 @@ from agent.link import hub_pushes, payments_inbox
 from agent.link.hub_pushes import stored_settings, with_settings
 from agent.link.identity import load_or_create_key, public_key_of
 from agent.link.pump import AgentLink
+from agent.link.renewal import Renewal
 from agent.menu.catalog import MenuDoc, import_menu, load_menu_file, menu_is_empty, read_menu
 from agent.menu.pos_sync import poll_pos_updates, sync_from_pos
 from agent.paired import read_pairing
@@ -134,6 +135,14 @@ async def _start_backups(app: web.Application, config: AgentConfig, database: Da
     return await service.start()
 
 
+async def _renewal(config: AgentConfig, link: AgentLink) -> Renewal | None:
+    """A box paired for TLS renews its certificate; it reconnects the link on the new one."""
+    pairing = await asyncio.to_thread(read_pairing, Path(config.data_dir))
+    if pairing is None or not config.broker.tls:
+        return None
+    return Renewal(pairing.link_dir, config.hub.url, link.reconnect)
+
+
 @contextlib.asynccontextmanager
 async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator[None]:
     database = Database(Path(config.data_dir) / "agent.sqlite")
@@ -163,13 +172,17 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         handlers = {**payments_inbox.make_handlers(current_config), **hub_pushes.HANDLERS}
         link = AgentLink(config, database, handlers=handlers, events=events,
                          public_key=public_key_of(signing_key), after_apply=after_apply)
-        app[STATE] = AgentState(config, database, menu, dispatcher, link, events=events, signing_key=signing_key)
+        renewal = await _renewal(config, link)
+        app[STATE] = AgentState(config, database, menu, dispatcher, link, events=events, signing_key=signing_key,
+                                renewal=renewal)
         await app[STATE].reload_tables()
         link_task = asyncio.create_task(link.run(), name="link")
         feed = DeviceFeed(database, dispatcher, config.agent.id, link.wake)
         tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher"), link_task,
                  asyncio.create_task(feed.run(), name="device-feed")]
         tasks += await _start_backups(app, config, database, events, link.wake)
+        if renewal is not None:
+            tasks.append(asyncio.create_task(renewal.run(), name="certificate-renewal"))
         if POS_DEVICE in devices:
             pos = devices[POS_DEVICE].pos
             if config.pos.import_menu_on_start:

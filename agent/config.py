@@ -1,6 +1,6 @@
 """Agent configuration: a TOML file, then TABLESIDE_AGENT_* environment overrides.
 
-    [agent]     id, data_dir
+    [agent]     id, data_dir, log_format ("text" or "json": one JSON object per line)
     [http]      host, port, public_url
     [hub]       url                      (where pay links and the operator live)
     [broker]    host, port, username, password, keepalive, tls, cafile, certfile, keyfile
@@ -47,6 +47,7 @@ class ConfigError(ValueError):
 class AgentSection(msgspec.Struct, forbid_unknown_fields=True):
     id: str = "agent-1"
     data_dir: str = "./tableside-data"
+    log_format: Literal["text", "json"] = "text"
 
 
 class HttpSection(msgspec.Struct, forbid_unknown_fields=True):

@@ -5,6 +5,7 @@
     database_url = "postgresql+psycopg://hub@db/hub"   # default sqlite:///{data_dir}/hub.sqlite
     public_url = "https://hub.example.com"   # default http://{http.host}:{http.port}
     operator_token = "..."                   # required, at least 24 characters
+    log_format = "text"                      # or "json": one JSON object per line (docs/scaling.md)
 
     [http]
     host = "127.0.0.1"
@@ -40,9 +41,9 @@
     dir = "/var/lib/tableside-hub/ca"        # default {data_dir}/ca; its key is 0600
     cert_days = 90                           # agents' certificates; renewed with a third left
     crl_days = 7                             # the revocation list's validity; re-signed at half
-    crl_path = "/etc/mosquitto/tableside.crl"  # where the broker reads it; default {ca.dir}/crl.pem
+    crl_path = "/etc/mosquitto/tableside/crl.pem"  # where the broker reads it; default {ca.dir}/crl.pem
     on_crl_change = "systemctl reload mosquitto"     # run after the CRL is written (optional)
-    on_revoke = "systemctl restart mosquitto"        # run after a revocation: drops connected agents
+    on_revoke = "/opt/tableside/bin/python /usr/share/tableside/mosquitto/kick_revoked.py"  # drops revoked agents
 
     [enrollment]                             # what a newly paired agent is told
     broker_host = "mqtt.example.com"         # default broker.host
@@ -199,6 +200,14 @@ _BATCH = _count(1, 10_000)
 _CONCURRENCY = _count(0, 64)
 _KEEP = _count(1, 10_000)
 _MAX_MB = _number(1, 100_000, "megabytes")
+LOG_FORMATS = ("text", "json")
+
+
+def _log_format(value: Any) -> str:
+    text = _text(value).lower()
+    if text not in LOG_FORMATS:
+        raise ValueError(f"expected one of {', '.join(LOG_FORMATS)}, got {value!r}")
+    return text
 
 
 def _check(key: str, check: Callable[[Any], Any], value: Any) -> Any:
@@ -246,6 +255,7 @@ class HubConfig:
     backups_dir: Path | None = None  # None: {data_dir}/backups
     backups_keep: int = 48
     backups_max_mb: float = 64.0
+    log_format: str = "text"  # "json": one JSON object per line
 
     def __post_init__(self) -> None:
         # Checked here too, so a config built in code is as safe as one loaded from a file.
@@ -295,6 +305,7 @@ class HubConfig:
         put("backups_dir", _check("backups.dir", _path, self.backups_dir or self.data_dir / "backups"))
         put("backups_keep", _check("backups.keep", _KEEP, self.backups_keep))
         put("backups_max_mb", _check("backups.max_mb", _MAX_MB, self.backups_max_mb))
+        put("log_format", _check("hub.log_format", _log_format, self.log_format))
 
     @property
     def batches_at_once(self) -> int:
@@ -315,6 +326,7 @@ _KEYS: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("hub", "database_url"): ("database_url", _database_url),
     ("hub", "public_url"): ("public_url", _http_url),
     ("hub", "operator_token"): ("operator_token", _token),
+    ("hub", "log_format"): ("log_format", _log_format),
     ("http", "host"): ("http_host", _text),
     ("http", "port"): ("http_port", lambda v: _port(v, allow_zero=True)),
     ("broker", "host"): ("broker_host", _text),

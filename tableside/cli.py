@@ -114,6 +114,7 @@ def _run_service(name: str, args) -> int:
     except ConfigError as exc:
         print(f"tableside {name}: configuration error: {exc}", file=sys.stderr)
         return 2
+    logs.setup(logging.INFO, config.agent.log_format if name == "agent" else config.log_format)
     host, port = (config.http.host, config.http.port) if name == "agent" else (config.http_host, config.http_port)
     # a worker of `hub run --workers N` shares the port with its siblings (tableside/workers.py)
     reuse_port = name == "hub" and os.environ.get("TABLESIDE_HUB_REUSE_PORT") == "1"
@@ -239,7 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID` prints every thread's stack: for a hung process
     # the demo's terminal is for people: warnings only, the banner says the rest
     serving = args.command in ("agent", "hub") or getattr(args, "action", None) == "emulator"
-    logs.setup(logging.INFO if serving else logging.WARNING)
+    try:
+        logs.setup(logging.INFO if serving else logging.WARNING)
+    except ValueError as exc:
+        print(f"tableside: {exc}", file=sys.stderr)
+        return 2
     if args.command == "demo":
         from tableside.demo import DemoOptions
         from tableside.demo import main as demo_main

@@ -44,3 +44,10 @@ def test_bad_toml_and_missing_file(tmp_path):
     bad.write_text("[agent\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad, env={})
+
+
+def test_log_format_is_text_or_json():
+    assert load_config(None, {}).agent.log_format == "text"
+    assert load_config(None, {"TABLESIDE_AGENT_LOG_FORMAT": "json"}).agent.log_format == "json"
+    with pytest.raises(ConfigError, match="agent.log_format"):
+        load_config(None, {"TABLESIDE_AGENT_LOG_FORMAT": "xml"})

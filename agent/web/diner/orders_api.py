@@ -113,7 +113,8 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({
         "ok": True,
         "link": {"connected": state.link.connected, "waiting": waiting,
-                 "last_ack_at": state.link.last_ack_at.isoformat() if state.link.last_ack_at else None},
+                 "last_ack_at": state.link.last_ack_at.isoformat() if state.link.last_ack_at else None,
+                 "certificate": state.renewal.status() if state.renewal else None},
         "devices": {name: {"queue": devices.get(name, {}), **health.as_dict()}
                     for name, health in state.dispatcher.health.items()},
     })
