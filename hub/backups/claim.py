@@ -103,7 +103,8 @@ async def claim(enrollment: Enrollment, engine: Engine, blobs: BlobStore, config
 
     restaurant = await asyncio.to_thread(work)
     log.warning("agent taken over by a restored box agent=%s restaurant=%s", chosen, restaurant["id"])
-    await enrollment.revoked_changed()
+    # the CRL at once, and the dead box's live connection (a stolen box, say) dropped: same id, old certificate
+    await enrollment.revoked_changed([chosen])
     return {"agent_id": chosen, "restaurant": restaurant, "backups": backups, "certificate": pem(cert),
             "ca_certificate": ca.cert_pem, "certificate_expires_at": cert.not_valid_after_utc.isoformat(),
             "broker": {"host": config.agent_broker_host, "port": config.agent_broker_port,
