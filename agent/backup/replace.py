@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives import serialization
 from agent.backup import hub_client, recovery_code, restore
 from agent.backup.hub_client import Credentials, HubRefused
 from agent.backup.restore import Opened, RestoreRefused
-from agent.link.pairing import _install, check_hub_url, csr_for, new_tls_key
+from agent.link.pairing import check_hub_url, csr_for, new_tls_key
+from agent.link.pairing import install as install_pairing
 from agent.paired import Pairing, PairingError
 
 
@@ -100,7 +101,7 @@ def replace(data_dir: Path, hub_url: str, code: str, recovery: str, *, agent_id:
         "backup_created_at": opened.header.get("created_at"), "outbox_seq": opened.outbox_seq})
     missing = [o for o in gap.get("orders", []) if o.get("id") not in opened.order_ids]
     restore.install(data_dir, opened, recovery, seq_floor=int(gap.get("max_seq") or 0), config_path=config_path)
-    pairing = _install(data_dir, hub_url, answer, tls_key, None)
+    pairing = install_pairing(data_dir, hub_url, answer, tls_key, None)
     return Replaced(backup=name, backup_created_at=opened.header.get("created_at", "?"),
                     seconds=time.monotonic() - started, pairing=pairing, skipped=skipped, gap=gap,
                     missing_orders=missing)
@@ -134,7 +135,7 @@ def pair_restored(data_dir: Path, hub_url: str, code: str, recovery: str, *,
     gap = hub_client.restored(hub_url, signer, answer["agent_id"], {
         "backup_created_at": source["created_at"], "outbox_seq": source["outbox_seq"]})
     restore.carry_seq(data_dir / restore.DATABASE, int(gap.get("max_seq") or 0), renumber_since=source["restored_at"])
-    pairing = _install(data_dir, hub_url, answer, tls_key, None)
+    pairing = install_pairing(data_dir, hub_url, answer, tls_key, None)
     with sqlite3.connect(f"file:{data_dir / restore.DATABASE}?mode=ro", uri=True) as db:
         have = {row[0] for row in db.execute("SELECT id FROM orders")}
     return Replaced(backup="the data this box kept since its restore", backup_created_at=source["created_at"],
