@@ -85,9 +85,10 @@ async def _scenario(tmp_path, hub, broker_port, printer_port, http):
         code = recovery_code.load(old_dir)
         assert code is not None
         seq_before = await state.database.read(lambda db: db.execute("SELECT MAX(seq) FROM outbox").fetchone()[0])
+        shutil.rmtree(old_dir)  # mid-service, the SD card dies: disk, keys, everything
     finally:
         await box.stop()
-    shutil.rmtree(old_dir)  # the box is gone: disk, keys, everything
+    assert not old_dir.exists()
 
     # the newest backup was damaged in storage: one byte flipped
     held = tmp_path / "hub" / "backups" / agent_id / newest.name
