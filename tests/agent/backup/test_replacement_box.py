@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from agent.backup import recovery_code
 from agent.backup.service import BACKUPS
+from agent.config import load_config
+from agent.staff.accounts import create_account
 from agent.state import STATE
 from hub.app import create_app as create_hub_app
 from hub.appkeys import STORE
@@ -75,6 +77,9 @@ async def _scenario(tmp_path, hub, broker_port, printer_port, http):
                              json={"kind": "amount", "amount_minor": 500, "tip_minor": 0}) as resp:
             assert resp.status == 201, await resp.text()
             pay_url = (await resp.json())["pay_url"]
+        await state.database.write(create_account, "Ana", "manager", "2468")
+        async with http.get(f"{box.url}/api/v1/menu") as resp:
+            menu_before = await resp.json()
         backups = box.app[BACKUPS]
         kept = await backups.backup_now()  # b1: the first order and the share
         await _sent(backups, kept.name)
@@ -123,6 +128,15 @@ async def _scenario(tmp_path, hub, broker_port, printer_port, http):
         assert serving_after < 300
         # the printed QR cards keep working: same tokens, the table page answers
         assert await tokens(box) == table_tokens
+        # the menu, staff accounts and the old box's configuration (its printer) came back too
+        async with http.get(f"{box.url}/api/v1/menu") as resp:
+            assert await resp.json() == menu_before
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as staff:
+            async with staff.post(f"{box.url}/api/v1/staff/session", json={"name": "Ana", "secret": "2468"}) as resp:
+                assert resp.status == 200, await resp.text()
+        restored_config = load_config(config_path, {})
+        assert [p.name for p in restored_config.printers] == ["kitchen"]
+        assert restored_config.data_dir == new_dir and restored_config.agent.id == agent_id
         async with http.get(f"{box.url}/t/{token}") as page:
             assert page.status == 200
         # the link continues above every seq the hub has seen from the dead box
