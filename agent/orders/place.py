@@ -74,7 +74,7 @@ def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, pr
                        "note": ln.note, "course": ln.course} for ln in lines]}, order_id)
     if config.pos is not None:
         add_job(db, POS_DEVICE, "pos_order", {
-            **ticket_base, "currency": priced.currency, "total_minor": priced.total_minor,
+            **ticket_base, "visit_id": session.id, "currency": priced.currency, "total_minor": priced.total_minor,
             "lines": [{**d, "pos_id": _pos_id(db, d["item_id"])} for d in line_dicts]}, order_id)
 
     outbox.append(db, config.agent.id, messages.OrderPlaced(
