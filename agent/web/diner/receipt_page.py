@@ -3,6 +3,7 @@
 nothing of any other, and works after the visit has ended, so the link can be kept."""
 
 import html
+from datetime import datetime
 
 from aiohttp import web
 
@@ -99,14 +100,16 @@ def render(lang: str, restaurant: str, visit: dict, bill: bills.Bill, order_numb
         sums.append(_row(text["left"], money(lang, bill.left_minor, cur)))
     status = (f'<p class="thanks">{html.escape(text["paid_all"])}</p>' if bill.settled
               else f'<p class="open">{html.escape(text["not_paid"])}</p>')
-    when = (visit["settled_at"] or visit["closed_at"] or visit["opened_at"])[:16].replace("T", " ")
+    # the box's own clock and zone: the restaurant's local time, as a till receipt shows it
+    when = datetime.fromisoformat(visit["settled_at"] or visit["closed_at"] or visit["opened_at"]).astimezone()
+    when = when.strftime("%d.%m.%Y %H:%M" if lang != "en" else "%d %b %Y, %H:%M")
     numbers = ", ".join(f"#{n}" for n in order_numbers)
     return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex">'
             f'<title>{html.escape(text["title"])} · {html.escape(restaurant)}</title><style>{_STYLE}</style>'
             f'<script type="module" src="/static/diner/receipt.js"></script></head><body><main>'
             f'<h1>{html.escape(restaurant)}</h1>'
-            f'<p class="meta">{html.escape(text["title"])} · {html.escape(visit["table_name"])} · {when} UTC'
+            f'<p class="meta">{html.escape(text["title"])} · {html.escape(visit["table_name"])} · {when}'
             f'{" · " + html.escape(text["orders"]) + " " + numbers if numbers else ""}</p>'
             f'<table>{"".join(lines)}{"".join(sums)}</table>{status}'
             f'<button id="print" type="button">{html.escape(text["print"])}</button></main></body></html>')

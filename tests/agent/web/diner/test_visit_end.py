@@ -18,6 +18,7 @@ from tests.agent.web.diner.test_visit_and_bill import pay
 
 STEAK = {"item_id": "steak-frites", "qty": 1, "modifiers": ["doneness-medium"]}  # 28.90
 DESSERT = {"item_id": "creme-brulee", "qty": 1}
+TABLET = {"viewport": {"width": 1024, "height": 768}, "device_scale_factor": 1, "is_mobile": False}
 
 
 async def _order_ids(client) -> list[str]:
@@ -52,7 +53,8 @@ async def test_paid_while_dessert_is_coming_the_party_keeps_its_visit_until_staf
     await _status(client, csrf, steak, "served")
 
     a, b = await phone(), await phone()
-    for party_phone in (a, b):
+    tablet = await phone(**TABLET)  # the party's tablet: the same screens at 1024 x 768, for the docs
+    for party_phone in (a, b, tablet):
         await open_table(party_phone, (await url_of(client)) + "#orders")
         await expect(party_phone.locator(".order")).to_have_count(2)
     visit_id = await _pay_the_rest(client, token)
@@ -64,6 +66,8 @@ async def test_paid_while_dessert_is_coming_the_party_keeps_its_visit_until_staf
         link = party_phone.get_by_role("link", name="Your receipt (keep or print)")
         await expect(link).to_have_attribute("href", re.compile(r"^/receipt/[\w-]+$"))
     await screenshot(a, "visit-paid-orders")
+    await expect(tablet.locator("#orders-paid")).to_be_visible()
+    await screenshot(tablet, "visit-paid-orders-tablet")
     await _status(client, csrf, dessert, "ready")
     for party_phone in (a, b):  # the kitchen's news still reaches the party
         await expect(party_phone.locator(f'[data-order="{dessert}"] .status')).to_have_text("Ready")
@@ -71,6 +75,9 @@ async def test_paid_while_dessert_is_coming_the_party_keeps_its_visit_until_staf
     await expect(a.locator("#bill-box")).to_contain_text("The bill is fully paid. Thank you!")
     await expect(a.locator("#bill-box").get_by_role("link", name="Your receipt (keep or print)")).to_be_visible()
     await screenshot(a, "visit-paid-bill")
+    await tablet.locator("#tab-bill").click()
+    await expect(tablet.locator("#bill-box").get_by_role("link", name="Your receipt (keep or print)")).to_be_visible()
+    await screenshot(tablet, "visit-paid-bill-tablet")
 
     receipt_href = await b.get_by_role("link", name="Your receipt (keep or print)").get_attribute("href")
     receipt = await phone()
@@ -82,6 +89,10 @@ async def test_paid_while_dessert_is_coming_the_party_keeps_its_visit_until_staf
     await expect(receipt.locator(".thanks")).to_have_text("Paid in full. Thank you for your visit!")
     await expect(receipt.get_by_role("button", name="Print or save")).to_be_visible()
     await screenshot(receipt, "receipt", full_page=True)
+    receipt_on_tablet = await phone(**TABLET)
+    await receipt_on_tablet.goto(str(client.make_url(receipt_href)))
+    await expect(receipt_on_tablet.locator(".thanks")).to_be_visible()
+    await screenshot(receipt_on_tablet, "receipt-tablet")
 
     newcomer = await phone()  # the next party scans the code: a fresh table, nothing of the last one
     await open_table(newcomer, (await url_of(client)) + "#orders")
@@ -109,6 +120,8 @@ async def test_paid_while_dessert_is_coming_the_party_keeps_its_visit_until_staf
         await expect(party_phone.locator("#view-orders")).to_be_hidden()
         await expect(party_phone.locator("#notice")).not_to_contain_text("Welcome")
     await screenshot(b, "visit-ended")
+    await expect(tablet.locator("#view-ended")).to_contain_text("Thank you for your visit!")
+    await screenshot(tablet, "visit-ended-tablet")
     await b.reload()  # still thanked after a reload, never shown the next party's table
     await expect(b.locator("#view-ended")).to_contain_text("Thank you for your visit!")
     await expect(b.locator("#view-orders")).not_to_contain_text("Breton cider")
@@ -120,7 +133,7 @@ async def test_paid_while_dessert_is_coming_the_party_keeps_its_visit_until_staf
     await b.locator("#tab-orders").click()
     await expect(b.locator(".order")).to_have_count(1)
     await expect(b.locator(".order")).to_contain_text("Breton cider")
-    for page in (a, b, newcomer, receipt):
+    for page in (a, b, tablet, newcomer, receipt, receipt_on_tablet):
         assert page.js_errors == []
 
 
