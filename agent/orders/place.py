@@ -35,10 +35,10 @@ def _line_dict(line: PricedLine) -> dict:
 
 
 def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, priced: PricedOrder,
-                idempotency_key: str, request_hash: str, visit_id: str | None = None) -> PlacedOrder:
+                idempotency_key: str, request_hash: str, visit_key: str | None = None) -> PlacedOrder:
     """Runs on the writer thread inside its transaction. The key is the table's own: another table
-    sending it places its own order (stored as "{table id}:{key}", one unique column). visit_id: the
-    phone's own visit, which the order joins while it is open (table_sessions.join)."""
+    sending it places its own order (stored as "{table id}:{key}", one unique column). visit_key: the
+    phone's own visit's, which the order joins while it is open (table_sessions.join)."""
     idempotency_key = f"{table.id}:{idempotency_key}"
     existing = db.execute("SELECT id, request_hash FROM orders WHERE idempotency_key = ?",
                           [idempotency_key]).fetchone()
@@ -53,7 +53,7 @@ def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, pr
     order_id = uuid7()
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
     number = db.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM orders").fetchone()[0]
-    session = table_sessions.join(db, table.id, visit_id)
+    session = table_sessions.join(db, table.id, visit_key)
     db.execute("""INSERT INTO orders (id, number, table_id, session_id, idempotency_key, request_hash, status,
                                       currency, total_minor, created_at, updated_at)
                   VALUES (?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?)""",

@@ -8,10 +8,10 @@ from contract.ids import uuid7
 KINDS = ("waiter", "bill")
 
 
-def create(db: sqlite_utils.Database, table_id: str, kind: str, visit_id: str | None = None) -> dict:
+def create(db: sqlite_utils.Database, table_id: str, kind: str, visit_key: str | None = None) -> dict:
     """A new request, or the one already waiting of that kind (tapping twice does not page twice);
-    it belongs to the phone's visit (visit_id) while that is open, else to the table's current one."""
-    session = join(db, table_id, visit_id)
+    it belongs to the phone's visit (its key) while that is open, else to the table's current one."""
+    session = join(db, table_id, visit_key)
     row = db.execute("""SELECT id FROM table_requests WHERE session_id = ? AND kind = ?
                         AND acknowledged_at IS NULL""", [session.id, kind]).fetchone()
     if row:

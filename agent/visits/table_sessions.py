@@ -72,13 +72,14 @@ def phone_visit(db: sqlite_utils.Database, table_id: str, visit_key: str | None,
     return PhoneVisit(current(db, table_id))
 
 
-def join(db: sqlite_utils.Database, table_id: str, session_id: str | None) -> TableSession:
-    """The visit an order or a call to staff belongs to: the phone's own while it is open (paid or
-    not: another coffee after paying goes on the party's tab), else the table's current one, opened
-    now if need be. Writer thread only: the visit may have ended since the phone was told of it."""
-    if session_id:
-        row = db.execute(f"SELECT {_COLUMNS} FROM table_sessions WHERE id = ? AND table_id = ? AND closed_at IS NULL",
-                         [session_id, table_id]).fetchone()
+def join(db: sqlite_utils.Database, table_id: str, visit_key: str | None) -> TableSession:
+    """The visit an order or a call to staff belongs to: the phone's own (its key) while it is open
+    (paid or not: another coffee after paying goes on the party's tab), else the table's current
+    one, opened now if need be. Writer thread only, inside the write: no read before it on the
+    order path, and a visit that ended meanwhile is not joined."""
+    if visit_key:
+        row = db.execute(f"SELECT {_COLUMNS} FROM table_sessions WHERE visit_key = ? AND table_id = ? "
+                         "AND closed_at IS NULL", [visit_key, table_id]).fetchone()
         if row:
             return TableSession(*row)
     return open_or_current(db, table_id)

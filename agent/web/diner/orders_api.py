@@ -87,9 +87,8 @@ async def post_order(request: web.Request) -> web.Response:
     try:
         order_request = decode_request(body)
         priced = price(state.menu, order_request)
-        visit = await visit_cookie.visit_of(request, table)
         placed = await state.database.write(place.place_order, state.config, table, priced, key,
-                                            request_hash(order_request), visit.session.id if visit.session else None)
+                                            request_hash(order_request), visit_cookie.key_of(request))
     except OrderRejected as exc:
         return _rejected(exc)
     if not placed.replayed:

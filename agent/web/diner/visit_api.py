@@ -77,8 +77,7 @@ async def post_request(request: web.Request) -> web.Response:
     kind = (await json_object(request)).get("kind")
     if kind not in table_requests.KINDS:
         return json_error(422, "invalid_kind", "kind must be \"waiter\" or \"bill\"", field="kind")
-    session = (await visit_cookie.visit_of(request, table)).session
-    created = await state.database.write(table_requests.create, table.id, kind, session.id if session else None)
+    created = await state.database.write(table_requests.create, table.id, kind, visit_cookie.key_of(request))
     live.publish(state, ("request", created, table.id))
     return web.json_response({"request": created}, status=201)
 

@@ -20,9 +20,12 @@ def api_path(table: Table) -> str:
     return f"/api/v1/tables/{table.token}"
 
 
+def key_of(request: web.Request) -> str | None:
+    return request.cookies.get(COOKIE)
+
+
 async def visit_of(request: web.Request, table: Table) -> table_sessions.PhoneVisit:
-    return await request.app[STATE].database.read(
-        table_sessions.phone_visit, table.id, request.cookies.get(COOKIE), ENDED_SHOWN_S)
+    return await request.app[STATE].database.read(table_sessions.phone_visit, table.id, key_of(request), ENDED_SHOWN_S)
 
 
 def remember(request: web.Request, response: web.StreamResponse, table: Table, visit_key: str | None) -> None:
