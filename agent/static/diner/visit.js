@@ -40,11 +40,17 @@ function refresh() {
 const news = (handler) => (data) => { if (reloading) stale = true; handler(data); };
 
 let following;  // the visit the live stream follows (its hello); undefined before the first
+let shown = null;  // the visit the table API last showed this phone
+
+/** News of a visit this phone was not shown yet (someone else at the table started it): ask the
+ * API, which gives the phone the visit's key while it is the table's current one. */
+const ofVisit = (visitOf, handler) => news((data) => { if (visitOf(data) !== shown) refresh(); handler(data); });
 
 async function loadTable() {
   const info = await call(tableUrl());
   $("table-name").textContent = info.table.name;
   const id = info.session?.id ?? null;
+  shown = id;
   seenSession(id, !!info.ended);
   visitIs(info.session, info.ended);
   setHubOnline(info.hub_online);  // and the bill drawn again, with the receipt link once paid
@@ -109,8 +115,8 @@ export function start(showMenu) {
   connect({
     hello: (h) => { following = h.session_id; refresh(); },
     refresh, connected,
-    order: news(orderEvent),
-    bill: news(billEvent),
+    order: ofVisit((o) => o.session_id, orderEvent),
+    bill: ofVisit((b) => b.id, billEvent),
     request: news(requestEvent),
     menu: () => showMenu(lang).then(() => { renderBar(); if ($("cart").open) renderCart(); }).catch(() => {}),
     session: (s) => { if (s.closed) visitEnded(); else refresh(); },

@@ -5,6 +5,8 @@ nothing of its order; when staff close the table, or the grace period ends the v
 phones say thank you with the receipt, not "Welcome"."""
 
 import re
+from collections import Counter
+from urllib.parse import urlparse
 
 from playwright.async_api import expect
 
@@ -15,6 +17,7 @@ from tests.agent.staff.helpers import signed_in, with_staff_routes
 from tests.agent.web.diner.conftest import screenshot, url_of
 from tests.agent.web.diner.test_menu_and_order import add, open_table
 from tests.agent.web.diner.test_visit_and_bill import pay
+from tests.waiting import eventually
 
 STEAK = {"item_id": "steak-frites", "qty": 1, "modifiers": ["doneness-medium"]}  # 28.90
 DESSERT = {"item_id": "creme-brulee", "qty": 1}
@@ -141,12 +144,20 @@ async def test_the_grace_period_ends_a_paid_visit_once_all_is_served(aiohttp_cli
     config = make_config(tmp_path, restaurant={"visit_grace_minutes": 0.01})  # 0.6 s
     client = await aiohttp_client(with_staff_routes(create_app(config)))
     token = (await table_tokens(client))["Table 1"]
-    assert (await place(client, token, [DESSERT])).status == 201
-    [dessert] = await _order_ids(client)
-    page = await phone()
+    page = await phone()  # opened at a fresh table, before anyone ordered: it holds no visit key yet
+    loaded = Counter()
+    page.on("requestfinished", lambda req: loaded.update([urlparse(req.url).path]))
     await open_table(page, (await url_of(client)) + "#orders")
+    # its loads for the #orders tab and for the stream's hello are over: nothing in flight would give
+    # it the visit's key by chance, only its answer to the news of an unknown visit can
+    api = f"/api/v1/tables/{token}"
+    await eventually(lambda: all(loaded[api + p] >= 2 for p in ("", "/orders", "/bill")), what="the page's first loads")
+    assert (await place(client, token, [DESSERT])).status == 201  # another phone at the table orders
+    [dessert] = await _order_ids(client)
+    await expect(page.locator(".order")).to_have_count(1)
     await _pay_the_rest(client, token)
-    await expect(page.locator("#orders-paid")).to_be_visible()
+    await expect(page.locator("#orders-paid")).to_be_visible()  # it joined the party's visit: still shown
+    await expect(page.locator(".order")).to_have_count(1)
     await expect(page.locator("#view-ended")).to_be_hidden()  # paid, but the dessert is still coming
     csrf = await signed_in(client, "kitchen")
     await _status(client, csrf, dessert, "served")
