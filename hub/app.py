@@ -53,7 +53,7 @@ async def _store_and_link(app: web.Application) -> AsyncIterator[None]:
     link = HubLink(config, store, metrics=app[METRICS])
     app[STORE] = store
     app[LINK] = link
-    enrollment = app[ENROLLMENT] = Enrollment(config, store.engine)
+    enrollment = app[ENROLLMENT] = Enrollment(config, store.engine, on_revoked=link.roster.forget)
     ca = await enrollment.ca()  # made at the first start: a broker's config can point at its files
     task = asyncio.create_task(link.run(), name="hub-link")
     async with contextlib.AsyncExitStack() as stack:

@@ -55,10 +55,12 @@ def renewal_message(csr_pem: str, signed_at: str) -> bytes:
 
 
 class Enrollment:
-    def __init__(self, config: HubConfig, engine: Engine) -> None:
+    def __init__(self, config: HubConfig, engine: Engine, *,
+                 on_revoked: Callable[[str], None] | None = None) -> None:
         self._config = config
         self._engine = engine
         self._ca: CertificateAuthority | None = None
+        self._on_revoked = on_revoked  # this worker's link forgets the agent at once (others within seconds)
 
     async def ca(self) -> CertificateAuthority:
         if self._ca is None:
@@ -130,7 +132,7 @@ class Enrollment:
         log.info("agent enrolled agent=%s restaurant=%s replaced=%s", agent_id, done["restaurant"]["id"],
                  ",".join(done["replaced"]) or "-")
         if done["replaced"]:
-            await self.revoked_changed()
+            await self.revoked_changed(done["replaced"])
         return {"agent_id": agent_id, **done, **self._credentials(ca, cert)}
 
     async def renew(self, cert_pem: str, csr_pem: str, signed_at: str, signature: str) -> dict[str, Any]:
@@ -173,11 +175,14 @@ class Enrollment:
         done = await self._tx(lambda conn: records.revoke_agent(conn, agent_id, reason, records.now_utc()))
         if done:
             log.warning("agent revoked agent=%s reason=%s", agent_id, reason)
-            await self.revoked_changed()
+            await self.revoked_changed([agent_id])
         return done
 
-    async def revoked_changed(self) -> None:
+    async def revoked_changed(self, agent_ids: list[str]) -> None:
         """Re-sign the CRL at once, and let the operator's hook drop connected agents."""
+        if self._on_revoked is not None:
+            for agent_id in agent_ids:
+                self._on_revoked(agent_id)
         await crl.publish(await self.ca(), self._engine, self._config)
         if self._config.on_revoke:
             await crl.run_hook("on_revoke", self._config.on_revoke)

@@ -9,10 +9,10 @@ import pytest
 
 from contract import envelope, topics
 from hub.app import create_app
-from hub.appkeys import LINK
+from hub.appkeys import LINK, STORE
 from hub.config import HubConfig
 from hub.metrics import METRICS
-from tests.hub.factories import TOKEN, encoded, order_placed
+from tests.hub.factories import TOKEN, encoded, enroll, order_placed
 from tests.prometheus import RULES as RULES_DIR
 from tests.prometheus import check_rules, prometheus, query
 from tests.waiting import eventually
@@ -31,6 +31,7 @@ async def test_prometheus_scrapes_the_hub_link_and_http_metrics(aiohttp_client, 
     client = await aiohttp_client(create_app(config))
     await asyncio.wait_for(client.app[LINK].wait_connected(), 10)
     metrics_port = client.app[METRICS].port
+    enroll(client.app[STORE].engine, AGENT)
     body = encoded(AGENT, order_placed())
     async with aiomqtt.Client("127.0.0.1", broker.port, identifier=f"test-{AGENT}") as agent:
         await agent.subscribe(topics.down(AGENT, "ack"), qos=1)
