@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from urllib.parse import urlparse
 
+import aiohttp
 from playwright.async_api import expect
 
 from agent.app import create_app
@@ -15,6 +16,7 @@ from agent.state import STATE
 from tests.agent.helpers import make_config, place, table_tokens
 from tests.agent.staff.helpers import signed_in, with_staff_routes
 from tests.agent.web.diner.conftest import screenshot, url_of
+from tests.agent.web.diner.test_events import _events, _next
 from tests.agent.web.diner.test_menu_and_order import add, open_table
 from tests.agent.web.diner.test_visit_and_bill import pay
 from tests.waiting import eventually
@@ -165,3 +167,40 @@ async def test_the_grace_period_ends_a_paid_visit_once_all_is_served(aiohttp_cli
     await expect(page.locator("#view-ended")).to_contain_text("Thank you for your visit!")
     await expect(page.locator("#view-ended").get_by_role("link", name="Your receipt (keep or print)")).to_be_visible()
     assert page.js_errors == []
+
+
+async def test_each_stream_follows_only_its_phones_visit(agent_client):
+    """Once paid, the party's stream still hears its dessert; a new scan's stream hears nothing of
+    it, only the next party's visit (which it takes up at its first event)."""
+    client = agent_client
+    token = (await table_tokens(client))["Table 1"]
+    assert (await place(client, token, [DESSERT])).status == 201  # this client is the party's phone
+    [dessert] = await _order_ids(client)
+    await _pay_the_rest(client, token)
+    party = await client.get(f"/api/v1/tables/{token}/events")  # with the party's key
+    party_events = _events(party)
+    party_visit = (await _next(party_events, "hello"))["session_id"]
+    assert party_visit is not None
+
+    async with aiohttp.ClientSession() as new_scan:  # no key: the next party's phone
+        api = str(client.make_url(f"/api/v1/tables/{token}"))
+        async with new_scan.get(f"{api}/events") as fresh:
+            fresh_events = _events(fresh)
+            assert await _next(fresh_events, "hello") == {"session_id": None}
+            csrf = await signed_in(client, "kitchen")
+            await _status(client, csrf, dessert, "ready")
+            assert (await _next(party_events, "order"))["status"] == "ready"
+            async with new_scan.post(f"{api}/orders", json={"lines": [{"item_id": "cremant", "qty": 1}]},
+                                     headers={"Idempotency-Key": "the-next-party-1"}) as r:
+                assert r.status == 201
+                theirs = (await r.json())["order"]
+            # the first thing the new phone hears is its own party's order, not the dessert
+            heard = await _next(fresh_events, "order")
+            assert heard["id"] == theirs["id"] and heard["session_id"] != party_visit
+            await _status(client, csrf, dessert, "served")
+            await _status(client, csrf, theirs["id"], "preparing")
+            assert (await _next(fresh_events, "order"))["id"] == theirs["id"]  # the dessert's news skipped
+            served = await _next(party_events, "order")
+            assert served["id"] == dessert and served["status"] == "served"  # the party's, not the next one's
+            fresh.close()  # an open stream would hold the session's closing up
+    party.close()
