@@ -206,6 +206,11 @@ async def test_a_cash_payment_settles_the_bill_and_frees_the_table(agent, staff_
     await expect(bills.get_by_role("status").first).to_contain_text(
         "Table 1: the bill is paid and the table is free for new guests.")
     await expect(bill.locator(".totals .left")).to_contain_text("€0.00")
+    await expect(bill.locator(".paid-note")).to_contain_text("Paid. The table is free for new guests")
+    await expect(bill.get_by_role("button", name="Record payment")).to_be_hidden()  # nothing left to take
+    await page.set_viewport_size({"width": 1024, "height": 768})  # the tablet
+    await bill.locator(".paid-note").scroll_into_view_if_needed()
+    await page.screenshot(path=str(SCREENSHOTS / "staff-bills-paid.png"))
     table_id = agent.app[STATE].tables[token].id
     assert await agent.app[STATE].database.read(table_sessions.current, table_id) is None  # a new scan: fresh
     await bill.get_by_role("button", name="Close table").click()  # the party left
