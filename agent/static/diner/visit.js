@@ -62,7 +62,10 @@ async function loadTable() {
 /** The visit this phone shows changed: nothing of another visit stays on screen. */
 function seenSession(id, ended) {
   const before = localStorage.getItem(SESSION);
-  if (before && before !== id) freshTable(!ended);
+  if (before && before !== id) {
+    freshTable(!ended);
+    if (reloading) stale = true;  // orders or bill of the new visit may have come in just before: again
+  }
   if (id) localStorage.setItem(SESSION, id); else localStorage.removeItem(SESSION);
 }
 
