@@ -65,8 +65,9 @@ async def get_table(request: web.Request) -> web.Response:
 
 @routes.delete("/api/v1/tables/{table_token}/visit")
 async def leave_visit(request: web.Request) -> web.Response:
-    """The phone is done with its ended visit ("Start a new order"): from now on it sees the table
-    as a new scan does."""
+    """Forget this phone's visit ("Start a new order" after it ended).
+
+    From now on the phone sees the table as a new scan does."""
     table = await table_of(request)
     response = web.Response(status=204)
     visit_cookie.forget(request, response, table)

@@ -46,9 +46,10 @@ def _visit_of_event(kind: str, data: dict) -> str | None:
 
 @routes.get("/api/v1/tables/{table_token}/events")
 async def events(request: web.Request) -> web.StreamResponse:
-    """The phone's visit, live: its events only. A phone at a table with no visit yet follows the
-    next one to start (the table's current visit when its first event comes), never a paid visit
-    still going on for its party."""
+    """The phone's visit, live: its events only.
+
+    A phone at a table with no visit yet follows the next one to start (the table's current visit
+    when its first event comes), never a paid visit still going on for its party."""
     state = request.app[STATE]
     table = await table_of(request)
     with state.events.subscribe(table_id=table.id) as subscription:
