@@ -31,9 +31,10 @@ from agent.state import STATE, AgentState
 from agent.store.database import Database
 from agent.store.migrations import migrate
 from agent.visits import tables
+from agent.visits.visit_ends import end_visits_when_over
 from agent.web import openapi, pos_webhook
 from agent.web.compressed import HOT, HOT_SIZE, Cache
-from agent.web.diner import notices, orders_api, pages, visit_api, vitals_api
+from agent.web.diner import notices, orders_api, pages, receipt_page, visit_api, vitals_api
 from agent.web.errors import error_middleware
 from agent.web.metrics import METRICS, AgentMetrics, metrics, timing_middleware
 from agent.web.rate_limits import LIMITS, DinerLimits
@@ -59,6 +60,7 @@ def create_app(config: AgentConfig) -> web.Application:
     app.add_routes(staff_routes)
     app.add_routes(notices.routes)  # before pages: /t/back is not a table token
     app.add_routes(pages.routes)
+    app.add_routes(receipt_page.routes)
     app.add_routes(pos_webhook.routes)
     app.router.add_get("/metrics", metrics)
     vitals_api.setup(app)
@@ -179,7 +181,9 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         link_task = asyncio.create_task(link.run(), name="link")
         feed = DeviceFeed(database, dispatcher, config.agent.id, link.wake)
         tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher"), link_task,
-                 asyncio.create_task(feed.run(), name="device-feed")]
+                 asyncio.create_task(feed.run(), name="device-feed"),
+                 asyncio.create_task(end_visits_when_over(database, events, current_config, link.wake),
+                                     name="visit-ends")]
         tasks += await _start_backups(app, config, database, events, link.wake)
         if renewal is not None:
             tasks.append(asyncio.create_task(renewal.run(), name="certificate-renewal"))

@@ -6,7 +6,7 @@
     [broker]    host, port, username, password, keepalive, tls, cafile, certfile, keyfile
     [link]      window, resend_after, retention_days
     [dispatch]  hold_after, status_interval, fallback_after, deliver_timeout
-    [restaurant] menu, tax_mode, tax_rate_bp, close_when_paid, wifi_ssid, wifi_password
+    [restaurant] menu, tax_mode, tax_rate_bp, close_when_paid, visit_grace_minutes, wifi_ssid, wifi_password
     [payments]  hold_minutes             (how long a share is held for the diner paying it)
     [limits]    per_table_per_minute, per_table_burst, per_client_per_minute, per_client_burst
     [metrics]   allow_from               (networks besides the box itself that may read /metrics)
@@ -92,7 +92,9 @@ class RestaurantSection(msgspec.Struct, forbid_unknown_fields=True):
     # "inclusive": prices include tax (EU, UK, AU); "exclusive": tax is added on top by rate (US)
     tax_mode: Literal["inclusive", "exclusive"] = "inclusive"
     tax_rate_bp: Annotated[int, msgspec.Meta(ge=0, le=10000)] = 0  # for items without their own rate
-    close_when_paid: bool = True  # a settled bill ends the party's visit: the next scan is a fresh table
+    close_when_paid: bool = True  # a settled bill frees the table: the next scan is a fresh table
+    # ...while the party's phones keep their visit until all is served and this long has passed
+    visit_grace_minutes: Annotated[float, msgspec.Meta(ge=0, le=24 * 60)] = 15.0
     wifi_ssid: str = ""  # printed on table cards as a join-the-Wi-Fi QR code
     wifi_password: str = ""
 
