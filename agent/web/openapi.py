@@ -36,6 +36,10 @@ SECURITY = {"staffSession": {"type": "apiKey", "in": "cookie", "name": COOKIE},
 # What a route answers besides JSON, and the refusals a client must be ready for by name.
 DOWNLOADS = {("GET", f"{_MENU}/items.csv"): ["text/csv"],
              ("GET", "/api/v1/staff/tables/{table_id}/qr.{kind}"): ["image/svg+xml", "image/png"]}
+# Routes whose success is 204 No Content: nothing to describe but the status.
+NO_CONTENT = {("DELETE", "/api/v1/tables/{table_token}/visit"),
+              ("DELETE", "/api/v1/tables/{table_token}/bill/shares/{share_id}"),
+              ("POST", "/api/v1/vitals")}
 _RETRY = {"Retry-After": {"description": "seconds to wait", "required": True, "schema": {"type": "string"}}}
 _FLOODED = ("too many changes from this table or this client (agent/web/rate_limits.py)", _RETRY)
 ANSWERS = {
@@ -82,6 +86,9 @@ def describe(app: web.Application) -> dict:
                                 for p in params]
         for name, regex in _shaped(route):  # {kind:svg|png}: only those match the route
             next(p for p in op["parameters"] if p["name"] == name)["schema"]["pattern"] = f"^(?:{regex})$"
+        if (route.method, path) in NO_CONTENT:
+            op["responses"]["204"] = {"description": "done"}
+            del op["responses"]["2XX"]
         if (route.method, path) in DOWNLOADS:
             op["responses"]["2XX"]["content"] = {t: {} for t in DOWNLOADS[(route.method, path)]}
         for status, (why, headers) in ANSWERS.get((route.method, path), {}).items():
