@@ -55,6 +55,7 @@ class LinkAgent:
         will = aiomqtt.Will(topics.up(self.agent_id, Presence.TYPE), self._presence(False), qos=1, retain=True)
         self._client = await self._stack.enter_async_context(aiomqtt.Client(
             "127.0.0.1", self._port, identifier=f"test-{self.agent_id}", will=will, max_inflight_messages=100))
+        self._client.pending_calls_threshold = 2 * self._window + 10  # a window in flight is normal here
         await self._client.subscribe(topics.agent_subscription(self.agent_id), qos=1)
         await self._client.publish(topics.up(self.agent_id, Presence.TYPE), self._presence(True), qos=1, retain=True)
         for job in (self._read(), self._resend()):
