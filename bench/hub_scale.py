@@ -23,12 +23,10 @@ payment latency; then the exactly-once check (bench/hub_scale_checks.py).
 
 import argparse
 import asyncio
-import concurrent.futures
 import math
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -37,16 +35,26 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import hub_scale_diners as diners_process  # noqa: E402
-from hub_scale_agents import MIX, agent_names, raise_open_files, run_load, stop_event  # noqa: E402
+from hub_scale_agents import MIX, agent_names, raise_open_files, run_load  # noqa: E402
 from hub_scale_bare import BareConsumer  # noqa: E402
-from hub_scale_checks import applied_rate, down_undelivered, hold_rate, verify  # noqa: E402
+from hub_scale_checks import (  # noqa: E402
+    agents_online,
+    applied_rate,
+    down_undelivered,
+    link_transactions,
+    verify,
+    wait_until,
+)
 from hub_scale_hub import HubWorkers, PeakMemory, cpu_seconds, enroll, fresh_database, pg_backends, pg_commits  # noqa: E402
 
 from tests.services import mosquitto  # noqa: E402
 
 WINDOW = 200  # unacked messages per agent, as the agent's link.window
 BROKER_CONFIG = "max_inflight_messages 1000\nmax_queued_messages 0\nmax_connections -1\n"
-PG_STATS_FLUSH_S = 11  # PostgreSQL 15 backends flush their counters when idle, at the latest after 10 s
+# A PostgreSQL 15 backend publishes its counters at most once a second while busy, and one that goes
+# idle with counts pending waits PGSTAT_IDLE_INTERVAL (10 s): sample only after that, or the connect
+# burst's commits land in the rush's window and the rush's last ones fall out of it
+SETTLE_S = 11.0
 DOWN_DRAIN_S = 60  # after the diners, how long the agents have to ack the payments sent down
 
 
@@ -55,19 +63,30 @@ def _q(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else float("nan")
 
 
-def _latency(load: dict) -> str:
-    lat = load["latency"]
+def _agents_p99(load: dict) -> tuple[float, float]:
+    """(the median agent's p99, the slowest agent's p99), in seconds."""
     per_agent = sorted(p for p in load["per_agent_p99"] if p > 0)
-    median = per_agent[len(per_agent) // 2] if per_agent else 0
-    slowest = per_agent[-1] if per_agent else 0
-    return (f"p50 {_q(lat, 0.5):.0f} ms, p99 {_q(lat, 0.99):.0f} ms, max {_q(lat, 1.0):.0f} ms; agents' p99: "
-            f"median {median * 1000:.0f} ms, slowest {slowest * 1000:.0f} ms "
-            f"({slowest / median if median else float('nan'):.1f}x)")
+    return (per_agent[len(per_agent) // 2], per_agent[-1]) if per_agent else (0.0, 0.0)
+
+
+def _latency_row(load: dict) -> dict:
+    lat = load["latency"]
+    median, slowest = _agents_p99(load)
+    return {"p50": _q(lat, 0.5), "p99": _q(lat, 0.99), "max": _q(lat, 1.0),
+            **({"fairness": slowest / median} if median else {})}
+
+
+def _latency(load: dict) -> str:
+    row = _latency_row(load)
+    median, slowest = _agents_p99(load)
+    return (f"p50 {row['p50']:.0f} ms, p99 {row['p99']:.0f} ms, max {row['max']:.0f} ms; agents' p99: "
+            f"median {median * 1000:.0f} ms, slowest {slowest * 1000:.0f} ms")
 
 
 def _rates(load: dict) -> tuple[float, float]:
-    """(acked a second, offered a second), each over its hold."""
-    return hold_rate(sorted(load["ack_times"])), hold_rate(sorted(load["offered_times"]))
+    """(acked a second, offered a second) in the rush's hold (at saturation: the middle three fifths)."""
+    begin, end = load["hold"]
+    return tuple(sum(begin <= t < end for t in load[key]) / (end - begin) for key in ("ack_times", "offered_times"))
 
 
 async def _link_up(url: str, workers: int) -> None:
@@ -86,87 +105,115 @@ async def _link_up(url: str, workers: int) -> None:
 
 def _bare_run(args, rate: float, mix: list) -> dict:
     with mosquitto(extra_config=BROKER_CONFIG) as broker, BareConsumer(broker.port) as bare:
-        broker_port = broker.port
-        cpu0 = cpu_seconds([bare.proc.pid])
-        stop = stop_event()
-        stop.set()  # nothing comes down from the bare consumer: leave once acked
-        load = run_load(args.agents, args.load_processes, broker_port, rate, args.seconds, mix, args.window, stop)
-        cpu = cpu_seconds([bare.proc.pid]) - cpu0
+        cpu: list[float] = []
+        load = run_load(args.agents, args.load_processes, broker.port, rate, args.seconds, mix, args.window,
+                        on_ready=lambda: cpu.append(cpu_seconds([bare.proc.pid])),
+                        on_drained=lambda: cpu.append(cpu_seconds([bare.proc.pid])))
     acked, offered = _rates(load)
     n = max(len(load["acked"]), 1)
+    used = cpu[1] - cpu[0]
     print(f"  bare consumer: {len(load['acked'])} acked, {acked:,.0f} msg/s acked (offered {offered:,.0f}/s), "
-          f"{_latency(load)}; cpu {cpu / n * 1000:.2f} s/1k msg", flush=True)
+          f"{_latency(load)}; cpu {used / n * 1000:.2f} s/1k msg", flush=True)
     return {"label": "bare consumer", "acked": len(load["acked"]), "rate": acked, "offered": offered,
-            "p50": _q(load["latency"], 0.5), "p99": _q(load["latency"], 0.99), "cpu": cpu / n * 1000}
+            **_latency_row(load), "cpu": used / n * 1000}
 
 
 def _hub_run(args, root: Path, rate: float, mix: list, workers: int) -> dict:
     """One measurement: its own broker (no retained presence from the run before), database and hub."""
     with mosquitto(extra_config=BROKER_CONFIG) as broker:
-        return _measure_hub(args, root, broker.port, rate, mix, workers)
+        database_url = fresh_database()
+        hub = HubWorkers(root, workers, broker.port, database_url)
+        hub.start()
+        try:
+            return _measure_hub(args, hub, database_url, broker.port, rate, mix)
+        finally:
+            hub.stop()
 
 
-def _measure_hub(args, root: Path, broker_port: int, rate: float, mix: list, workers: int) -> dict:
-    database_url = fresh_database()
-    hub = HubWorkers(root, workers, broker_port, database_url)
-    hub.start()
+class _Costs:
+    """CPU of the hub's processes and of the PostgreSQL backends serving them, and the database's
+    commits, between two samples."""
+
+    def __init__(self, hub: HubWorkers, database_url: str) -> None:
+        self._hub, self._url = hub, database_url
+
+    def sample(self) -> dict:
+        time.sleep(SETTLE_S)
+        return {"hub": cpu_seconds(self._hub.all_pids()), "commits": pg_commits(self._url),
+                "backends": {pid: cpu_seconds([pid]) for pid in pg_backends(self._url)},
+                "link": self._hub.link_figures()}
+
+    @staticmethod
+    def between(before: dict, after: dict) -> tuple[float, float, int, dict[str, float]]:
+        pg = sum(cpu - before["backends"].get(pid, 0.0) for pid, cpu in after["backends"].items())
+        link = {k: v - before["link"].get(k, 0.0) for k, v in after["link"].items()}
+        return after["hub"] - before["hub"], pg, after["commits"] - before["commits"], link
+
+
+def _measure_hub(args, hub: HubWorkers, database_url: str, broker_port: int, rate: float, mix: list) -> dict:
     names = agent_names(args.agents)
     paying = names[:diners_process.PAYING_AGENTS]
-    try:
-        asyncio.run(enroll(hub.url, names, database_url, paying))
-        asyncio.run(_link_up(hub.url, workers))
-        time.sleep(PG_STATS_FLUSH_S)  # the migrations' and enrollment's commits counted before, not in the run
-        backends0 = {pid: cpu_seconds([pid]) for pid in pg_backends(database_url)}
-        cpu0, commits0 = cpu_seconds(hub.all_pids()), pg_commits(database_url)
-        stop, started = stop_event(), threading.Event()
-        with PeakMemory(hub.all_pids) as memory, concurrent.futures.ThreadPoolExecutor(1) as pool:
-            running = pool.submit(run_load, args.agents, args.load_processes, broker_port, rate, args.seconds, mix,
-                                  args.window, stop, started)
-            started.wait()
-            diners = None
-            if args.diners > 0:
-                diners = diners_process.start(hub.url, paying, args.diners, args.seconds)()
-                deadline = time.monotonic() + DOWN_DRAIN_S
-                while down_undelivered(database_url) and time.monotonic() < deadline:
-                    time.sleep(0.5)  # the agents ack the payments sent down to them
-            stop.set()
-            load = running.result()
-        cpu = cpu_seconds(hub.all_pids()) - cpu0
-        backends = {pid: cpu_seconds([pid]) - backends0.get(pid, 0) for pid in {*backends0, *pg_backends(database_url)}}
-        time.sleep(PG_STATS_FLUSH_S)
-        commits = pg_commits(database_url) - commits0
-        ok, found = verify(database_url, load, diners)
-        applied = applied_rate(database_url)
-    finally:
-        hub.stop()
+    asyncio.run(enroll(hub.url, names, database_url, paying))
+    asyncio.run(_link_up(hub.url, hub.workers))
+    costs, samples, diners = _Costs(hub, database_url), [], {}
+
+    def ready() -> None:  # the hub has every agent online: the rush is what gets measured
+        wait_until(lambda: agents_online(database_url) >= args.agents, 120, "every agent online at the hub")
+        samples.append(costs.sample())
+
+    def started() -> None:
+        if args.diners > 0:
+            diners["collect"] = diners_process.start(hub.url, paying, args.diners, args.seconds)
+
+    def drained() -> None:  # every up-message acked; the diners' payments must reach their agents too
+        if "collect" in diners:
+            diners["out"] = diners["collect"]()
+            wait_until(lambda: down_undelivered(database_url) == 0, DOWN_DRAIN_S, "payments acked by the agents")
+        samples.append(costs.sample())
+
+    with PeakMemory(hub.all_pids) as memory:
+        load = run_load(args.agents, args.load_processes, broker_port, rate, args.seconds, mix, args.window,
+                        on_ready=ready, on_started=started, on_drained=drained)
+    cpu, pg_cpu, commits, link = _Costs.between(*samples)
+    outcomes = {k.split(":", 1)[1]: int(v) for k, v in sorted(link.items()) if k.startswith("outcome:") and v}
+    batch = link.get("sum", 0) / link["count"] if link.get("count") else 0
+    paid = diners.get("out")
+    ok, found = verify(database_url, load, paid)
+    applied = applied_rate(database_url, *load["hold"])
+    inbox_rows, transactions = link_transactions(database_url)
     acked, offered = _rates(load)
     n = max(len(load["acked"]), 1)
-    pg_cpu = sum(backends.values())
-    pays = (f"; diners: {len(diners['paid'])} paid of {diners['arrived']}, pay page p50 {_q(diners['page'], 0.5):.0f} "
-            f"p99 {_q(diners['page'], 0.99):.0f} ms, paying p50 {_q(diners['pay'], 0.5):.0f} p99 "
-            f"{_q(diners['pay'], 0.99):.0f} ms, failed {len(diners['failed'])} {sorted(set(diners['failed']))[:3]}"
-            if diners else "")
-    print(f"  {workers} worker(s): {len(load['acked'])} acked, {acked:,.0f} msg/s acked, {applied:,.0f} applied "
+    pays = (f"; diners: {len(paid['paid'])} paid of {paid['arrived']}, pay page p50 {_q(paid['page'], 0.5):.0f} "
+            f"p99 {_q(paid['page'], 0.99):.0f} ms, paying p50 {_q(paid['pay'], 0.5):.0f} p99 "
+            f"{_q(paid['pay'], 0.99):.0f} ms, failed {len(paid['failed'])} {sorted(set(paid['failed']))[:3]}"
+            if paid else "")
+    print(f"  {hub.workers} worker(s): {len(load['acked'])} acked, {acked:,.0f} msg/s acked, {applied:,.0f} applied "
           f"(offered {offered:,.0f}/s), {_latency(load)}; hub cpu {cpu / n * 1000:.2f} s/1k msg, postgres "
-          f"{pg_cpu / n * 1000:.2f} s/1k, commits/msg {commits / n:.3f}, hub rss {memory.peak / 2**20:.0f} MB"
-          f"{pays}; kinds {load['kinds']}, connect retries {load['connect_failures']}", flush=True)
+          f"{pg_cpu / n * 1000:.2f} s/1k, commits/msg {commits / n:.3f} (pg_stat_database; link transactions/msg "
+          f"{transactions / max(inbox_rows, 1):.3f}), hub rss {memory.peak / 2**20:.0f} MB"
+          f", mean batch {batch:.1f} messages{pays}; sent {load['kinds']}, hub outcomes {outcomes}, "
+          f"connect retries {load['connect_failures']}", flush=True)
     print(f"    check: {'OK' if ok else 'FAILED'}: {found}", flush=True)
-    return {"label": f"{workers} worker{'s' if workers > 1 else ''}", "acked": len(load["acked"]), "rate": acked,
-            "offered": offered, "p50": _q(load["latency"], 0.5), "p99": _q(load["latency"], 0.99),
-            "cpu": cpu / n * 1000, "pg_cpu": pg_cpu / n * 1000, "commits": commits / n, "rss": memory.peak / 2**20,
-            "ok": ok}
+    return {"label": f"{hub.workers} worker{'s' if hub.workers > 1 else ''}", "acked": len(load["acked"]),
+            "rate": acked, "offered": offered, **_latency_row(load), "cpu": cpu / n * 1000, "pg_cpu": pg_cpu / n * 1000, "commits": commits / n,
+            "link_tx": transactions / max(inbox_rows, 1), "rss": memory.peak / 2**20, "ok": ok,
+            "check": "OK" if ok else "FAILED"}
+
+
+COLUMNS = [("offered", "offered_label", "{}"), ("consumer", "label", "{}"), ("acked", "acked", "{:,}"),
+           ("msg/s", "rate", "{:,.0f}"), ("p50 ms", "p50", "{:.0f}"), ("p99 ms", "p99", "{:.0f}"),
+           ("max ms", "max", "{:.0f}"), ("slowest agent's p99 / median's", "fairness", "{:.1f}x"),
+           ("hub CPU s/1k", "cpu", "{:.2f}"), ("PG CPU s/1k", "pg_cpu", "{:.2f}"),
+           ("commits/msg", "commits", "{:.3f}"), ("link tx/msg", "link_tx", "{:.3f}"), ("RSS MB", "rss", "{:.0f}"),
+           ("check", "check", "{}")]
 
 
 def _table(rows: list[dict]) -> None:
-    print("\n| offered | consumer | acked | msg/s | p50 | p99 | hub CPU s/1k | PG CPU s/1k | commits/msg | RSS | check |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for r in rows:
-        hub = "pg_cpu" in r
-        print(f"| {r['offered_label']} | {r['label']} | {r['acked']:,} | {r['rate']:,.0f} | {r['p50']:.0f} ms | "
-              f"{r['p99']:.0f} ms | {r['cpu']:.2f} | {r['pg_cpu']:.2f} | {r['commits']:.3f} | {r['rss']:.0f} MB | "
-              f"{'OK' if r['ok'] else 'FAILED'} |" if hub else
-              f"| {r['offered_label']} | {r['label']} | {r['acked']:,} | {r['rate']:,.0f} | {r['p50']:.0f} ms | "
-              f"{r['p99']:.0f} ms | {r['cpu']:.2f} | - | - | - | - |")
+    """The runs as a markdown table, for bench/README.md."""
+    print("\n| " + " | ".join(title for title, _, _ in COLUMNS) + " |")
+    print("|" + " --- |" * len(COLUMNS))
+    for row in rows:
+        print("| " + " | ".join(form.format(row[key]) if key in row else "-" for _, key, form in COLUMNS) + " |")
 
 
 def main() -> int:

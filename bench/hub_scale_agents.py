@@ -183,7 +183,8 @@ async def _run_agent(agent: _Agent, rate: float, seconds: float, mix: list, star
     kinds, weights = zip(*mix, strict=True)
     agent.tasks = [asyncio.create_task(agent.read()), asyncio.create_task(agent.resend_overdue())]
     await asyncio.sleep(max(0.0, start_at - time.time()) + random.uniform(0, TICK_S))
-    begin, credit = time.monotonic(), 0.0
+    # a random start of credit spreads agents' messages evenly, or all would send at the same instants
+    begin, credit = time.monotonic(), random.random()
     last = begin
     while (elapsed := time.monotonic() - begin) < seconds:
         if rate > 0:
@@ -227,29 +228,33 @@ def _p99(values: list[float]) -> float:
 CONTEXT = multiprocessing.get_context("spawn")  # a clean interpreter for each process, no inherited loop
 
 
-def stop_event():
-    """What tells the agents to leave (once their messages are acked): set it when the run is over."""
-    return CONTEXT.Event()
-
-
-def run_load(agents: int, processes: int, port: int, rate: float, seconds: float, mix: list, window: int,
-             stop, started=None) -> dict:
+def run_load(agents: int, processes: int, port: int, rate: float, seconds: float, mix: list, window: int, *,
+             on_ready=None, on_started=None, on_drained=None) -> dict:
     """Run the agents, `processes` load-generator processes sharing them; what they saw, merged.
-    `started` (a threading.Event) is set when every agent is connected and the load begins."""
+
+    on_ready() runs once every agent is connected, before the first message (to wait until the hub
+    has them all online and to start measuring); on_started() once the rush has begun; on_drained()
+    once every agent's messages are acked, while they are still connected acking what comes down
+    (to wait for that and stop measuring); then the agents leave."""
     names = agent_names(agents)
-    results, connected, go = CONTEXT.Queue(), CONTEXT.Semaphore(0), CONTEXT.Event()
-    start_at = CONTEXT.Value("d", 0.0)
+    results, connected, drained = CONTEXT.Queue(), CONTEXT.Semaphore(0), CONTEXT.Semaphore(0)
+    go, stop, start_at = CONTEXT.Event(), CONTEXT.Event(), CONTEXT.Value("d", 0.0)
     procs = [CONTEXT.Process(target=_load_process, args=(
-        names[i::processes], port, rate / agents, seconds, mix, window, connected, go, stop, results, start_at))
-        for i in range(processes)]
+        names[i::processes], port, rate / agents, seconds, mix, window, connected, go, drained, stop, results,
+        start_at)) for i in range(processes)]
     for p in procs:
         p.start()
-    for _ in procs:
-        connected.acquire()
-    start_at.value = time.time() + 1.0  # every connection is up: all begin together
+    _each(connected, procs, "connected")
+    if on_ready is not None:
+        on_ready()
+    start_at.value = time.time() + 0.5  # all begin together
     go.set()
-    if started is not None:
-        started.set()
+    if on_started is not None:
+        on_started()
+    _each(drained, procs, "drained")
+    if on_drained is not None:
+        on_drained()
+    stop.set()
     parts = [results.get() for _ in procs]
     for p in procs:
         p.join()
@@ -263,10 +268,23 @@ def run_load(agents: int, processes: int, port: int, rate: float, seconds: float
                     merged[key][kind] = merged[key].get(kind, 0) + count
             else:
                 merged[key] += value
+    merged["hold"] = (start_at.value + seconds / 5, start_at.value + seconds * 4 / 5)  # the rush's hold, by the clock
     return merged
 
 
-def _load_process(names, port, rate, seconds, mix, window, connected, go, stop, results, start_at) -> None:
+def _each(semaphore, procs: list, what: str) -> None:
+    """Wait until every process has said `what`; RuntimeError if one died instead."""
+    told = 0
+    while told < len(procs):
+        if semaphore.acquire(timeout=1.0):
+            told += 1
+        elif any(p.exitcode not in (None, 0) for p in procs):
+            for p in procs:
+                p.terminate()
+            raise RuntimeError(f"a load-generator process died before all were {what}")
+
+
+def _load_process(names, port, rate, seconds, mix, window, connected, go, drained, stop, results, start_at) -> None:
     """Connect every agent of this process, wait for the common start, then load."""
     raise_open_files()
     out = _empty()
@@ -279,8 +297,9 @@ def _load_process(names, port, rate, seconds, mix, window, connected, go, stop, 
             connected.release()
             await asyncio.to_thread(go.wait)
             await asyncio.gather(*(_run_agent(a, rate, seconds, mix, start_at.value) for a in agents))
+            drained.release()
             # stay connected, acking what the hub sends down, until the run says it is over
-            await asyncio.to_thread(stop.wait, DRAIN_S)
+            await asyncio.to_thread(stop.wait)
             await asyncio.gather(*(_leave(a) for a in agents))
             for a in agents:
                 out["latency"] += a.latency

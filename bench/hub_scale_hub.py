@@ -2,16 +2,22 @@
 as the supported deployment runs it, the agents enrolled, and what the processes cost."""
 
 import asyncio
+import contextlib
 import os
+import random
+import socket
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import psutil
 from hub_scale_diners import pay_key
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import NullPool, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -34,6 +40,21 @@ def fresh_database() -> str:
     return base.set(database=DATABASE).render_as_string(hide_password=False)
 
 
+def _free_ports(count: int) -> int:
+    """The first of `count` consecutive free loopback ports, below the ephemeral range so no
+    outgoing connection takes one meanwhile (a worker whose port is taken exits, and is restarted)."""
+    for _ in range(200):
+        base = random.randrange(20000, 32000 - count)
+        try:
+            with contextlib.ExitStack() as stack:
+                for port in range(base, base + count):
+                    stack.enter_context(socket.socket()).bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
 class HubWorkers:
     """`tableside hub run --workers N` (one plain `hub run` for N = 1) on one HTTP port."""
 
@@ -41,6 +62,9 @@ class HubWorkers:
         self.root, self.workers = root, workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # each worker serves its metrics on metrics_port + n (tableside/workers.py)
+        self.metrics_port = _free_ports(workers)
+        self.metrics_urls = [f"http://127.0.0.1:{self.metrics_port + n}/metrics" for n in range(workers)]
         self.config = root / "hub.toml"
         self.config.write_text(f"""
 [hub]
@@ -52,6 +76,8 @@ port = {self.port}
 [broker]
 port = {broker_port}
 client_id = "bench-hub"
+[metrics]
+port = {self.metrics_port}
 """)
         self.proc: subprocess.Popen | None = None
 
@@ -63,10 +89,27 @@ client_id = "bench-hub"
         with open(self.root / "hub.log", "ab") as log:
             self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         wait_for_port(self.port, timeout=90, alive=self.proc)
-        deadline = 90
-        while len(self.worker_pids()) < self.workers and deadline > 0:  # every worker listening, not just one
-            threading.Event().wait(0.2)
-            deadline -= 0.2
+        deadline = time.monotonic() + 90
+        while len(self.worker_pids()) < self.workers and time.monotonic() < deadline:  # every worker, not just one
+            time.sleep(0.2)
+
+    def link_figures(self) -> dict[str, float]:
+        """From every worker's /metrics, summed: messages by outcome, batches and their sizes."""
+        figures: dict[str, float] = {}
+        for url in self.metrics_urls:
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                exposition = resp.read().decode()
+            for family in text_string_to_metric_families(exposition):
+                for sample in family.samples:
+                    if sample.name == "tableside_hub_link_messages_total":
+                        key = f"outcome:{sample.labels['outcome']}"
+                    elif sample.name in ("tableside_hub_link_batch_size_messages_sum",
+                                         "tableside_hub_link_batch_size_messages_count"):
+                        key = sample.name.rsplit("_", 1)[1]
+                    else:
+                        continue
+                    figures[key] = figures.get(key, 0.0) + sample.value
+        return figures
 
     def worker_pids(self) -> list[int]:
         if self.workers == 1:
