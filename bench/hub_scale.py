@@ -4,15 +4,15 @@ on the same broker, in one command.
 `.venv/bin/python bench/hub_scale.py [--workers 1,2,4] [--agents 200] [--rates 0,1000]
 [--seconds 20] [--mix dinner|orders] [--diners 10] [--window 200]`
 
-It starts its own Mosquitto (max_inflight_messages 1000, no queue limit: docs/scaling.md) and, for
-each offered rate (0: saturation) and each worker count, a fresh PostgreSQL database and
-`tableside hub run --workers N` (the supported deployment: one HTTP address, `$share/hub/...`).
-The operator enrolls every agent by creating restaurants with their ids. A load generator in
-processes of its own (bench/hub_scale_agents.py) runs `--agents` agents, each a real MQTT
-connection with its own client id, through a rush that ramps up, holds and ramps down; diners in a
-process of their own (bench/hub_scale_diners.py) open pay pages and pay with the demo provider
-meanwhile. Before the hubs, the same load against a bare consumer (bench/hub_scale_bare.py): the
-ceiling, in the same run.
+For each offered rate (0: saturation) it measures the bare consumer, then each worker count, each
+measurement with its own Mosquitto (max_inflight_messages 1000, no queue limit: docs/scaling.md),
+a fresh PostgreSQL database and `tableside hub run --workers N` (the supported deployment: one
+HTTP address, `$share/hub/...`). The operator enrolls every agent by creating restaurants with
+their ids. A load generator in processes of its own (bench/hub_scale_agents.py) runs `--agents`
+agents, each a real MQTT connection with its own client id, through a rush that ramps up, holds
+and ramps down; diners in a process of their own (bench/hub_scale_diners.py) open pay pages and
+pay with the demo provider meanwhile. The bare consumer (bench/hub_scale_bare.py) takes the same
+load on the same kind of broker, storing nothing: the ceiling, in the same run.
 
 Reported per run: messages acked and applied a second in the hold, what the generator really
 offered, publish-to-ack p50/p99/max, the slowest agent's p99 against the median agent's, CPU

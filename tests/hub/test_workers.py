@@ -12,6 +12,7 @@ balanced set of ledger entries, and the day's report adds up to what was paid.
 """
 
 import asyncio
+import contextlib
 import os
 import random
 import secrets
@@ -152,9 +153,10 @@ async def test_orders_and_payments_survive_a_worker_sigkill(hub_workers, broker,
         agent_ids = [await _pair(http, hub, restaurant["id"], key) for key in keys]
 
     agents = [LinkAgent(agent_id, broker.port, key) for agent_id, key in zip(agent_ids, keys, strict=True)]
-    for agent in agents:
-        await agent.__aenter__()
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        for agent in agents:
+            await stack.enter_async_context(agent)
+
         async def online() -> bool:
             async with aiohttp.ClientSession() as http:
                 _, listed = await _json(http, "GET", f"{hub}/api/v1/agents")
@@ -202,21 +204,18 @@ async def test_orders_and_payments_survive_a_worker_sigkill(hub_workers, broker,
         await eventually(lambda: all({d.share_id for d in recorded[aid].down_of(PaymentRecorded.TYPE)}
                                      == {s.share_id for _, s in listed} for aid, listed in shares.items()),
                          within=45, what="every card payment sent to its agent")
-    finally:
-        for agent in agents:
-            await agent.__aexit__(None, None, None)
+        engine = create_engine(schema_url, poolclass=NullPool)
+        stack.callback(engine.dispose)
 
-    engine = create_engine(schema_url, poolclass=NullPool)
-    try:
+        def undelivered() -> int:
+            with engine.connect() as conn:
+                return conn.execute(text("SELECT count(*) FROM down_messages WHERE delivered_at IS NULL")).scalar_one()
+        await eventually(lambda: undelivered() == 0, within=15, what="the agents' acks of every down-message")
+
         with engine.connect() as conn:
             _check_applied_once(conn, agents, cash)
             _check_card_payments(conn, agents, cards)
-            await eventually(lambda: conn.execute(text(
-                "SELECT count(*) FROM down_messages WHERE delivered_at IS NULL")).scalar_one() == 0,
-                within=15, what="the agents' acks of every down-message recorded")
             _check_ledger(conn, restaurant["id"], cash, cards)
-    finally:
-        engine.dispose()
 
     answered = set()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
