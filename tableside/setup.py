@@ -23,6 +23,10 @@ def run(args) -> int:
     except ConfigError as exc:
         print(f"tableside agent setup: configuration error: {exc}", file=sys.stderr)
         return 2
+    if getattr(args, "replace", False) or getattr(args, "from_file", None) or getattr(args, "keep_data", False):
+        from agent.backup.cli import run_replace
+
+        return run_replace(args, config)  # a replacement box: pair and restore (agent/backup/replace.py)
     hub = _ask(args.hub, "Hub URL (https://...): ")
     code = _ask(args.code, "Enrollment code from the operator (e.g. K7QF-2MXD): ")
     if not hub or not code:
@@ -44,4 +48,7 @@ def run(args) -> int:
           f"  certificate valid until {expires:%Y-%m-%d} (renewed by the agent on its own)\n"
           f"  written to  {paired.link_dir} (the TLS key never leaves this box)\n"
           "The agent uses this pairing from its next start.")
+    from agent.backup.cli import recovery_code_notice
+
+    print(recovery_code_notice(config.data_dir))
     return 0
