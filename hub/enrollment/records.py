@@ -80,11 +80,11 @@ def add_agent(conn: Connection, agent_id: str, *, name: str, now: datetime, rest
               public_key: str | None = None) -> None:
     """An enrolled agent: its messages are applied from now on. Also how an operator vouches for an
     agent id bound to a restaurant by hand (the manual path, docs/security.md)."""
-    existing = conn.execute(select(agents.c.id, agents.c.enrolled_at).where(agents.c.id == agent_id)).first()
-    if existing is None:
-        conn.execute(agents.insert().values(id=agent_id, name=name, created_at=now, enrolled_at=now,
-                                            public_key=public_key))
-    else:
+    # ON CONFLICT, not look-then-insert: the agent's presence (another worker, another transaction)
+    # may create its row in between, and a plain INSERT would then fail the whole transaction
+    if not insert_ignore(conn, agents, {"id": agent_id, "name": name, "created_at": now, "enrolled_at": now,
+                                        "public_key": public_key}):
+        existing = conn.execute(select(agents.c.enrolled_at).where(agents.c.id == agent_id)).one()
         values: dict[str, Any] = {"revoked_at": None}
         if existing.enrolled_at is None:
             values["enrolled_at"] = now

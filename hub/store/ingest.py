@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Engine, bindparam, delete, update
+from sqlalchemy import Connection, Engine, delete, func, select
 
 from contract.envelope import Envelope
 from contract.messages import OrderPlaced
 from hub.store.tables import agents, inbox, order_lines, orders
-from hub.store.upsert import insert_many, insert_many_ignore, upsert_many
+from hub.store.upsert import dialect_insert, insert_many, insert_many_ignore
 
 # The effect of one new message inside the batch's transaction (its id is in the inbox already);
 # returns an outcome word ("applied", "duplicate", "stale", ...), raises to refuse it.
@@ -51,10 +51,7 @@ def apply_batch(conn: Connection, items: Sequence[Item], effects: dict[str, Effe
     """Apply `items` (distinct message ids) in the caller's transaction; one outcome per item.
     `seen`: agents whose last_seen_at becomes now (created if new); `clocks`: agent -> clock offset."""
     now = datetime.now(UTC)
-    _touch(conn, sorted(set(seen)), sorted({item.env.agent_id for item in items} - set(seen)), now)
-    if clocks:
-        conn.execute(update(agents).where(agents.c.id == bindparam("agent")).values(
-            clock_offset_ms=bindparam("offset")), [{"agent": a, "offset": o} for a, o in sorted(clocks.items())])
+    _touch(conn, set(seen), clocks or {}, {item.env.agent_id for item in items}, now)
     fresh = insert_many_ignore(conn, inbox, sorted(
         ({"message_id": item.env.id, "agent_id": item.env.agent_id, "type": item.env.type,
           "seq": item.env.seq, "received_at": now} for item in items), key=lambda row: row["message_id"]))
@@ -72,12 +69,29 @@ def apply_batch(conn: Connection, items: Sequence[Item], effects: dict[str, Effe
     return outcomes
 
 
-def _touch(conn: Connection, seen: list[str], others: list[str], now: datetime) -> None:
-    """last_seen_at for `seen`; every agent created if new (a write per message would double them)."""
-    def rows(ids: list[str]) -> list[dict[str, Any]]:
-        return [{"id": a, "name": a, "created_at": now, "last_seen_at": now, "online": False} for a in ids]
-    upsert_many(conn, agents, rows(seen), ["id"], ["last_seen_at"])
-    insert_many_ignore(conn, agents, rows(others))
+def _touch(conn: Connection, seen: set[str], clocks: dict[str, int], talking: set[str], now: datetime) -> None:
+    """last_seen_at for `seen`, clock offsets for `clocks`, and every agent of the batch created if
+    new (a write per message would double them), in ONE statement over the agents in key order.
+
+    Why one statement: two workers' batches share agents (a shared subscription splits each
+    agent's messages), and separate statements (last seen, then the others, then clocks) took the
+    same rows' locks in different orders across batches: deadlocks, and batches queueing behind
+    each other for seconds (bench/hub_scale.py, 2 workers, dinner mix at saturation). Agents that
+    exist and are neither seen nor measured are not written at all: an INSERT ... DO NOTHING
+    still waits for another transaction's update of the row."""
+    others = talking - seen - set(clocks)
+    existing = set(conn.execute(select(agents.c.id).where(agents.c.id.in_(sorted(others)))).scalars()) \
+        if others else set()
+    due = sorted(seen | set(clocks) | (others - existing))
+    if not due:
+        return
+    stmt = dialect_insert(conn, agents)
+    stmt = stmt.on_conflict_do_update(index_elements=["id"], set_={
+        "last_seen_at": func.coalesce(stmt.excluded.last_seen_at, agents.c.last_seen_at),
+        "clock_offset_ms": func.coalesce(stmt.excluded.clock_offset_ms, agents.c.clock_offset_ms)})
+    conn.execute(stmt, [{"id": a, "name": a, "created_at": now, "online": False,
+                         "last_seen_at": now if a in seen or a in others else None,
+                         "clock_offset_ms": clocks.get(a)} for a in due])
 
 
 def _insert_orders(conn: Connection, items: list[Item], now: datetime) -> list[str]:

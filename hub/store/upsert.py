@@ -11,7 +11,8 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 
-def _insert(conn: Connection, table: Table):
+def dialect_insert(conn: Connection, table: Table):
+    """INSERT with ON CONFLICT clauses, for the connection's database."""
     name = conn.dialect.name
     if name == "postgresql":
         return postgresql.insert(table)
@@ -24,14 +25,14 @@ def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> 
     """Insert one row unless its primary key exists; True when the row was inserted."""
     # RETURNING, not rowcount: psycopg 3 under SQLAlchemy 2.1 reports rowcount -1 here.
     key = list(table.primary_key.columns)
-    stmt = _insert(conn, table).values(**values).on_conflict_do_nothing().returning(*key)
+    stmt = dialect_insert(conn, table).values(**values).on_conflict_do_nothing().returning(*key)
     return conn.execute(stmt).first() is not None
 
 
 def upsert(conn: Connection, table: Table, values: Mapping[str, Any], keys: Sequence[str],
            update: Mapping[str, Any]) -> None:
     """Insert one row, or update `update` on the existing row with the same `keys`."""
-    stmt = _insert(conn, table).values(**values)
+    stmt = dialect_insert(conn, table).values(**values)
     conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=dict(update)))
 
 
@@ -43,7 +44,7 @@ def upsert_newer(conn: Connection, table: Table, values: Mapping[str, Any], keys
     update = {name: value for name, value in values.items() if name not in keys}
     # The WHERE is checked against the row as it is when the conflict locks it (PostgreSQL
     # re-reads it under READ COMMITTED), so two writers racing on one key still keep the newer.
-    stmt = _insert(conn, table).values(**values).on_conflict_do_update(
+    stmt = dialect_insert(conn, table).values(**values).on_conflict_do_update(
         index_elements=list(keys), set_=update, where=column < values[by]).returning(column)
     return conn.execute(stmt).first() is not None
 
@@ -56,7 +57,7 @@ def insert_many_ignore(conn: Connection, table: Table, rows: Sequence[Mapping[st
     (key,) = table.primary_key.columns
     if conn.dialect.name == "postgresql":
         return {row[0] for row in insert_unnest(conn, table, rows, ignore_conflicts=True, returning=key.name)}
-    stmt = _insert(conn, table).on_conflict_do_nothing().returning(key)
+    stmt = dialect_insert(conn, table).on_conflict_do_nothing().returning(key)
     return {row[0] for row in conn.execute(stmt, list(rows))}
 
 
@@ -91,6 +92,6 @@ def upsert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     Rows must not repeat a key (PostgreSQL refuses to update one row twice in a statement)."""
     if not rows:
         return
-    stmt = _insert(conn, table)
+    stmt = dialect_insert(conn, table)
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update})
     conn.execute(stmt, list(rows))

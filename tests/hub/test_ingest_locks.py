@@ -1,0 +1,86 @@
+"""Two workers' batches share agents (a shared subscription splits each agent's messages over
+them), so a batch must not wait on agents' rows it has nothing to write to. Found by
+bench/hub_scale.py (2 workers, dinner mix at saturation): batches inserted every agent of the batch
+with ON CONFLICT DO NOTHING, which waits for any other transaction updating that agent's row, and
+took the agents' locks in different orders across statements: deadlocks and seconds-long queues."""
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import create_engine, select, text, update
+
+from hub.enrollment.records import add_agent
+from hub.store import ingest, migrate
+from hub.store.tables import agents, orders
+from tests.hub.factories import decoded, order_placed
+
+pytestmark = pytest.mark.service
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_batch_does_not_wait_on_an_agent_another_batch_is_touching(database_url):
+    migrate(database_url)
+    engine = create_engine(database_url)
+    enroll(engine, "agent-a", "agent-b")
+    env = decoded("agent-a", order_placed())
+    outcome: dict = {}
+
+    def apply_elsewhere() -> None:  # the other worker's batch: agent-a's order, agent-a not due a touch
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("SET LOCAL lock_timeout = '5s'"))
+                outcome["result"] = ingest.apply_batch(conn, [ingest.Item(env, envelope_data(env))], {})
+        except Exception as exc:
+            outcome["error"] = exc
+
+    try:
+        with engine.connect() as touching:  # a batch that saw agent-a and has not committed yet
+            held = touching.begin()
+            touching.execute(update(agents).where(agents.c.id == "agent-a").values(last_seen_at=datetime.now(UTC)))
+            other = threading.Thread(target=apply_elsewhere)
+            other.start()
+            other.join(10)
+            finished_while_held = not other.is_alive()
+            held.commit()
+        other.join(10)
+        assert finished_while_held, "the batch waited for another transaction's agents row"
+        assert outcome == {"result": [ingest.APPLIED]}
+        with engine.connect() as conn:
+            assert conn.execute(select(orders.c.id)).scalars().all() == [env_order_id(env)]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_seen_clocks_and_new_agents_in_one_write(database_url):
+    migrate(database_url)
+    engine = create_engine(database_url)
+    enroll(engine, "agent-a", "agent-b")
+    envs = [decoded(agent, order_placed(), seq=n) for n, agent in enumerate(("agent-a", "agent-b", "agent-new"), 1)]
+    with engine.begin() as conn:
+        conn.execute(update(agents).where(agents.c.id == "agent-b").values(clock_offset_ms=5))
+        ingest.apply_batch(conn, [ingest.Item(e, envelope_data(e)) for e in envs], {}, seen=["agent-a"],
+                           clocks={"agent-a": 1200})
+    with engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(select(agents.c.id, agents.c.last_seen_at, agents.c.clock_offset_ms))}
+    engine.dispose()
+    assert rows["agent-a"].last_seen_at is not None and rows["agent-a"].clock_offset_ms == 1200
+    assert rows["agent-b"].last_seen_at is None and rows["agent-b"].clock_offset_ms == 5  # untouched
+    assert rows["agent-new"].last_seen_at is not None  # created, as seen now
+
+
+def enroll(engine, *agent_ids: str) -> None:
+    with engine.begin() as conn:
+        for agent_id in agent_ids:
+            add_agent(conn, agent_id, name=agent_id, now=datetime.now(UTC))
+
+
+def envelope_data(env):
+    from contract import envelope
+
+    return envelope.decode_data(env)
+
+
+def env_order_id(env) -> str:
+    return envelope_data(env).order_id
