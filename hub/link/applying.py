@@ -149,7 +149,8 @@ class UpApplier:
             log.debug("order.placed %s agent=%s id=%s seq=%d order=%s", "applied" if applied else "duplicate",
                       agent_id, env.id, env.seq, data.order_id)
         elif isinstance(data, Presence):
-            log.info("agent presence agent=%s online=%s retained=%s", agent_id, data.online, retained)
+            # DEBUG: 2,000 agents reconnecting after a broker restart are 2,000 lines (counted instead)
+            log.debug("agent presence agent=%s online=%s retained=%s", agent_id, data.online, retained)
             await self._presence.remember_key(agent_id, data)
             self._pump.presence_changed(agent_id, data.online)
         elif isinstance(data, Ack):

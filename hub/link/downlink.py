@@ -113,7 +113,7 @@ class DownPump:
             # No ack in time (agent gone, or its ack went to another worker and it is delivered):
             # let go; the next sweep starts over if the agent is online with messages waiting.
             log.info("down messages not acked in time agent=%s in_flight=%d", agent_id, len(flight.sent))
-            del self._flights[agent_id]
+            self._let_go(agent_id, flight)
             return
         if not flight.sent:
             flight.sent_up_to = 0  # nothing awaits an ack: look from the start, never skip a row
@@ -126,4 +126,9 @@ class DownPump:
         if batch:
             log.debug("down sent agent=%s count=%d up_to_seq=%d", agent_id, len(batch), flight.sent_up_to)
         if not flight.sent:
-            del self._flights[agent_id]  # nothing pending: idle until woken or swept
+            self._let_go(agent_id, flight)  # nothing pending: idle until woken or swept
+
+    def _let_go(self, agent_id: str, flight: "_InFlight") -> None:
+        # presence_changed may have dropped (or replaced) this flight during an await above
+        if self._flights.get(agent_id) is flight:
+            del self._flights[agent_id]

@@ -82,3 +82,27 @@ async def test_retained_presence_does_not_measure_the_clock(link, store):
     await link.process(topics.up(AGENT, "presence"), presence(key="key-A", sent_at=long_ago), retained=True)
     assert await store.agent_clock_offset(AGENT) == 0
     assert await store.agent_key(AGENT) == "key-A"  # the broker kept the agent's own message
+
+
+async def test_presence_changing_while_the_pump_reads_does_not_break_it(store):
+    """The agent goes offline (its flight dropped) while the pump awaits the database for it: the
+    pump lets go quietly instead of failing on a flight that is no longer there."""
+    import itertools
+
+    from hub.link.downlink import DownPump
+
+    pump = DownPump(store, itertools.count(1))
+    read = store.down_pending
+
+    async def offline_meanwhile(agent_id, after_seq, limit):
+        pump.presence_changed(agent_id, False)
+        return await read(agent_id, after_seq, limit)
+
+    store.down_pending = offline_meanwhile
+
+    class Client:
+        async def publish(self, *args, **kwargs):
+            raise AssertionError("nothing is pending")
+
+    await pump._pump_agent(Client(), AGENT)  # raised KeyError before
+    assert AGENT not in pump._flights
