@@ -94,10 +94,10 @@ class DebianRoot:
                                  f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}")
         return result
 
-    def popen(self, *argv: str, user: str, log: Path) -> subprocess.Popen:
+    def popen(self, *argv: str, user: str, log: Path, env: dict | None = None) -> subprocess.Popen:
         """A long-running process as `user` (the unshare/sh/chroot/setpriv chain execs into it)."""
         argv = ("setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--", *argv)
-        env = {**SERVICE_ENV, "ROOT": str(self.path), "ARCHIVES": str(ARCHIVES)}
+        env = {**SERVICE_ENV, **(env or {}), "ROOT": str(self.path), "ARCHIVES": str(ARCHIVES)}
         with log.open("ab") as out:
             return subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", _ENTER, "sh",
                                      *argv], env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -107,10 +107,19 @@ class DebianRoot:
         inside = self.path / "tmp" / deb.name
         shutil.copy(deb, inside)
         try:
-            return self.run("apt-get", "install", "-y", "-q", "-o", "Dpkg::Options::=--force-confold",
+            return self.run("apt-get", "install", "-y", "-q", "--allow-downgrades", "-o", "Dpkg::Options::=--force-confold",
                             f"/tmp/{deb.name}", env=env, check=check, timeout=600)
         finally:
             inside.unlink()
 
     def file(self, path: str) -> Path:
         return self.path / path.lstrip("/")
+
+    def mode(self, path: str) -> tuple[int, str, str]:
+        """Mode, owner and group of a file in the root, named by the root's own passwd and group."""
+        def names(table: str) -> dict[int, str]:
+            rows = (line.split(":") for line in self.file(f"/etc/{table}").read_text().splitlines() if line)
+            return {int(row[2]): row[0] for row in rows}
+
+        info = self.file(path).stat()
+        return info.st_mode & 0o7777, names("passwd")[info.st_uid], names("group")[info.st_gid]
