@@ -8,6 +8,7 @@ the unit-file tests need no build and run in both.
 import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from tests.services import missing
 REPO = Path(__file__).resolve().parents[2]
 
 if os.environ.get("TABLESIDE_PACKAGE_TEST") != "1":
-    collect_ignore = ["test_agent_package.py", "test_hub_package.py", "test_arm64_package.py"]
+    collect_ignore = ["test_agent_package.py", "test_agent_service.py", "test_hub_package.py", "test_arm64_package.py"]
 
 
 def _version() -> str:
@@ -30,6 +31,29 @@ def _version() -> str:
 
 VERSION = os.environ.get("TABLESIDE_PACKAGE_VERSION") or _version()
 DIST = Path(os.environ.get("TABLESIDE_PACKAGE_DIST") or REPO / "dist")
+
+NEXT = f"{VERSION}+pkgtest1"  # sorts after VERSION for dpkg
+BROKEN = f"{VERSION}+pkgtest2"
+NEXT_MIGRATION = '''
+def m9001_package_test(db):
+    db.execute("CREATE TABLE package_test_upgrade (id INTEGER PRIMARY KEY)")
+
+
+MIGRATIONS.append(("9001_package_test_upgrade", m9001_package_test))
+'''
+BROKEN_MIGRATIONS = NEXT_MIGRATION + '''
+
+def m9002_package_test(db):
+    db.execute("CREATE TABLE package_test_half_done (id INTEGER PRIMARY KEY)")
+
+
+def m9003_package_test(db):
+    raise RuntimeError("this migration fails on purpose (tests/packaging)")
+
+
+MIGRATIONS.append(("9002_package_test_half_done", m9002_package_test))
+MIGRATIONS.append(("9003_package_test_fails", m9003_package_test))
+'''
 
 
 def built(role: str, arch: str) -> Path:
@@ -72,3 +96,26 @@ def build_variant(tmp_path: Path, version: str, migrations: str) -> Path:
                            str(out)], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"building {version} failed:\n{done.stderr[-3000:]}"
     return out / f"tableside-agent_{version}_amd64.deb"
+
+
+class Releases:
+    """The next two agent releases, built in the background from the session's start (about a
+    minute each): `next` with a new migration, `broken` with one that commits and one that fails."""
+
+    def __init__(self, where: Path):
+        pool = ThreadPoolExecutor(2)
+        self._next = pool.submit(build_variant, where, NEXT, NEXT_MIGRATION)
+        self._broken = pool.submit(build_variant, where, BROKEN, BROKEN_MIGRATIONS)
+        pool.shutdown(wait=False)
+
+    def next(self) -> Path:
+        return self._next.result(timeout=1200)
+
+    def broken(self) -> Path:
+        return self._broken.result(timeout=1200)
+
+
+@pytest.fixture(scope="session")
+def releases(tmp_path_factory) -> Releases:
+    built("agent", "amd64")
+    return Releases(tmp_path_factory.mktemp("releases"))

@@ -5,42 +5,24 @@ would: the unit's own ExecStart, as its User= with its SupplementaryGroups, in D
 environment; and it stops it with SIGTERM as `systemctl stop` does before each upgrade.
 """
 
-import json
 import signal
 import sqlite3
 import subprocess
-import time
 import urllib.request
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.packaging.conftest import VERSION, build_variant, built
+from tests.packaging.agent_box import (
+    PrinterEmulator,
+    agent_config,
+    counts,
+    migrations,
+    place_order,
+    tables_in,
+    wait_for_ticket,
+)
+from tests.packaging.conftest import NEXT, VERSION, built
 from tests.packaging.debian_root import DebianRoot
 from tests.services import free_port, wait_for_port
-
-NEXT = f"{VERSION}+pkgtest1"  # sorts after VERSION for dpkg
-BROKEN = f"{VERSION}+pkgtest2"
-NEXT_MIGRATION = '''
-def m9001_package_test(db):
-    db.execute("CREATE TABLE package_test_upgrade (id INTEGER PRIMARY KEY)")
-
-
-MIGRATIONS.append(("9001_package_test_upgrade", m9001_package_test))
-'''
-BROKEN_MIGRATIONS = NEXT_MIGRATION + '''
-
-def m9002_package_test(db):
-    db.execute("CREATE TABLE package_test_half_done (id INTEGER PRIMARY KEY)")
-
-
-def m9003_package_test(db):
-    raise RuntimeError("this migration fails on purpose (tests/packaging)")
-
-
-MIGRATIONS.append(("9002_package_test_half_done", m9002_package_test))
-MIGRATIONS.append(("9003_package_test_fails", m9003_package_test))
-'''
 
 
 def _exec_start(root: DebianRoot) -> list[str]:
@@ -65,85 +47,13 @@ class RunningAgent:
             self.process.wait(30)
 
 
-def _config(port: int, printer_port: int) -> str:
-    return f'''# edited by the installer (tests/packaging): must survive upgrades
-[agent]
-id = "pkgtest-agent"
-data_dir = "/var/lib/tableside"
-
-[http]
-host = "127.0.0.1"
-port = {port}
-public_url = "http://127.0.0.1:{port}"
-
-[broker]
-host = "127.0.0.1"
-port = {free_port()}
-username = "pkgtest-agent"
-
-[[tables]]
-name = "Table 1"
-
-[[printers]]
-name = "kitchen"
-kind = "escpos-tcp"
-stations = ["kitchen", "bar", "desserts"]
-options = {{ host = "127.0.0.1", port = {printer_port} }}
-
-[pos]
-kind = "simulator"
-options = {{ path = "/var/lib/tableside/pos-checks.jsonl" }}
-'''
-
-
-def _counts(root: DebianRoot) -> dict[str, int]:
-    db = sqlite3.connect(f"file:{root.file('/var/lib/tableside/agent.sqlite')}?mode=ro", uri=True)
-    try:
-        return {table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("orders", "order_lines", "outbox", "device_jobs", "tables", "settings")}
-    finally:
-        db.close()
-
-
-def _migrations(root: DebianRoot) -> set[str]:
-    db = sqlite3.connect(f"file:{root.file('/var/lib/tableside/agent.sqlite')}?mode=ro", uri=True)
-    try:
-        return {row[0] for row in db.execute("SELECT name FROM _migrations")}
-    finally:
-        db.close()
-
-
-def _tables_in(root: DebianRoot) -> set[str]:
-    db = sqlite3.connect(f"file:{root.file('/var/lib/tableside/agent.sqlite')}?mode=ro", uri=True)
-    try:
-        return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    finally:
-        db.close()
-
-
-def _wait_for_ticket(folder: Path, text: str, within: float = 30.0) -> str:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        for ticket in sorted(folder.glob("ticket-*.txt")):
-            content = ticket.read_text()
-            if text in content:
-                return content
-        time.sleep(0.1)
-    raise AssertionError(f"no ticket with {text!r} in {folder} after {within}s: {sorted(folder.iterdir())}")
-
-
 def _in_root_ids(root: DebianRoot, user: str) -> str:
     return root.run("id", user).stdout
 
 
-def test_agent_package_installs_serves_upgrades_and_purges(debian_root, tmp_path):
+def test_agent_package_installs_serves_upgrades_and_purges(debian_root, releases, tmp_path):
     root = debian_root
     first = built("agent", "amd64")
-    # the next two releases (one with a new migration, one whose migration fails), built meanwhile
-    builds = ThreadPoolExecutor(2)
-    next_build = builds.submit(build_variant, tmp_path, NEXT, NEXT_MIGRATION)
-    broken_build = builds.submit(build_variant, tmp_path, BROKEN, BROKEN_MIGRATIONS)
-    builds.shutdown(wait=False)
 
     # -- install as the issue says: dpkg -i, then apt-get -f install pulls python3 from Debian
     root.file(f"/tmp/{first.name}").write_bytes(first.read_bytes())
@@ -177,14 +87,11 @@ def test_agent_package_installs_serves_upgrades_and_purges(debian_root, tmp_path
 
     # -- configure (as an installer edits the conffile), start as the service would, order, ticket
     port, printer_port = free_port(), free_port()
-    edited = _config(port, printer_port)
+    edited = agent_config(port, printer_port)
     root.file("/etc/tableside/agent.toml").write_text(edited)
     tickets = tmp_path / "tickets"
-    emulator = subprocess.Popen([str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "tableside"),
-                                 "printer", "emulator", "--port", str(printer_port), "--out-dir", str(tickets)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    emulator = PrinterEmulator(printer_port, tickets)
     try:
-        wait_for_port(printer_port, timeout=30, alive=emulator)
         agent = RunningAgent(root, port, tmp_path / "agent-1.log")
         try:
             setup = root.run("tableside", "agent", "setup", "--config", "/etc/tableside/agent.toml",
@@ -193,28 +100,21 @@ def test_agent_package_installs_serves_upgrades_and_purges(debian_root, tmp_path
             assert "test page printed on kitchen" in setup.stdout
             assert f"staff dashboard: http://127.0.0.1:{port}/staff" in setup.stdout
             table_url = next(word for word in setup.stdout.split() if "/t/" in word)
-            _wait_for_ticket(tickets, "TEST PAGE")
+            wait_for_ticket(tickets, "TEST PAGE")
 
-            token = table_url.rsplit("/t/", 1)[1]
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/api/v1/tables/{token}/orders", method="POST",
-                data=json.dumps({"lines": [{"item_id": "onion-soup", "qty": 2}]}).encode(),
-                headers={"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())})
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                assert answer.status == 201
-                order = json.load(answer)["order"]
-            _wait_for_ticket(tickets, f"Order #{order['number']}")
+            order = place_order(port, table_url)
+            wait_for_ticket(tickets, f"Order #{order['number']}")
         finally:
             agent.stop()
-        before = _counts(root)
+        before = counts(root)
         assert before["orders"] == 1 and before["outbox"] >= 1
 
         # -- upgrade to the next release: backup, new migration, everything kept
-        next_deb, broken_deb = next_build.result(timeout=900), broken_build.result(timeout=900)
+        next_deb, broken_deb = releases.next(), releases.broken()
         upgraded = root.install(next_deb)
         assert "backed up" in upgraded.stdout and "9001_package_test_upgrade" in upgraded.stdout
-        assert _counts(root) == before
-        assert "9001_package_test_upgrade" in _migrations(root)
+        assert counts(root) == before
+        assert "9001_package_test_upgrade" in migrations(root)
         assert root.file("/etc/tableside/agent.toml").read_text() == edited
         backups = sorted(root.file("/var/lib/tableside/backups").glob(f"agent-before-{NEXT}-*.sqlite"))
         assert len(backups) == 1 and root.mode(str(backups[0].relative_to(root.path)))[1:] == ("tableside", "tableside")
@@ -228,13 +128,12 @@ def test_agent_package_installs_serves_upgrades_and_purges(debian_root, tmp_path
                 assert answer.status == 200
         finally:
             agent.stop()
-        assert _counts(root)["orders"] == 1
+        assert counts(root)["orders"] == 1
         db = sqlite3.connect(f"file:{root.file('/var/lib/tableside/agent.sqlite')}?mode=ro", uri=True)
         assert db.execute("SELECT id FROM orders").fetchone()[0] == order["id"]
         db.close()
     finally:
-        emulator.terminate()
-        emulator.wait(10)
+        emulator.stop()
 
     # -- an upgrade whose migration fails: the old database is back, the package says why
     failed = root.install(broken_deb, check=False)
@@ -242,10 +141,10 @@ def test_agent_package_installs_serves_upgrades_and_purges(debian_root, tmp_path
     said = failed.stdout + failed.stderr
     assert "migration failed" in said and "the agent stays stopped" in said
     assert "RuntimeError: this migration fails on purpose" in said
-    assert "package_test_half_done" not in _tables_in(root)  # 9002 had committed: undone by the restore
-    assert _migrations(root) >= {"9001_package_test_upgrade"} and "9002_package_test_half_done" not in \
-        _migrations(root)
-    assert _counts(root) == before
+    assert "package_test_half_done" not in tables_in(root)  # 9002 had committed: undone by the restore
+    assert migrations(root) >= {"9001_package_test_upgrade"} and "9002_package_test_half_done" not in \
+        migrations(root)
+    assert counts(root) == before
 
     # -- going back is a downgrade: refused, unless asked for after such a failure
     refused = root.install(next_deb, check=False)
@@ -255,7 +154,7 @@ def test_agent_package_installs_serves_upgrades_and_purges(debian_root, tmp_path
         f"install ok installed {NEXT}"
     agent = RunningAgent(root, port, tmp_path / "agent-3.log")
     agent.stop()
-    assert _counts(root) == before
+    assert counts(root) == before
 
     # -- remove keeps data and config; purge deletes them
     root.run("apt-get", "remove", "-y", "-q", "tableside-agent")
