@@ -6,6 +6,7 @@ machine's loopback; commands go in through nsenter into the container's namespac
 registered with a machine manager (there is none here): we keep nspawn's pid and stop it ourselves.
 """
 
+import secrets
 import shutil
 import signal
 import subprocess
@@ -26,7 +27,8 @@ class BootedRoot:
         self.root, self.log = root, log
         with log.open("ab") as out:
             self.nspawn = subprocess.Popen(
-                ["systemd-nspawn", "--quiet", "--keep-unit", "--register=no", "--boot", "-D", str(root.path)],
+                ["systemd-nspawn", "--quiet", "--keep-unit", "--register=no", "--boot", "-D", str(root.path),
+                 f"--machine=tableside-pkgtest-{secrets.token_hex(4)}"],  # its own name: runs may overlap
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
         self.leader = self._find_leader(within=60)
         # boot finished ("running", or "degraded" when some unrelated unit failed in a container);

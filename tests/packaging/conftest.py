@@ -68,7 +68,9 @@ def debian_root(tmp_path) -> DebianRoot:
     reason = tools_missing()
     if reason:
         missing(reason)
-    return DebianRoot.unpack(tmp_path / "root", tmp_path / "debootstrap.log")
+    root = DebianRoot.unpack(tmp_path / "root", tmp_path / "debootstrap.log")
+    yield root
+    shutil.rmtree(root.path, ignore_errors=True)  # half a gigabyte each; the logs beside it stay
 
 
 def _source_copy(where: Path) -> Path:

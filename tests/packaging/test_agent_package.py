@@ -3,6 +3,7 @@
 Inside the root there is no systemd running (a chroot), so the test starts the agent as the unit
 would: the unit's own ExecStart, as its User= with its SupplementaryGroups, in Debian's
 environment; and it stops it with SIGTERM as `systemctl stop` does before each upgrade.
+test_agent_service.py does the same under a booted systemd, where the scripts call systemctl.
 """
 
 import signal
@@ -10,6 +11,8 @@ import sqlite3
 import subprocess
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from tests.packaging.agent_box import (
     PrinterEmulator,
@@ -23,6 +26,9 @@ from tests.packaging.agent_box import (
 from tests.packaging.conftest import NEXT, VERSION, built
 from tests.packaging.debian_root import DebianRoot
 from tests.services import free_port, wait_for_port
+
+# installing, booting and building take minutes on a loaded 2-core machine, not the suite's 2
+pytestmark = pytest.mark.timeout(900)
 
 
 def _exec_start(root: DebianRoot) -> list[str]:

@@ -5,6 +5,8 @@ restarted, and an upgrade over the running agent that stops, backs up, migrates 
 import time
 import urllib.request
 
+import pytest
+
 from tests.packaging.agent_box import (
     PrinterEmulator,
     agent_config,
@@ -16,6 +18,9 @@ from tests.packaging.agent_box import (
 from tests.packaging.booted import BootedRoot, nspawn_missing
 from tests.packaging.conftest import built
 from tests.services import free_port, missing
+
+# installing, booting and building take minutes on a loaded 2-core machine, not the suite's 2
+pytestmark = pytest.mark.timeout(900)
 
 UNIT = "tableside-agent.service"
 

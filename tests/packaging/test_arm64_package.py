@@ -12,9 +12,14 @@ import tarfile
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.packaging.conftest import built
 from tests.packaging.debian_root import CACHE, SERVICE_ENV, DebianRoot, tools_missing
 from tests.services import free_port, missing
+
+# installing, booting and building take minutes on a loaded 2-core machine, not the suite's 2
+pytestmark = pytest.mark.timeout(900)
 
 EM_AARCH64, EM_X86_64 = 183, 62
 ARM_TARBALL = CACHE / "debian12-bookworm-arm64-python3-v1.tar.gz"
@@ -117,3 +122,4 @@ def test_arm64_agent_answers_healthz_under_qemu(tmp_path):
     finally:
         process.terminate()
         process.wait(60)
+        shutil.rmtree(root.path, ignore_errors=True)

@@ -9,11 +9,15 @@ import subprocess
 import time
 import urllib.request
 
+import pytest
 from sqlalchemy import NullPool, create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.packaging.conftest import built
 from tests.services import free_port, mosquitto, postgres_url, wait_for_port
+
+# installing, booting and building take minutes on a loaded 2-core machine, not the suite's 2
+pytestmark = pytest.mark.timeout(900)
 
 
 def _environment_file(text_: str) -> dict[str, str]:
