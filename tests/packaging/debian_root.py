@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 CACHE = Path(os.environ.get("TABLESIDE_CI_CACHE", "/var/cache/tableside-ci"))
@@ -21,6 +22,9 @@ SUITE = "bookworm"
 EXTRA = ["systemd", "file"]  # what the tests need inside besides minbase; part of the cache key
 TARBALL = CACHE / f"debian12-{SUITE}-minbase-{'-'.join(EXTRA)}-v1.tar.gz"
 ARCHIVES = CACHE / "apt-archives"
+# its package lists age: Debian replaces superseded versions, so a stale list would ask for files
+# gone from the registry; a week-old root is made again
+MAX_AGE_S = 7 * 24 * 3600
 # Debian 12's environment for a service: what systemd gives a unit, not the test runner's
 SERVICE_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 
@@ -75,7 +79,7 @@ class DebianRoot:
 
     @classmethod
     def unpack(cls, where: Path, log: Path) -> "DebianRoot":
-        if not TARBALL.exists():
+        if not TARBALL.exists() or time.time() - TARBALL.stat().st_mtime > MAX_AGE_S:
             _make_tarball(log)
         where.mkdir(parents=True)
         with tarfile.open(TARBALL) as tar:

@@ -9,13 +9,14 @@ import shutil
 import struct
 import subprocess
 import tarfile
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.packaging.conftest import built
-from tests.packaging.debian_root import CACHE, SERVICE_ENV, DebianRoot, tools_missing
+from tests.packaging.debian_root import CACHE, MAX_AGE_S, SERVICE_ENV, DebianRoot, tools_missing
 from tests.services import free_port, missing
 
 # installing, booting and building take minutes on a loaded 2-core machine, not the suite's 2
@@ -68,7 +69,7 @@ def test_build_refuses_32_bit_arm(tmp_path):
 
 
 def _arm64_root(where: Path) -> DebianRoot:
-    if not ARM_TARBALL.exists():
+    if not ARM_TARBALL.exists() or time.time() - ARM_TARBALL.stat().st_mtime > MAX_AGE_S:
         build = CACHE / "arm64.partial"
         shutil.rmtree(build, ignore_errors=True)
         subprocess.run(["debootstrap", "--foreign", "--arch=arm64", "--variant=minbase", "--include=python3",
