@@ -50,14 +50,14 @@ def _make_tarball(log: Path) -> None:
     """debootstrap once; the tarball appears only when complete (a killed run leaves no half root)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     ARCHIVES.mkdir(exist_ok=True)
-    build = CACHE / "root.partial"
+    build = CACHE / f"root.partial-{os.getpid()}"  # two runs at once each make their own
     shutil.rmtree(build, ignore_errors=True)
     with log.open("ab") as out:
         subprocess.run(["debootstrap", "--variant=minbase", f"--include={','.join(EXTRA)}", SUITE, str(build)],
                        check=True, stdout=out, stderr=subprocess.STDOUT, timeout=900)
         # package lists inside, so that installing our .deb can pull its dependencies
         _enter(build, ["apt-get", "update", "-qq"], stdout=out, stderr=subprocess.STDOUT, timeout=600)
-    partial = TARBALL.with_suffix(".partial")
+    partial = TARBALL.with_suffix(f".partial-{os.getpid()}")
     with tarfile.open(partial, "w:gz", compresslevel=1) as tar:
         tar.add(build, arcname=".")
     partial.rename(TARBALL)

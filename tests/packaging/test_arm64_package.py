@@ -5,6 +5,7 @@ first stage, its .debs unpacked, no maintainer scripts run) and its Python, Debi
 is started by qemu-aarch64-static named on the command line (no binfmt registration on the host).
 """
 
+import os
 import shutil
 import struct
 import subprocess
@@ -70,14 +71,14 @@ def test_build_refuses_32_bit_arm(tmp_path):
 
 def _arm64_root(where: Path) -> DebianRoot:
     if not ARM_TARBALL.exists() or time.time() - ARM_TARBALL.stat().st_mtime > MAX_AGE_S:
-        build = CACHE / "arm64.partial"
+        build = CACHE / f"arm64.partial-{os.getpid()}"
         shutil.rmtree(build, ignore_errors=True)
         subprocess.run(["debootstrap", "--foreign", "--arch=arm64", "--variant=minbase", "--include=python3",
                         "bookworm", str(build)], check=True, capture_output=True, timeout=900)
         # the first stage unpacks only the essentials; unpack the rest (python3 and its libraries) too
         for deb in sorted((build / "var" / "cache" / "apt" / "archives").glob("*.deb")):
             subprocess.run(["dpkg-deb", "-x", str(deb), str(build)], check=True, timeout=120)
-        partial = ARM_TARBALL.with_suffix(".partial")
+        partial = ARM_TARBALL.with_suffix(f".partial-{os.getpid()}")
         with tarfile.open(partial, "w:gz", compresslevel=1) as tar:
             tar.add(build, arcname=".")
         partial.rename(ARM_TARBALL)
