@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info dist
+	rm -rf $(VENV) .pytest_cache build *.egg-info
 
 # Debian packages (docs/operations.md): the agent for amd64 and arm64, the hub for amd64, into dist/
 PKG_VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
