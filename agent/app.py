@@ -11,6 +11,8 @@ from pathlib import Path
 import sqlite_utils
 from aiohttp import web
 
+from agent.backup import recovery_code
+from agent.backup.service import BACKUPS, BackupMetrics, BackupService
 from agent.config import AgentConfig
 from agent.devices.device import build_devices
 from agent.devices.dispatch import Dispatcher
@@ -21,15 +23,18 @@ from agent.link import hub_pushes, payments_inbox
 from agent.link.hub_pushes import stored_settings, with_settings
 from agent.link.identity import load_or_create_key, public_key_of
 from agent.link.pump import AgentLink
+from agent.link.renewal import Renewal
 from agent.menu.catalog import MenuDoc, import_menu, load_menu_file, menu_is_empty, read_menu
 from agent.menu.pos_sync import poll_pos_updates, sync_from_pos
+from agent.paired import read_pairing
 from agent.state import STATE, AgentState
 from agent.store.database import Database
 from agent.store.migrations import migrate
 from agent.visits import tables
+from agent.visits.visit_ends import end_visits_when_over
 from agent.web import openapi, pos_webhook
 from agent.web.compressed import HOT, HOT_SIZE, Cache
-from agent.web.diner import notices, orders_api, pages, visit_api, vitals_api
+from agent.web.diner import notices, orders_api, pages, receipt_page, visit_api, vitals_api
 from agent.web.errors import error_middleware
 from agent.web.metrics import METRICS, AgentMetrics, metrics, timing_middleware
 from agent.web.rate_limits import LIMITS, DinerLimits
@@ -55,6 +60,7 @@ def create_app(config: AgentConfig) -> web.Application:
     app.add_routes(staff_routes)
     app.add_routes(notices.routes)  # before pages: /t/back is not a table token
     app.add_routes(pages.routes)
+    app.add_routes(receipt_page.routes)
     app.add_routes(pos_webhook.routes)
     app.router.add_get("/metrics", metrics)
     vitals_api.setup(app)
@@ -119,6 +125,26 @@ async def _import_pos_menu(state: AgentState, pos) -> None:
         log.warning("menu import from the POS failed; keeping the stored menu", extra={"error": str(exc)})
 
 
+async def _start_backups(app: web.Application, config: AgentConfig, database: Database, events: EventBus,
+                         wake_link) -> list[asyncio.Task]:
+    """Always on (agent/backup/service.py); sealed with the restaurant's recovery code, uploaded when paired."""
+    code, _ = await asyncio.to_thread(recovery_code.load_or_create, config.data_dir)
+    pairing = await asyncio.to_thread(read_pairing, config.data_dir)
+    paired = pairing if pairing is not None and pairing.agent_id == config.agent.id else None
+    service = app[BACKUPS] = BackupService(config, database, recovery_code.derive(code), pairing=paired,
+                                           events=events, metrics=BackupMetrics(app[METRICS].registry),
+                                           wake_link=wake_link)
+    return await service.start()
+
+
+async def _renewal(config: AgentConfig, link: AgentLink) -> Renewal | None:
+    """A box paired for TLS renews its certificate; it reconnects the link on the new one."""
+    pairing = await asyncio.to_thread(read_pairing, Path(config.data_dir))
+    if pairing is None or not config.broker.tls:
+        return None
+    return Renewal(pairing.link_dir, config.hub.url, link.reconnect)
+
+
 @contextlib.asynccontextmanager
 async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator[None]:
     database = Database(Path(config.data_dir) / "agent.sqlite")
@@ -148,12 +174,19 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         handlers = {**payments_inbox.make_handlers(current_config), **hub_pushes.HANDLERS}
         link = AgentLink(config, database, handlers=handlers, events=events,
                          public_key=public_key_of(signing_key), after_apply=after_apply)
-        app[STATE] = AgentState(config, database, menu, dispatcher, link, events=events, signing_key=signing_key)
+        renewal = await _renewal(config, link)
+        app[STATE] = AgentState(config, database, menu, dispatcher, link, events=events, signing_key=signing_key,
+                                renewal=renewal)
         await app[STATE].reload_tables()
         link_task = asyncio.create_task(link.run(), name="link")
         feed = DeviceFeed(database, dispatcher, config.agent.id, link.wake)
         tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher"), link_task,
-                 asyncio.create_task(feed.run(), name="device-feed")]
+                 asyncio.create_task(feed.run(), name="device-feed"),
+                 asyncio.create_task(end_visits_when_over(database, events, current_config, link.wake),
+                                     name="visit-ends")]
+        tasks += await _start_backups(app, config, database, events, link.wake)
+        if renewal is not None:
+            tasks.append(asyncio.create_task(renewal.run(), name="certificate-renewal"))
         if POS_DEVICE in devices:
             pos = devices[POS_DEVICE].pos
             if config.pos.import_menu_on_start:
@@ -168,6 +201,8 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         await _stop(tasks, link, link_task)
         if STATE in app:
             app[STATE].hasher.close()
+        if BACKUPS in app:
+            await asyncio.to_thread(app[BACKUPS].close)
         for device in devices.values():
             with contextlib.suppress(Exception):
                 await device.close()

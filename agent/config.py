@@ -1,15 +1,16 @@
 """Agent configuration: a TOML file, then TABLESIDE_AGENT_* environment overrides.
 
-    [agent]     id, data_dir
+    [agent]     id, data_dir, log_format ("text" or "json": one JSON object per line)
     [http]      host, port, public_url
     [hub]       url                      (where pay links and the operator live)
     [broker]    host, port, username, password, keepalive, tls, cafile, certfile, keyfile
     [link]      window, resend_after, retention_days
     [dispatch]  hold_after, status_interval, fallback_after, deliver_timeout
-    [restaurant] menu, tax_mode, tax_rate_bp, close_when_paid, wifi_ssid, wifi_password
+    [restaurant] menu, tax_mode, tax_rate_bp, close_when_paid, visit_grace_minutes, wifi_ssid, wifi_password
     [payments]  hold_minutes             (how long a share is held for the diner paying it)
     [limits]    per_table_per_minute, per_table_burst, per_client_per_minute, per_client_burst
     [metrics]   allow_from               (networks besides the box itself that may read /metrics)
+    [backup]    interval_minutes, dir, keep_hourly, keep_daily, alert_after_minutes  (docs/recovery.md)
     [[tables]]  name                     (created at first start)
     [[printers]] name, kind, stations, paper ("80mm"/"58mm"), fallback, options = {...}
     [pos]       kind, poll_interval, import_menu_on_start, options = {...}
@@ -46,6 +47,7 @@ class ConfigError(ValueError):
 class AgentSection(msgspec.Struct, forbid_unknown_fields=True):
     id: str = "agent-1"
     data_dir: str = "./tableside-data"
+    log_format: Literal["text", "json"] = "text"
 
 
 class HttpSection(msgspec.Struct, forbid_unknown_fields=True):
@@ -90,7 +92,9 @@ class RestaurantSection(msgspec.Struct, forbid_unknown_fields=True):
     # "inclusive": prices include tax (EU, UK, AU); "exclusive": tax is added on top by rate (US)
     tax_mode: Literal["inclusive", "exclusive"] = "inclusive"
     tax_rate_bp: Annotated[int, msgspec.Meta(ge=0, le=10000)] = 0  # for items without their own rate
-    close_when_paid: bool = True  # a settled bill ends the party's visit: the next scan is a fresh table
+    close_when_paid: bool = True  # a settled bill frees the table: the next scan is a fresh table
+    # ...while the party's phones keep their visit until all is served and this long has passed
+    visit_grace_minutes: Annotated[float, msgspec.Meta(ge=0, le=24 * 60)] = 15.0
     wifi_ssid: str = ""  # printed on table cards as a join-the-Wi-Fi QR code
     wifi_password: str = ""
 
@@ -120,6 +124,16 @@ class MetricsSection(msgspec.Struct, forbid_unknown_fields=True):
                 ipaddress.ip_network(network)
             except ValueError as exc:
                 raise ValueError(f"metrics.allow_from: {exc}") from None
+
+
+class BackupSection(msgspec.Struct, forbid_unknown_fields=True):
+    """Backups of the box (agent/backup/, docs/recovery.md): always on."""
+
+    interval_minutes: Annotated[float, msgspec.Meta(ge=1, le=24 * 60)] = 5.0  # besides one after each settled bill
+    dir: str = ""  # "": {data_dir}/backups; better a second disk or a USB stick
+    keep_hourly: Annotated[int, msgspec.Meta(ge=1, le=24 * 30)] = 24
+    keep_daily: Annotated[int, msgspec.Meta(ge=1, le=365)] = 7
+    alert_after_minutes: Annotated[float, msgspec.Meta(ge=5, le=7 * 24 * 60)] = 60.0  # older: the red banner
 
 
 class TableConf(msgspec.Struct, forbid_unknown_fields=True):
@@ -153,6 +167,7 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
     payments: PaymentsSection = msgspec.field(default_factory=PaymentsSection)
     limits: LimitsSection = msgspec.field(default_factory=LimitsSection)
     metrics: MetricsSection = msgspec.field(default_factory=MetricsSection)
+    backup: BackupSection = msgspec.field(default_factory=BackupSection)
     tables: list[TableConf] = msgspec.field(default_factory=lambda: [TableConf("Table 1")])
     printers: list[PrinterConf] = []
     pos: PosConf | None = None
@@ -169,7 +184,7 @@ class AgentConfig(msgspec.Struct, forbid_unknown_fields=True):
 _SCALAR_SECTIONS = {
     "agent": AgentSection, "http": HttpSection, "hub": HubSection, "broker": BrokerSection,
     "link": LinkSection, "dispatch": DispatchSection, "restaurant": RestaurantSection,
-    "payments": PaymentsSection, "limits": LimitsSection,
+    "payments": PaymentsSection, "limits": LimitsSection, "backup": BackupSection,
 }
 
 

@@ -8,11 +8,13 @@ hints: the stores hold the truth, so a stream that drops only costs a reload.
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 QUEUE_SIZE = 256
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,13 @@ class Subscription:
 class EventBus:
     def __init__(self) -> None:
         self._subscribers: set[Subscription] = set()
+        self._listeners: list[Callable[[Event], None]] = []
         self._ids = itertools.count(1)
+
+    def listen(self, callback: Callable[[Event], None]) -> None:
+        """A part of the agent that reacts to events (backups after a settled bill): called on each
+        publish, on the event loop, and must not block. Not a stream: `subscribers` does not count it."""
+        self._listeners.append(callback)
 
     def close(self) -> None:
         for subscriber in list(self._subscribers):
@@ -65,6 +73,11 @@ class EventBus:
     def publish(self, kind: str, data: dict[str, Any] | None = None, *, table_id: str | None = None,
                 staff_only: bool = False) -> None:
         event = Event(kind, data or {}, table_id, staff_only, next(self._ids))
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:  # publishing never fails: one listener's bug is logged, the rest go on
+                log.exception("event listener failed", extra={"kind": kind})
         for subscriber in list(self._subscribers):
             if subscriber.wants(event):
                 subscriber.offer(event)

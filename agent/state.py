@@ -11,6 +11,7 @@ from agent.devices.dispatch import Dispatcher
 from agent.events import EventBus
 from agent.link.hub_pushes import stored_settings, with_settings
 from agent.link.pump import AgentLink
+from agent.link.renewal import Renewal
 from agent.menu.catalog import Menu, read_menu
 from agent.staff.hashing import SecretHasher
 from agent.store.database import Database
@@ -30,6 +31,7 @@ class AgentState:
     tables: dict[str, Table] = field(default_factory=dict)  # by token: every diner request needs one
     bill_news: dict[str, asyncio.Task] = field(default_factory=dict)  # bills about to be published (web/live.py)
     hasher: SecretHasher = field(default_factory=SecretHasher)  # staff PINs and passwords, on its own pool
+    renewal: Renewal | None = None  # the TLS certificate's renewal, on a box paired for TLS
 
     async def reload_menu(self) -> None:
         self.menu = await self.database.read(read_menu)

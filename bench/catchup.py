@@ -23,7 +23,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from drivers.escpos.emulator import PrinterEmulator  # noqa: E402
-from tests.chaos.cluster import agent_service, hub_service  # noqa: E402
+from tests.chaos.cluster import agent_service, enroll_agent, hub_service  # noqa: E402
 from tests.chaos.uplink import Uplink  # noqa: E402
 from tests.services import mosquitto  # noqa: E402
 
@@ -55,6 +55,7 @@ async def main(backlog: int, rate: float) -> None:
         hub = hub_service(root, broker.port)
         agent = agent_service(root, uplink.port, hub.url, printer.port)
         await asyncio.to_thread(hub.start)
+        await asyncio.to_thread(enroll_agent, hub)
         await asyncio.to_thread(agent.start)
         agent_db, hub_db = root / "agent" / "agent.sqlite", root / "hub" / "hub.sqlite"
         try:

@@ -21,8 +21,8 @@ class OrderLine(msgspec.Struct, forbid_unknown_fields=True):
     item_id: str
     name: str
     qty: Qty
-    unit_price_minor: int
-    line_total_minor: int
+    unit_price_minor: NonNeg
+    line_total_minor: NonNeg  # modifiers may lower a line (a signed price), never below nothing
     modifiers: list[LineModifier] = []
     note: str = ""
 

@@ -7,17 +7,19 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hub.appkeys import CONFIG, ENROLLMENT, LINK, STORE
+from hub.appkeys import BACKUPS, CONFIG, ENROLLMENT, LINK, STORE
+from hub.backups.blobs import BlobStore
 from hub.config import HubConfig
 from hub.enrollment import crl
 from hub.enrollment.service import Enrollment
 from hub.link import HubLink
 from hub.metrics import METRICS, HubMetrics, http_timing
 from hub.metrics import serve as serve_metrics
+from hub.metrics_state import keep_fresh
 from hub.payments.wiring import setup_payments
 from hub.store import HubStore, migrate
 from hub.store.singleton import run_as_singleton
-from hub.web import agents_api, enrollment_api, openapi, operator_api
+from hub.web import agents_api, backups_api, enrollment_api, openapi, operator_api
 from hub.web.errors import error_middleware
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,8 @@ def create_app(config: HubConfig) -> web.Application:
     operator_api.setup_routes(app)
     agents_api.setup_routes(app)
     enrollment_api.setup_routes(app)
+    app[BACKUPS] = BlobStore(config.backups_dir, config.backups_keep)
+    backups_api.setup_routes(app)
     setup_payments(app)  # after _store_and_link: payments use the store and the link
     openapi.setup_routes(app)
     return app
@@ -53,7 +57,7 @@ async def _store_and_link(app: web.Application) -> AsyncIterator[None]:
     link = HubLink(config, store, metrics=app[METRICS])
     app[STORE] = store
     app[LINK] = link
-    enrollment = app[ENROLLMENT] = Enrollment(config, store.engine)
+    enrollment = app[ENROLLMENT] = Enrollment(config, store.engine, on_revoked=link.roster.forget)
     ca = await enrollment.ca()  # made at the first start: a broker's config can point at its files
     task = asyncio.create_task(link.run(), name="hub-link")
     async with contextlib.AsyncExitStack() as stack:
@@ -62,6 +66,11 @@ async def _store_and_link(app: web.Application) -> AsyncIterator[None]:
             store.engine, "hub.enrollment.crl", lambda: crl.keep_fresh(ca, store.engine, config)), name="hub-crl")
         stack.push_async_callback(_cancelled, fresh)
         if config.metrics_port is not None:
+            metrics = app[METRICS]
+            metrics.watch_pool(store.engine)
+            state = asyncio.create_task(keep_fresh(metrics.state, store.engine, config.crl_path,
+                                                   metrics.state_every_s), name="hub-metrics-state")
+            stack.push_async_callback(_cancelled, state)
             port = await stack.enter_async_context(serve_metrics(app[METRICS], config.metrics_host,
                                                                  config.metrics_port))
             app[METRICS].port = port

@@ -2,6 +2,7 @@
 
 from aiohttp import web
 
+from hub.backups.blobs import BlobStore
 from hub.config import HubConfig
 from hub.enrollment.service import Enrollment
 from hub.link import HubLink
@@ -11,3 +12,4 @@ CONFIG = web.AppKey("config", HubConfig)
 STORE = web.AppKey("store", HubStore)
 LINK = web.AppKey("link", HubLink)
 ENROLLMENT = web.AppKey("enrollment", Enrollment)
+BACKUPS = web.AppKey("backups", BlobStore)  # agents' sealed backups (hub/backups/)

@@ -5,6 +5,7 @@
     database_url = "postgresql+psycopg://hub@db/hub"   # default sqlite:///{data_dir}/hub.sqlite
     public_url = "https://hub.example.com"   # default http://{http.host}:{http.port}
     operator_token = "..."                   # required, at least 24 characters
+    log_format = "text"                      # or "json": one JSON object per line (docs/scaling.md)
 
     [http]
     host = "127.0.0.1"
@@ -40,15 +41,20 @@
     dir = "/var/lib/tableside-hub/ca"        # default {data_dir}/ca; its key is 0600
     cert_days = 90                           # agents' certificates; renewed with a third left
     crl_days = 7                             # the revocation list's validity; re-signed at half
-    crl_path = "/etc/mosquitto/tableside.crl"  # where the broker reads it; default {ca.dir}/crl.pem
+    crl_path = "/etc/mosquitto/tableside/crl.pem"  # where the broker reads it; default {ca.dir}/crl.pem
     on_crl_change = "systemctl reload mosquitto"     # run after the CRL is written (optional)
-    on_revoke = "systemctl restart mosquitto"        # run after a revocation: drops connected agents
+    on_revoke = "/opt/tableside/bin/python /usr/share/tableside/mosquitto/kick_revoked.py"  # drops revoked agents
 
     [enrollment]                             # what a newly paired agent is told
     broker_host = "mqtt.example.com"         # default broker.host
     broker_port = 8883                       # default broker.port
     broker_tls = true                        # client certificates over TLS (false: the demo)
     code_minutes = 30                        # how long an enrollment code is valid
+
+    [backups]                                # agents' sealed backups (docs/recovery.md)
+    dir = "/var/lib/tableside-hub/backups"   # default {data_dir}/backups; shared by every worker
+    keep = 48                                # per agent, the newest kept
+    max_mb = 64                              # one backup at most
 
 Every key has an environment override named TABLESIDE_HUB_<KEY> for the [hub] section and
 TABLESIDE_HUB_<SECTION>_<KEY> for the others, e.g. TABLESIDE_HUB_OPERATOR_TOKEN,
@@ -192,6 +198,16 @@ _MINUTES = _number(1, 7 * 24 * 60, "minutes")
 _IN_FLIGHT = _count(1, 100_000)
 _BATCH = _count(1, 10_000)
 _CONCURRENCY = _count(0, 64)
+_KEEP = _count(1, 10_000)
+_MAX_MB = _number(1, 100_000, "megabytes")
+LOG_FORMATS = ("text", "json")
+
+
+def _log_format(value: Any) -> str:
+    text = _text(value).lower()
+    if text not in LOG_FORMATS:
+        raise ValueError(f"expected one of {', '.join(LOG_FORMATS)}, got {value!r}")
+    return text
 
 
 def _check(key: str, check: Callable[[Any], Any], value: Any) -> Any:
@@ -236,6 +252,10 @@ class HubConfig:
     agent_broker_port: int = 0  # 0: broker_port
     agent_broker_tls: bool = False
     code_minutes: float = 30.0
+    backups_dir: Path | None = None  # None: {data_dir}/backups
+    backups_keep: int = 48
+    backups_max_mb: float = 64.0
+    log_format: str = "text"  # "json": one JSON object per line
 
     def __post_init__(self) -> None:
         # Checked here too, so a config built in code is as safe as one loaded from a file.
@@ -282,6 +302,10 @@ class HubConfig:
         put("agent_broker_port", _check("enrollment.broker_port", _port, self.agent_broker_port or self.broker_port))
         put("agent_broker_tls", _check("enrollment.broker_tls", _bool, self.agent_broker_tls))
         put("code_minutes", _check("enrollment.code_minutes", _MINUTES, self.code_minutes))
+        put("backups_dir", _check("backups.dir", _path, self.backups_dir or self.data_dir / "backups"))
+        put("backups_keep", _check("backups.keep", _KEEP, self.backups_keep))
+        put("backups_max_mb", _check("backups.max_mb", _MAX_MB, self.backups_max_mb))
+        put("log_format", _check("hub.log_format", _log_format, self.log_format))
 
     @property
     def batches_at_once(self) -> int:
@@ -302,6 +326,7 @@ _KEYS: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("hub", "database_url"): ("database_url", _database_url),
     ("hub", "public_url"): ("public_url", _http_url),
     ("hub", "operator_token"): ("operator_token", _token),
+    ("hub", "log_format"): ("log_format", _log_format),
     ("http", "host"): ("http_host", _text),
     ("http", "port"): ("http_port", lambda v: _port(v, allow_zero=True)),
     ("broker", "host"): ("broker_host", _text),
@@ -330,6 +355,9 @@ _KEYS: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("enrollment", "broker_port"): ("agent_broker_port", _port),
     ("enrollment", "broker_tls"): ("agent_broker_tls", _bool),
     ("enrollment", "code_minutes"): ("code_minutes", _MINUTES),
+    ("backups", "dir"): ("backups_dir", _path),
+    ("backups", "keep"): ("backups_keep", _KEEP),
+    ("backups", "max_mb"): ("backups_max_mb", _MAX_MB),
 }
 _REQUIRED = (("hub", "data_dir"), ("hub", "operator_token"))
 

@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     setup.add_argument("--skip-pairing", action="store_true", help="leave pairing out (a box paired already)")
     setup.add_argument("--skip-printers", action="store_true", help="no printer search and no test pages")
     setup.add_argument("--skip-service", action="store_true", help="do not enable and start tableside-agent")
+    from agent.backup.cli import add_backup_parser, add_replace_arguments
+
+    add_replace_arguments(setup)  # --replace, --recovery-code, --from-file (a replacement box)
+    add_backup_parser(agent)  # agent backup now|list|verify|code
     add_staff = agent.add_parser("add-staff", help="create a staff account (the first manager at set-up)")
     add_staff.add_argument("--config", type=Path, help="the agent's TOML file")
     add_staff.add_argument("--name", required=True)
@@ -114,6 +118,7 @@ def _run_service(name: str, args) -> int:
     except ConfigError as exc:
         print(f"tableside {name}: configuration error: {exc}", file=sys.stderr)
         return 2
+    logs.setup(logging.INFO, config.agent.log_format if name == "agent" else config.log_format)
     host, port = (config.http.host, config.http.port) if name == "agent" else (config.http_host, config.http_port)
     # a worker of `hub run --workers N` shares the port with its siblings (tableside/workers.py)
     reuse_port = name == "hub" and os.environ.get("TABLESIDE_HUB_REUSE_PORT") == "1"
@@ -174,6 +179,18 @@ def _jobs(args) -> int:
     return 0
 
 
+def _backup(args) -> int:
+    from agent.backup.cli import run_backup
+    from agent.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config, os.environ)
+    except ConfigError as exc:
+        print(f"tableside agent backup: configuration error: {exc}", file=sys.stderr)
+        return 2
+    return run_backup(args, config)
+
+
 def _add_staff(args) -> int:
     """`tableside agent add-staff`: writes beside a running agent too (SQLite serialises the writers)."""
     import getpass
@@ -227,7 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID` prints every thread's stack: for a hung process
     # the demo's terminal is for people: warnings only, the banner says the rest
     serving = args.command in ("agent", "hub") or getattr(args, "action", None) == "emulator"
-    logs.setup(logging.INFO if serving else logging.WARNING)
+    try:
+        logs.setup(logging.INFO if serving else logging.WARNING)
+    except ValueError as exc:
+        print(f"tableside: {exc}", file=sys.stderr)
+        return 2
     if args.command == "demo":
         from tableside.demo import DemoOptions
         from tableside.demo import main as demo_main
@@ -239,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_setup(args)
     if args.command == "agent" and args.action == "add-staff":
         return _add_staff(args)
+    if args.command == "agent" and args.action == "backup":
+        return _backup(args)
     if args.command == "hub" and args.action in ("restaurant", "report", "reconcile"):
         from hub.payments.cli import run as run_hub_payments
 

@@ -19,7 +19,9 @@ import qrcode
 
 from agent.app import create_app as create_agent_app
 from agent.config import from_dict as agent_config
+from agent.link.pairing import pair
 from agent.menu.catalog import load_menu_file
+from agent.paired import read_pairing
 from agent.staff.accounts import create_account
 from agent.state import STATE as AGENT_STATE
 from agent.store.database import connect
@@ -27,6 +29,7 @@ from agent.visits import tables
 from drivers.escpos.emulator import PrinterEmulator
 from drivers.pos.simulator_view import create_view_app
 from hub.app import create_app as create_hub_app
+from hub.appkeys import ENROLLMENT
 from hub.config import HubConfig
 from hub.payments.context import PAYMENTS
 from hub.payments.demo_restaurant import ensure_demo_restaurant
@@ -34,7 +37,6 @@ from tableside.broker import EmbeddedBroker
 from tableside.serve import Server
 
 HOST = "127.0.0.1"
-AGENT_ID = "demo-agent"
 MANAGER_NAME = "Manager"
 TABLE_NAMES = [f"Table {n}" for n in range(1, 9)] + ["Terrace 1", "Terrace 2"]
 PRINTERS = {"kitchen": ["kitchen", "desserts"], "bar": ["bar"]}
@@ -118,6 +120,7 @@ def _print_banner(info: dict, out=None) -> None:
     print(f"\n  Staff dashboard   {info['staff_url']}", file=out)
     print(f"  Staff sign-in     {info['staff_sign_in']['name']} / PIN {info['staff_sign_in']['pin']}", file=out)
     print(f"  Hub               {info['hub_url']}", file=out)
+    print(f"  Agent             {info['agent_id']}, paired with a one-time code as an installer would", file=out)
     print(f"  POS (simulator)   {info['pos_url']}", file=out)
     print(f"  Operator token    {info['operator_token']}", file=out)
     payments = "demo provider (no real money)" if info.get("payments") == "demo" else "Stripe"
@@ -127,6 +130,17 @@ def _print_banner(info: dict, out=None) -> None:
     print(f"  Kitchen tickets   {info['tickets']['kitchen']}", file=out)
     print(f"  Bar tickets       {info['tickets']['bar']}", file=out)
     print(f"  All of this is in {info['demo_json']}\n", file=out, flush=True)
+
+
+async def _paired_agent(hub_app, restaurant_id: str, agent_dir: Path, hub_url: str):
+    """The demo agent's pairing, made the installer's way on the first start: a one-time code from
+    the hub, then `tableside agent setup`'s own pairing (a key on the box, a CSR, the hub choosing the
+    agent id and signing its certificate, the pay-link key registered). Kept for later starts."""
+    pairing = read_pairing(agent_dir)
+    if pairing is None:
+        code, _ = await hub_app[ENROLLMENT].make_code(restaurant_id)
+        pairing = await asyncio.to_thread(pair, agent_dir, hub_url, code)
+    return pairing
 
 
 async def run_demo(options: DemoOptions, ready: asyncio.Event | None = None,
@@ -157,14 +171,15 @@ async def run_demo(options: DemoOptions, ready: asyncio.Event | None = None,
         hub = await Server(hub_app, HOST, hub_port).start()
         started.append(hub)
         hub_url = f"http://{HOST}:{hub.port}"
-        restaurant = await ensure_demo_restaurant(hub_app[PAYMENTS], AGENT_ID, load_menu_file(None).restaurant.name)
+        restaurant = await ensure_demo_restaurant(hub_app[PAYMENTS], load_menu_file(None).restaurant.name)
+        pairing = await _paired_agent(hub_app, restaurant["id"], data_dir / "agent", hub_url)
 
         pos_view = await Server(create_view_app(data_dir / "pos-checks.jsonl"), HOST, 0).start()
         started.append(pos_view)
 
         agent_port = options.agent_port or free_port()
         config = agent_config({
-            "agent": {"id": AGENT_ID, "data_dir": str(data_dir / "agent")},
+            "agent": {"id": pairing.agent_id, "data_dir": str(data_dir / "agent")},
             "http": {"host": HOST, "port": agent_port},
             "hub": {"url": hub_url},
             "restaurant": {"tax_mode": "inclusive", "tax_rate_bp": 1000},  # French restaurant VAT; alcohol 20 % in the menu
@@ -188,7 +203,7 @@ async def run_demo(options: DemoOptions, ready: asyncio.Event | None = None,
             "hub_url": hub_url,
             "broker": f"mqtt://{HOST}:{broker_port}",
             "operator_token": keep["operator_token"],
-            "agent_id": AGENT_ID,
+            "agent_id": pairing.agent_id,
             "tables": await asyncio.to_thread(_table_links, Path(config.data_dir) / "agent.sqlite", agent_url),
             "tickets": {name: str(data_dir / "tickets" / name) for name in PRINTERS},
             "pos_checks": str(data_dir / "pos-checks.jsonl"),

@@ -83,6 +83,9 @@ def _pair(args, config) -> int:
           f"  certificate valid until {expires:%Y-%m-%d} (renewed by the agent on its own)\n"
           f"  written to  {paired.link_dir} (the TLS key never leaves this box)\n"
           "The agent uses this pairing from its next start.")
+    from agent.backup.cli import recovery_code_notice
+
+    print(recovery_code_notice(config.data_dir))
     return 0
 
 
@@ -176,6 +179,14 @@ def run(args) -> int:
     except ConfigError as exc:
         print(f"tableside agent setup: configuration error: {exc}", file=sys.stderr)
         return 2
+    if getattr(args, "replace", False) or getattr(args, "from_file", None) or getattr(args, "keep_data", False):
+        from agent.backup.cli import run_replace
+
+        # a replacement box: pair and restore (agent/backup/replace.py); the other steps follow with
+        # a second `tableside agent setup --skip-pairing`
+        status = run_replace(args, config)
+        _hand_to_service_user(config.data_dir)
+        return status
     if not args.skip_pairing:
         _step("1. pairing with the hub")
         status = _pair(args, config)

@@ -31,6 +31,13 @@ def check_rules(path: Path) -> str:
     return result.stdout + result.stderr
 
 
+def run_rule_tests(path: Path) -> str:
+    """`promtool test rules`: the alerts fire (and stay quiet) as the unit test file says."""
+    result = subprocess.run([binary("promtool"), "test", "rules", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
 @contextmanager
 def prometheus(tmp_path: Path, targets: dict[str, int], rules: list[Path]) -> Iterator[int]:
     """Prometheus scraping job name -> port on 127.0.0.1 every second; its own port."""

@@ -5,7 +5,7 @@ ours; agent and hub never import each other.
 
 Inside agent/, folders follow what a restaurant has, and a lower layer never imports a higher one:
 the storage and config everything stands on, then the menu, the devices that print and tell the POS,
-the visit and its bill, the orders placed in it, the link to the hub, staff accounts, the running
+the visit and its bill, the orders placed in it, the link to the hub, its backups, staff accounts, the running
 agent's state, the HTTP side, and the app that wires it all. Modules of one layer import each other
 freely.
 """
@@ -31,6 +31,7 @@ AGENT_LAYERS = [
     {"visits"},
     {"orders"},
     {"link"},
+    {"backup"},
     {"staff"},
     {"state"},
     {"web"},

@@ -1,16 +1,10 @@
 """The shipped sample configurations load, so they cannot rot unnoticed."""
 
 import asyncio
-import contextlib
-import subprocess
 from pathlib import Path
-
-import aiomqtt
-import pytest
 
 from agent.config import load_config as load_agent_config
 from hub.config import load_config as load_hub_config
-from tests.services import mosquitto
 
 PACKAGING = Path(__file__).resolve().parent.parent / "packaging"
 
@@ -27,43 +21,19 @@ def test_sample_hub_config_loads_with_secrets_from_the_environment():
     assert config.database_url.startswith("postgresql+psycopg://") and config.shared_subscription
 
 
-async def _deliveries(port: int, reader: str, writer: str, topic_filter: str, topic: str) -> list[bytes]:
-    """What `reader` receives on topic_filter when `writer` publishes to topic."""
-    got: list[bytes] = []
-    async with aiomqtt.Client("127.0.0.1", port, identifier=f"r-{reader}", username=reader, password=reader) as sub:
-        await sub.subscribe(topic_filter, qos=1)
-        async with aiomqtt.Client("127.0.0.1", port, identifier=f"w-{writer}", username=writer,
-                                  password=writer) as pub:
-            await pub.publish(topic, b"hello", qos=1)
+async def test_the_shipped_broker_config_loads_and_fences_agents_by_certificate(tmp_path):
+    """packaging/mosquitto as shipped (paths and ports aside), on a real Mosquitto; every rule it
+    enforces is tested in tests/hub/enrollment/test_broker_tls.py."""
+    from tests.hub.enrollment.tls_broker import issue, tls_broker
 
-        async def collect():
-            async for message in sub.messages:
-                got.append(message.payload)
-
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(collect(), 0.7)
-    return got
-
-
-@pytest.fixture
-def password_file(tmp_path):
-    """Each user's password is its name."""
-    passwd = tmp_path / "passwd"
-    passwd.touch(mode=0o600)
-    for user in ("agent-a", "agent-b", "tableside-hub"):
-        subprocess.run(["mosquitto_passwd", "-b", str(passwd), user, user], check=True, capture_output=True)
-    return passwd
-
-
-async def test_the_shipped_acl_confines_each_agent_to_its_own_topics(password_file):
-    """The ACL file from packaging/, loaded by a real Mosquitto with password logins."""
-    acl = PACKAGING / "mosquitto" / "tableside.acl"
-    with mosquitto(anonymous=False, extra_config=f"password_file {password_file}\nacl_file {acl}\n") as broker:
-        up_a, down_a = "tableside/v1/up/agent-a/order.placed", "tableside/v1/down/agent-a/ack"
-        # allowed: an agent's own up/ to the hub, the hub's down/ to that agent
-        assert await _deliveries(broker.port, "tableside-hub", "agent-a", "tableside/v1/up/+/+", up_a) == [b"hello"]
-        assert await _deliveries(broker.port, "agent-a", "tableside-hub", "tableside/v1/down/agent-a/+", down_a) \
-            == [b"hello"]
-        # refused: writing as another agent, reading another agent's down/
-        assert await _deliveries(broker.port, "tableside-hub", "agent-b", "tableside/v1/up/+/+", up_a) == []
-        assert await _deliveries(broker.port, "agent-b", "tableside-hub", "tableside/v1/down/+/+", down_a) == []
+    with tls_broker(tmp_path) as broker:
+        agent = issue(broker.ca, "agt-a", tmp_path / "a")
+        assert await broker.handshake(*agent) == "accepted"
+        async with broker.hub_client() as hub:
+            await hub.subscribe("$share/hub/tableside/v1/up/+/+", qos=1)
+            async with broker.agent_client(*agent) as client:
+                await client.publish("tableside/v1/up/agt-b/order.placed", b"forged", qos=1)
+                await client.publish("tableside/v1/up/agt-a/order.placed", b"genuine", qos=1)
+            async with asyncio.timeout(20):
+                message = await anext(aiter(hub.messages))
+        assert (str(message.topic), message.payload) == ("tableside/v1/up/agt-a/order.placed", b"genuine")

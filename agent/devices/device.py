@@ -88,6 +88,7 @@ class PosDevice(Device):
         order = PosOrder(
             order_id=payload["order_id"], number=payload["order_number"], table_name=payload["table_name"],
             currency=payload["currency"], total_minor=payload["total_minor"],
+            visit_id=payload.get("visit_id", ""),  # jobs queued before visits were passed on have none
             lines=[PosLine(item_id=ln.get("pos_id") or ln["item_id"], name=ln["name"], qty=ln["qty"],
                            unit_price_minor=ln["unit_price_minor"],
                            modifiers=[m["name"] for m in ln["modifiers"]], note=ln["note"])
@@ -97,6 +98,9 @@ class PosDevice(Device):
     async def _pay(self, payload: dict) -> None:
         """The payment onto each check it covers; a check fully paid is closed. Idempotent per
         (payment, check), so a retry after a timeout records nothing twice."""
+        if self.pos.one_check_per_visit and payload.get("visit_id") and payload["allocations"]:
+            await self._pay_visit_check(payload)
+            return
         for part in payload["allocations"]:
             ref = payload["check_refs"].get(part["order_id"])
             if ref is None:
@@ -105,6 +109,19 @@ class PosDevice(Device):
                                        idempotency_key=f"{payload['payment_id']}:{part['order_id']}")
             if part["closes"]:
                 await self.pos.close_check(ref)
+
+    async def _pay_visit_check(self, payload: dict) -> None:
+        """One check for the whole visit: the payment goes onto it once, and it closes when the
+        visit's bill is paid. The newest order the payment covers names the check (after a paid
+        check closed, an order more of the same visit opened a new one)."""
+        parts = payload["allocations"]
+        ref = payload["check_refs"].get(parts[-1]["order_id"])
+        if ref is None:
+            raise RuntimeError(f"order {parts[-1]['order_id']} has not reached the POS yet")
+        await self.pos.add_payment(ref, sum(p["amount_minor"] for p in parts), sum(p["tip_minor"] for p in parts),
+                                   payload["method"], idempotency_key=f"{payload['payment_id']}:{payload['visit_id']}")
+        if payload.get("visit_paid"):
+            await self.pos.close_check(ref)
 
     async def close(self) -> None:
         await self.pos.close()

@@ -121,13 +121,15 @@ def pair(data_dir: Path, hub_url: str, code: str, *, re_pair: bool = False,
         message = (answer.get("error") or {}).get("message") or f"the hub answered HTTP {status}"
         raise PairingError(f"the hub refused the pairing: {message}. Nothing was changed on this box")
     try:
-        return _install(data_dir, hub_url, answer, tls_key, signing_key if new_signing_key else None)
+        return install(data_dir, hub_url, answer, tls_key, signing_key if new_signing_key else None)
     except (KeyError, TypeError, ValueError) as exc:
         raise PairingError(f"the hub's answer is not what this version expects ({exc}); nothing was changed") from None
 
 
-def _install(data_dir: Path, hub_url: str, answer: dict[str, Any], tls_key: ec.EllipticCurvePrivateKey,
+def install(data_dir: Path, hub_url: str, answer: dict[str, Any], tls_key: ec.EllipticCurvePrivateKey,
              new_signing_key: Ed25519PrivateKey | None) -> Pairing:
+    """Write the hub's answer into link/ at once: a pairing, or a replacement box's claim
+    (agent/backup/replace.py), whose answer has the same shape."""
     broker = answer["broker"]
     # the URL that just worked from this box, not the one the hub believes it has
     values = {"agent_id": answer["agent_id"], "hub_url": hub_url,

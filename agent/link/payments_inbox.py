@@ -11,7 +11,7 @@ from collections.abc import Callable
 import sqlite_utils
 
 from agent.config import AgentConfig
-from agent.visits import bill_feed, bills, settlement, shares, table_sessions
+from agent.visits import bill_feed, bills, settlement, shares, visit_ends
 from contract import messages
 
 log = logging.getLogger(__name__)
@@ -26,10 +26,7 @@ def _after_change(db: sqlite_utils.Database, config: AgentConfig, share: dict) -
         return events
     events.append(bill)
     _, data, table_id = bill
-    session = table_sessions.get(db, share["session_id"])
-    if config.restaurant.close_when_paid and data["settled"] and session["closed_at"] is None:
-        table_sessions.close(db, share["session_id"], "paid")
-        events.append(("session", {"closed": True, "session_id": share["session_id"], "reason": "paid"}, table_id))
+    events += visit_ends.settle_if_paid(db, config, share["session_id"], table_id, data["settled"])
     bill_feed.report(db, config, share["session_id"])
     return events
 

@@ -51,6 +51,7 @@ class AgentLink:
         self._offline_since: datetime | None = datetime.now(UTC)  # not connected yet
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._reconnect = asyncio.Event()
         self._in_flight: dict[str, float] = {}  # message id -> when sent
         self._sent_up_to = 0  # highest seq published in this connection
 
@@ -81,6 +82,10 @@ class AgentLink:
                 await self._session()
             except (aiomqtt.MqttError, OSError) as exc:
                 error = exc
+            if self._reconnect.is_set() and error is None:  # asked to: straight back
+                self._reconnect.clear()
+                self.connected = False
+                continue
             if self.connected:  # it was up: after a drop, try again soon
                 backoff = BACKOFF_START
                 self._offline_since = datetime.now(UTC)
@@ -91,6 +96,11 @@ class AgentLink:
                 async with asyncio.timeout(backoff * random.uniform(0.8, 1.2)):  # not wait_for: see dispatch
                     await self._stopping.wait()
             backoff = min(backoff * 2, BACKOFF_MAX)
+
+    def reconnect(self) -> None:
+        """Leave the broker cleanly and connect again at once, reading the TLS files anew (a
+        renewed certificate: agent/link/renewal.py). No offline presence: nobody should notice."""
+        self._reconnect.set()
 
     def stop(self) -> None:
         """Leave the broker cleanly (saying offline) instead of being cancelled mid-handshake."""
@@ -114,8 +124,10 @@ class AgentLink:
             self._in_flight.clear()
             self._sent_up_to = 0
             log.info("link up", extra={"broker": f"{broker.host}:{broker.port}"})
-            await first_failure(self._pump(client), self._receive(client), self._stopping.wait())
-            await client.publish(topics.up(self.agent_id, "presence"), self._presence(False), qos=1, retain=True)
+            await first_failure(self._pump(client), self._receive(client), self._stopping.wait(),
+                                self._reconnect.wait())
+            if self._stopping.is_set():  # leaving for good, not reconnecting: say so
+                await client.publish(topics.up(self.agent_id, "presence"), self._presence(False), qos=1, retain=True)
 
     async def _pump(self, client: aiomqtt.Client) -> None:
         window, resend_after = self.config.link.window, self.config.link.resend_after

@@ -24,6 +24,7 @@ from contract.ids import uuid7
 class PlacedOrder:
     order: dict
     replayed: bool  # True when the Idempotency-Key had already made this order
+    visit_key: str = ""  # the key of the visit it belongs to, for the phone that sent it
 
 
 def _line_dict(line: PricedLine) -> dict:
@@ -34,9 +35,10 @@ def _line_dict(line: PricedLine) -> dict:
 
 
 def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, priced: PricedOrder,
-                idempotency_key: str, request_hash: str) -> PlacedOrder:
+                idempotency_key: str, request_hash: str, visit_key: str | None = None) -> PlacedOrder:
     """Runs on the writer thread inside its transaction. The key is the table's own: another table
-    sending it places its own order (stored as "{table id}:{key}", one unique column)."""
+    sending it places its own order (stored as "{table id}:{key}", one unique column). visit_key: the
+    phone's own visit's, which the order joins while it is open (table_sessions.join)."""
     idempotency_key = f"{table.id}:{idempotency_key}"
     existing = db.execute("SELECT id, request_hash FROM orders WHERE idempotency_key = ?",
                           [idempotency_key]).fetchone()
@@ -44,12 +46,14 @@ def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, pr
         if existing[1] != request_hash:
             raise OrderRejected(422, "idempotency_key_reused",
                                 "this Idempotency-Key was already used for a different order", "Idempotency-Key")
-        return PlacedOrder(get_order(db, existing[0]), replayed=True)
+        key = db.execute("SELECT s.visit_key FROM orders o JOIN table_sessions s ON s.id = o.session_id "
+                         "WHERE o.id = ?", [existing[0]]).fetchone()
+        return PlacedOrder(get_order(db, existing[0]), replayed=True, visit_key=key[0] if key else "")
 
     order_id = uuid7()
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
     number = db.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM orders").fetchone()[0]
-    session = table_sessions.open_or_current(db, table.id)
+    session = table_sessions.join(db, table.id, visit_key)
     db.execute("""INSERT INTO orders (id, number, table_id, session_id, idempotency_key, request_hash, status,
                                       currency, total_minor, created_at, updated_at)
                   VALUES (?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?)""",
@@ -70,7 +74,7 @@ def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, pr
                        "note": ln.note, "course": ln.course} for ln in lines]}, order_id)
     if config.pos is not None:
         add_job(db, POS_DEVICE, "pos_order", {
-            **ticket_base, "currency": priced.currency, "total_minor": priced.total_minor,
+            **ticket_base, "visit_id": session.id, "currency": priced.currency, "total_minor": priced.total_minor,
             "lines": [{**d, "pos_id": _pos_id(db, d["item_id"])} for d in line_dicts]}, order_id)
 
     outbox.append(db, config.agent.id, messages.OrderPlaced(
@@ -78,7 +82,7 @@ def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, pr
         currency=priced.currency, total_minor=priced.total_minor,
         lines=[msgspec.convert(d, messages.OrderLine) for d in line_dicts]))
     bill_feed.report(db, config, session.id)
-    return PlacedOrder(get_order(db, order_id), replayed=False)
+    return PlacedOrder(get_order(db, order_id), replayed=False, visit_key=session.visit_key)
 
 
 def _tax_rate(db: sqlite_utils.Database, item_id: str, default_bp: int) -> int:

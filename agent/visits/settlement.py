@@ -11,9 +11,11 @@ from agent.visits import bills, receipts
 from agent.visits.table_sessions import now_iso
 
 
-def allocations(db: sqlite_utils.Database, share: dict, tax_mode: str) -> list[dict]:
-    """Spread a payment over the visit's orders (each is its own check on the POS), oldest first,
-    after what the payments recorded before it already covered; the tip goes with the last part."""
+def allocations(db: sqlite_utils.Database, share: dict, tax_mode: str) -> tuple[list[dict], bool]:
+    """Spread a payment over the visit's orders, oldest first, after what the payments recorded
+    before it already covered; the tip goes with the last part. Also whether the visit's bill is
+    paid with it. A POS with one check per order pays and closes each; one with one check per visit
+    (Pos.one_check_per_visit) takes the sum on the visit's check and closes it when the bill is paid."""
     bill = bills.load(db, share["session_id"], tax_mode, now_iso())
     order_totals: dict[str, int] = {}
     for line in bill.lines:
@@ -36,15 +38,16 @@ def allocations(db: sqlite_utils.Database, share: dict, tax_mode: str) -> list[d
                       "closes": True})
     if parts:
         parts[-1]["tip_minor"] = share["tip_minor"]
-    return parts
+    return parts, end >= cursor
 
 
 def tell_pos(db: sqlite_utils.Database, config: AgentConfig, share: dict) -> None:
     if config.pos is None:
         return
+    parts, visit_paid = allocations(db, share, config.restaurant.tax_mode)
     add_job(db, POS_DEVICE, "pos_payment", {
-        "payment_id": share["payment_id"], "method": share["method"],
-        "allocations": allocations(db, share, config.restaurant.tax_mode)})
+        "payment_id": share["payment_id"], "method": share["method"], "visit_id": share["session_id"],
+        "visit_paid": visit_paid, "allocations": parts})
 
 
 def receipt_printer(config: AgentConfig) -> str | None:

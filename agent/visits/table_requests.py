@@ -2,15 +2,16 @@
 
 import sqlite_utils
 
-from agent.visits.table_sessions import now_iso, open_or_current
+from agent.visits.table_sessions import join, now_iso
 from contract.ids import uuid7
 
 KINDS = ("waiter", "bill")
 
 
-def create(db: sqlite_utils.Database, table_id: str, kind: str) -> dict:
-    """A new request, or the one already waiting of that kind (tapping twice does not page twice)."""
-    session = open_or_current(db, table_id)
+def create(db: sqlite_utils.Database, table_id: str, kind: str, visit_key: str | None = None) -> dict:
+    """A new request, or the one already waiting of that kind (tapping twice does not page twice);
+    it belongs to the phone's visit (its key) while that is open, else to the table's current one."""
+    session = join(db, table_id, visit_key)
     row = db.execute("""SELECT id FROM table_requests WHERE session_id = ? AND kind = ?
                         AND acknowledged_at IS NULL""", [session.id, kind]).fetchone()
     if row:

@@ -10,7 +10,7 @@ hold its visit_key, still see it (docs/bills.md, "The end of a visit").
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
@@ -49,6 +49,45 @@ def of_phone(db: sqlite_utils.Database, table_id: str, visit_key: str | None) ->
         if row:
             return TableSession(*row)
     return current(db, table_id)
+
+
+@dataclass(frozen=True)
+class PhoneVisit:
+    """What a phone at a table sees: its visit (None: the table has none yet), or, when the visit its
+    key names has ended lately, that visit's key, so the phone can say thank you and show the receipt
+    instead of the next party's table."""
+
+    session: TableSession | None
+    ended_key: str | None = None
+
+
+def phone_visit(db: sqlite_utils.Database, table_id: str, visit_key: str | None, ended_shown_s: float) -> PhoneVisit:
+    if visit_key:
+        row = db.execute(f"SELECT {_COLUMNS}, closed_at FROM table_sessions WHERE table_id = ? AND visit_key = ?",
+                         [table_id, visit_key]).fetchone()
+        if row and row[5] is None:
+            return PhoneVisit(TableSession(*row[:5]))
+        if row and row[5] > (datetime.now(UTC) - timedelta(seconds=ended_shown_s)).isoformat():
+            return PhoneVisit(None, row[3])
+    return PhoneVisit(current(db, table_id))
+
+
+def join(db: sqlite_utils.Database, table_id: str, visit_key: str | None) -> TableSession:
+    """The visit an order or a call to staff belongs to: the phone's own (its key) while it is open
+    (paid or not: another coffee after paying goes on the party's tab), else the table's current
+    one, opened now if need be. Writer thread only, inside the write: no read before it on the
+    order path, and a visit that ended meanwhile is not joined."""
+    if visit_key:
+        row = db.execute(f"SELECT {_COLUMNS} FROM table_sessions WHERE visit_key = ? AND table_id = ? "
+                         "AND closed_at IS NULL", [visit_key, table_id]).fetchone()
+        if row:
+            return TableSession(*row)
+    return open_or_current(db, table_id)
+
+
+def is_current(db: sqlite_utils.Database, table_id: str, session_id: str) -> bool:
+    session = current(db, table_id)
+    return session is not None and session.id == session_id
 
 
 def ending(db: sqlite_utils.Database, table_id: str) -> set[str]:

@@ -7,6 +7,7 @@ never needs the events it missed.
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -15,7 +16,11 @@ from agent.events import CLOSING, RESYNC, Subscription
 KEEPALIVE = 15.0  # seconds: keeps proxies and phones from dropping a quiet stream
 
 
-async def stream(request: web.Request, subscription: Subscription, hello: dict) -> web.StreamResponse:
+Admit = Callable[[str, dict], Awaitable[bool]]  # whether this stream's page may see an event (kind, data)
+
+
+async def stream(request: web.Request, subscription: Subscription, hello: dict,
+                 admit: Admit | None = None) -> web.StreamResponse:
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-store", "X-Accel-Buffering": "no"})
     await response.prepare(request)
@@ -30,6 +35,8 @@ async def stream(request: web.Request, subscription: Subscription, hello: dict) 
                 continue
             if event is CLOSING:
                 break
+            if event is not RESYNC and admit is not None and not await admit(event.kind, event.data):
+                continue
             await response.write(_frame(event.kind, event.data, event.id) if event is not RESYNC
                                  else _frame("resync", {}, 0))
     except ConnectionResetError:

@@ -36,6 +36,9 @@ class PosOrder:
     currency: str  # ISO 4217 code
     total_minor: int
     lines: list[PosLine]
+    # the table visit (the party's session) the order belongs to: a POS that keeps one check per
+    # visit (Pos.one_check_per_visit) adds each order of it to that check; "" when not known
+    visit_id: str = ""
 
 
 @dataclass
@@ -92,15 +95,22 @@ class Pos(abc.ABC):
     on to this constructor, so a misspelt option in the config fails loudly at start-up.
     """
 
+    # True: submit_order puts every order of a visit (PosOrder.visit_id) on one check, as a till
+    # keeps one check per table, and the agent records a payment once on that check, closing it
+    # when the visit's bill is paid. False: each order is its own check and a payment is spread
+    # over them (oldest first), each closed once paid.
+    one_check_per_visit: bool = False
+
     def __init__(self, **options: Any) -> None:
         reject_unknown(self, options)
 
     @abc.abstractmethod
     async def submit_order(self, order: PosOrder, idempotency_key: str) -> str:
-        """Create a check for the order and return the POS's reference for it.
+        """Create a check for the order (or, with one_check_per_visit, add it to its visit's open
+        check) and return the POS's reference for that check.
 
-        The same idempotency_key again returns the same reference and creates no second check,
-        so a retry after a lost answer is always safe.
+        The same idempotency_key again returns the same reference and adds nothing twice, so a
+        retry after a lost answer is always safe.
         Raises PosUnavailable when the POS cannot be reached, PosError when it refuses.
         """
 

@@ -1,4 +1,8 @@
-"""The demo POS: checks go to a JSON-lines file (or memory), with the idempotency a real POS has."""
+"""The demo POS: checks go to a JSON-lines file (or memory), with the idempotency a real POS has.
+
+Like a till, it keeps one check per table visit: the first order of a visit opens the check, each
+later one is added to it ({"event": "add"} lines in the file), and the table's payments go onto it.
+An order without a visit id is a check of its own, as before."""
 
 from __future__ import annotations
 
@@ -43,11 +47,14 @@ def _append_line(path: Path, line: str) -> None:
 
 
 class SimulatorPos(Pos):
+    one_check_per_visit = True
+
     def __init__(self, *, path: str | os.PathLike[str] | None = None, **options: Any) -> None:
         super().__init__(**options)
         self.path = Path(path) if path is not None else None
         self._checks: list[dict[str, Any]] = []
-        self._by_key: dict[str, dict[str, Any]] = {}
+        self._by_key: dict[str, dict[str, Any]] = {}  # idempotency key -> {"order_id", "ref"}
+        self._open_of_visit: dict[str, dict[str, Any]] = {}  # visit id -> its check while open
         self._loaded = self.path is None
         self._torn_tail = False
         self._lock = asyncio.Lock()  # one submit at a time, so a key can never make two checks
@@ -79,21 +86,32 @@ class SimulatorPos(Pos):
                         f"{known['order_id']}, not {order.order_id}: each order needs its own key"
                     )
                 return known["ref"]
-            check = {
-                "ref": f"CHK-{self._last_number() + 1:04d}",
-                "idempotency_key": idempotency_key,
-                **asdict(order),
-                "created_at": datetime.now(UTC).isoformat(),
-            }
-            await self._write(check)
-            self._remember(check)
-            return check["ref"]
+            now = datetime.now(UTC).isoformat()
+            grouped = order.visit_id and self.one_check_per_visit
+            visit_check = self._open_of_visit.get(order.visit_id) if grouped else None
+            if visit_check is not None:  # the table's check is open: the order goes onto it
+                record = {"event": "add", "check_ref": visit_check["ref"], "idempotency_key": idempotency_key,
+                          **asdict(order), "created_at": now}
+            else:
+                record = {"ref": f"CHK-{self._last_number() + 1:04d}", "idempotency_key": idempotency_key,
+                          **asdict(order), "created_at": now}
+            await self._write(record)
+            self._remember(record)
+            return record.get("ref") or record["check_ref"]
 
     async def load(self) -> SimulatorPos:
         """Read what is on file now (a viewer's fresh look; submit_order does it by itself)."""
         async with self._lock:
             await self._load()
         return self
+
+    def check_of(self, check_ref: str) -> dict[str, Any] | None:
+        """A check with every order added to it: "orders" (their numbers), "lines", "total_minor"."""
+        return next((dict(c) for c in self._checks if c["ref"] == check_ref), None)
+
+    def paid_on(self, check_ref: str) -> int:
+        """What the payments on a check came to, tips left out."""
+        return sum(p["amount_minor"] for p in self._payments.get(check_ref, []))
 
     def payments_for(self, check_ref: str) -> list[dict[str, Any]]:
         """The payments recorded on a check, oldest first."""
@@ -205,9 +223,22 @@ class SimulatorPos(Pos):
             return
         if event == "close":
             self._closed.add(record["check_ref"])
+            for visit_id, check in list(self._open_of_visit.items()):
+                if check["ref"] == record["check_ref"]:
+                    del self._open_of_visit[visit_id]  # paid: a later order of the visit starts a new check
             return
-        self._checks.append(record)
-        self._by_key[record["idempotency_key"]] = record
+        if event == "add":
+            check = next(c for c in self._checks if c["ref"] == record["check_ref"])
+            check["lines"] = [*check["lines"], *record["lines"]]
+            check["total_minor"] += record["total_minor"]
+            check["orders"] = [*check["orders"], record["number"]]
+            self._by_key[record["idempotency_key"]] = {"order_id": record["order_id"], "ref": check["ref"]}
+        else:
+            check = {**record, "orders": [record["number"]]}
+            self._checks.append(check)
+            self._by_key[record["idempotency_key"]] = {"order_id": record["order_id"], "ref": check["ref"]}
+            if record.get("visit_id") and self.one_check_per_visit:
+                self._open_of_visit[record["visit_id"]] = check
         for line in record.get("lines", []):
             self._catalogue[line["item_id"]] = PosItem(
                 line["item_id"], line["name"], line["unit_price_minor"], "", True,

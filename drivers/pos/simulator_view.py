@@ -1,4 +1,5 @@
-"""A small web view of the simulator POS's checks, as the demo's stand-in for a till screen.
+"""A small web view of the simulator POS's checks, as the demo's stand-in for a till screen: one
+check per table visit, with every order added to it and what its payments came to.
 
 It reads the simulator's file on each request, so it shows what the agent's POS driver wrote.
 """
@@ -18,7 +19,7 @@ table{{border-collapse:collapse;width:100%}}th,td{{border-bottom:1px solid #ccc;
 td.n{{text-align:right;font-variant-numeric:tabular-nums}}.closed{{color:#555}}
 </style></head><body><h1>Simulator POS — checks</h1>
 <p>{count} check(s). This page refreshes every 5 seconds.</p>
-<table><thead><tr><th scope="col">Check</th><th scope="col">Order</th><th scope="col">Table</th>
+<table><thead><tr><th scope="col">Check</th><th scope="col">Orders</th><th scope="col">Table</th>
 <th scope="col">Lines</th><th scope="col">Total</th><th scope="col">Paid</th><th scope="col">State</th></tr></thead>
 <tbody>{rows}</tbody></table></body></html>"""
 
@@ -35,7 +36,8 @@ def _row(pos: SimulatorPos, check: dict) -> str:
     paid = sum(p["amount_minor"] + p.get("tip_minor", 0) for p in pos.payments_for(check["ref"]))
     closed = pos.is_closed(check["ref"])
     return (f'<tr class="{"closed" if closed else ""}"><td>{html.escape(check["ref"])}</td>'
-            f"<td>#{check['number']}</td><td>{html.escape(check['table_name'])}</td><td>{lines}</td>"
+            f"<td>{', '.join(f'#{n}' for n in check['orders'])}</td><td>{html.escape(check['table_name'])}</td>"
+            f"<td>{lines}</td>"
             f'<td class="n">{_money(check["total_minor"], check["currency"])}</td>'
             f'<td class="n">{_money(paid, check["currency"])}</td><td>{"closed" if closed else "open"}</td></tr>')
 

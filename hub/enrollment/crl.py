@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import shlex
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -65,11 +66,13 @@ async def publish(ca: CertificateAuthority, engine: Engine, config: HubConfig) -
     return config.crl_path
 
 
-async def run_hook(name: str, command: str) -> bool:
-    """Run an operator's command (no shell); True when it exits 0 in time."""
+async def run_hook(name: str, command: str, env: Mapping[str, str] | None = None) -> bool:
+    """Run an operator's command (no shell), with `env` added to the hub's environment; True when
+    it exits 0 in time."""
     try:
         process = await asyncio.create_subprocess_exec(*shlex.split(command), stdout=asyncio.subprocess.PIPE,
-                                                       stderr=asyncio.subprocess.STDOUT)
+                                                       stderr=asyncio.subprocess.STDOUT,
+                                                       env={**os.environ, **(env or {})})
     except OSError as exc:
         log.error("ca.%s could not start: %s", name, exc)
         return False

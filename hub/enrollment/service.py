@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import Connection, Engine
 
 from contract.pay_link import PayLinkError, load_public_key
+from contract.renewal import renewal_message
 from hub.config import HubConfig
 from hub.enrollment import codes, crl, records
 from hub.enrollment.ca import CertificateAuthority, CsrRefused, load_csr, pem
@@ -31,6 +32,7 @@ from hub.payments import records as payment_records
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+REVOKED_AGENTS_ENV = "TABLESIDE_REVOKED_AGENTS"  # for on_revoke: the agent ids, space-separated
 RENEW_PROOF_WINDOW = timedelta(minutes=5)  # a signed renewal request is good this long (clock drift included)
 INVALID_CODE = ("this code is not valid: it may be mistyped, used already, expired or cancelled. "
                 "Ask the platform operator for a new one")
@@ -49,16 +51,13 @@ def new_agent_id() -> str:
     return "agt-" + "".join(secrets.choice("abcdefghjkmnpqrstvwxyz0123456789") for _ in range(10))
 
 
-def renewal_message(csr_pem: str, signed_at: str) -> bytes:
-    """What an agent signs with its current key to ask for a new certificate."""
-    return f"tableside-renew\n{signed_at}\n".encode() + csr_pem.strip().encode()
-
-
 class Enrollment:
-    def __init__(self, config: HubConfig, engine: Engine) -> None:
+    def __init__(self, config: HubConfig, engine: Engine, *,
+                 on_revoked: Callable[[str], None] | None = None) -> None:
         self._config = config
         self._engine = engine
         self._ca: CertificateAuthority | None = None
+        self._on_revoked = on_revoked  # this worker's link forgets the agent at once (others within seconds)
 
     async def ca(self) -> CertificateAuthority:
         if self._ca is None:
@@ -130,7 +129,7 @@ class Enrollment:
         log.info("agent enrolled agent=%s restaurant=%s replaced=%s", agent_id, done["restaurant"]["id"],
                  ",".join(done["replaced"]) or "-")
         if done["replaced"]:
-            await self.revoked_changed()
+            await self.revoked_changed(done["replaced"])
         return {"agent_id": agent_id, **done, **self._credentials(ca, cert)}
 
     async def renew(self, cert_pem: str, csr_pem: str, signed_at: str, signature: str) -> dict[str, Any]:
@@ -173,14 +172,19 @@ class Enrollment:
         done = await self._tx(lambda conn: records.revoke_agent(conn, agent_id, reason, records.now_utc()))
         if done:
             log.warning("agent revoked agent=%s reason=%s", agent_id, reason)
-            await self.revoked_changed()
+            await self.revoked_changed([agent_id])
         return done
 
-    async def revoked_changed(self) -> None:
-        """Re-sign the CRL at once, and let the operator's hook drop connected agents."""
+    async def revoked_changed(self, agent_ids: list[str]) -> None:
+        """Re-sign the CRL at once (on_crl_change makes the broker reread it), then let the
+        operator's hook drop the revoked agents' live connections: it is told which in
+        TABLESIDE_REVOKED_AGENTS (packaging/mosquitto/kick_revoked.py)."""
+        if self._on_revoked is not None:
+            for agent_id in agent_ids:
+                self._on_revoked(agent_id)
         await crl.publish(await self.ca(), self._engine, self._config)
         if self._config.on_revoke:
-            await crl.run_hook("on_revoke", self._config.on_revoke)
+            await crl.run_hook("on_revoke", self._config.on_revoke, {REVOKED_AGENTS_ENV: " ".join(agent_ids)})
 
 
 def _csr(csr_pem: str) -> x509.CertificateSigningRequest:

@@ -3,6 +3,8 @@
 Delivery is at-least-once (QoS 1 plus the agents' outboxes), so every message is applied
 idempotently (the store records its id in the same transaction) and acked after it is durable.
 A message the hub cannot use is recorded as rejected and acked too: resending would not help.
+A message from an agent the hub never enrolled (or revoked) is refused before anything else
+(hub/link/roster.py): nothing written, nothing acked.
 What agents report about their bills and devices is kept as the latest state by seq
 (hub/store/agent_state.py).
 """
@@ -27,6 +29,7 @@ from contract.messages import (
 )
 from hub.link.downlink import DownPump
 from hub.link.presence import AgentPresence
+from hub.link.roster import Roster
 from hub.store import HubStore, agent_state, ingest
 from hub.store.agent_state import ReportRejected
 
@@ -66,9 +69,10 @@ class Incoming:
 
 
 class UpApplier:
-    def __init__(self, store: HubStore, presence: AgentPresence, pump: DownPump,
+    def __init__(self, store: HubStore, presence: AgentPresence, pump: DownPump, roster: Roster,
                  on_outcome: Callable[[str, str], None] | None = None) -> None:
         self._store = store
+        self._roster = roster
         self._on_outcome = on_outcome
         self._presence = presence
         self._pump = pump
@@ -115,6 +119,9 @@ class UpApplier:
         if where.direction != "up":
             return None
         agent_id = where.agent_id
+        if not await self._roster.admits(agent_id, where.type):
+            self._count(where.type, "refused")
+            return None
         try:
             env = envelope.decode(payload)
         except InvalidMessage as exc:
@@ -168,6 +175,7 @@ class UpApplier:
 
 
     def _count(self, type_: str, outcome: str) -> None:
+        type_ = type_ if type_ in ACCEPTED_TYPES else "other"  # a sender's word must not mint metric series
         self.outcomes[(type_, outcome)] += 1
         if self._on_outcome is not None:
             self._on_outcome(type_, outcome)
@@ -177,7 +185,9 @@ class UpApplier:
     async def apply_many(self, batch: list[Incoming]) -> tuple[list[tuple[str, str]], list[Incoming]]:
         """Apply a batch: the batchable ones in as few transactions as it takes, the others (presence,
         acks, rejects, refunds...) one by one meanwhile. Returns what to ack (agent, id) and what waits
-        for a prerequisite (to try again later)."""
+        for a prerequisite (to try again later). Messages from senders the hub does not admit are
+        dropped first (counted, never acked)."""
+        batch = await self._admitted(batch)
         items: dict[str, tuple[ingest.Item, bytes]] = {}  # message id -> item (a resend in the batch: once)
         singles: list[Incoming] = []
         for message in batch:
@@ -203,6 +213,20 @@ class UpApplier:
             if wait:
                 waiting.append(message)
         return acks, waiting
+
+    async def _admitted(self, batch: list[Incoming]) -> list[Incoming]:
+        kept = []
+        for message in batch:
+            try:
+                where = topics.parse(message.topic)
+            except ValueError:
+                kept.append(message)  # process() logs and drops it
+                continue
+            if where.direction != "up" or await self._roster.admits(where.agent_id, where.type):
+                kept.append(message)
+            else:
+                self._count(where.type, "refused")
+        return kept
 
     def _batchable(self, message: Incoming) -> ingest.Item | None:
         """The message as a batch item, or None for the one-by-one path (which also logs and records
@@ -282,6 +306,16 @@ def check(where: topics.Topic, env: Envelope) -> tuple[object | None, str | None
     if env.type not in ACCEPTED_TYPES and messages.by_type(env.type) is not None:
         return None, f"{env.type} is not accepted from agents"
     try:
-        return envelope.decode_data(env), None
+        data = envelope.decode_data(env)
     except InvalidMessage as exc:
         return None, str(exc)[:MAX_REASON_CHARS]
+    return data, _inconsistent(data)
+
+
+def _inconsistent(data: object) -> str | None:
+    """What the types cannot say: an order's lines must add up to its total."""
+    if isinstance(data, OrderPlaced):
+        lines = sum(line.line_total_minor for line in data.lines)
+        if lines != data.total_minor:
+            return f"order total_minor {data.total_minor} is not the sum of its lines ({lines})"
+    return None

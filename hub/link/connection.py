@@ -22,6 +22,7 @@ from hub.link.downlink import DOWN_RESEND_AFTER_S, DOWN_WINDOW, DownPump
 from hub.link.intake import Intake, manual_acks
 from hub.link.presence import AgentPresence
 from hub.link.pruning import prune_periodically
+from hub.link.roster import Roster
 from hub.metrics import HubMetrics
 from hub.store import HubStore
 from hub.store.singleton import run_as_singleton
@@ -43,8 +44,9 @@ class HubLink:
         self._stopping = asyncio.Event()
         self._ack_seq = itertools.count(1)  # acks are not outboxed, so a process counter does
         self._pump = DownPump(store, self._ack_seq, window=window, resend_after=resend_after)
-        counted = (lambda type_, outcome: metrics.link_messages.labels(type_, outcome).inc()) if metrics else None
-        self._applier = UpApplier(store, AgentPresence(store), self._pump, on_outcome=counted)
+        counted = metrics.count_link if metrics else None
+        self.roster = Roster(store.engine)
+        self._applier = UpApplier(store, AgentPresence(store), self._pump, self.roster, on_outcome=counted)
         self._intake = Intake(self._applier, self._ack_seq, max_in_flight=config.max_in_flight,
                               max_batch=config.max_batch, concurrency=config.batches_at_once, metrics=metrics)
         if metrics is not None:

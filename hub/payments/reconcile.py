@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
+from hub.metrics import HubMetrics
 from hub.payments.context import Payments
 from hub.payments.events import HANDLED, handle_event, session_completed
 from hub.payments.providers import ProviderError
@@ -73,13 +74,17 @@ async def _sync_accounts(payments: Payments, provider: StripeProvider, counts: C
             counts["accounts_updated"] += 1
 
 
-async def run_periodically(payments: Payments, interval_s: float) -> None:
-    """Reconcile every interval_s until cancelled; a failed pass is logged and the next one tried."""
+async def run_periodically(payments: Payments, interval_s: float, *, metrics: HubMetrics | None = None) -> None:
+    """Reconcile every interval_s until cancelled; a failed pass is logged (and counted) and the
+    next one tried."""
+    count = metrics.count_reconcile if metrics is not None else (lambda result, fixed=None: None)
     while True:
         try:
-            await reconcile(payments)
+            count("ok", await reconcile(payments))
         except ProviderError as exc:
             log.warning("reconciliation could not reach Stripe: %s", exc)
+            count("unreachable")
         except Exception:
             log.exception("reconciliation failed")
+            count("failed")
         await asyncio.sleep(interval_s)

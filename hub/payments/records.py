@@ -100,8 +100,11 @@ def bill_done(conn: Connection, agent_id: str, bill_id: str) -> bool:
     return status in ("settled", "closed")
 
 
-def latest_attempt(conn: Connection, share_id: str) -> Row | None:
-    return _one(conn, select(checkout_attempts).where(checkout_attempts.c.share_id == share_id)
+# Shares are named by their agent (agent_id, share_id): one agent's share id never reaches another's.
+
+def latest_attempt(conn: Connection, agent_id: str, share_id: str) -> Row | None:
+    return _one(conn, select(checkout_attempts).where(checkout_attempts.c.agent_id == agent_id,
+                                                      checkout_attempts.c.share_id == share_id)
                 .order_by(checkout_attempts.c.attempt.desc()).limit(1))
 
 
@@ -113,8 +116,9 @@ def attempt_by_session(conn: Connection, session_id: str) -> Row | None:
     return _one(conn, select(checkout_attempts).where(checkout_attempts.c.session_id == session_id))
 
 
-def attempt_by_share(conn: Connection, share_id: str, number: int) -> Row | None:
-    return _one(conn, select(checkout_attempts).where(checkout_attempts.c.share_id == share_id,
+def attempt_by_share(conn: Connection, agent_id: str, share_id: str, number: int) -> Row | None:
+    return _one(conn, select(checkout_attempts).where(checkout_attempts.c.agent_id == agent_id,
+                                                      checkout_attempts.c.share_id == share_id,
                                                       checkout_attempts.c.attempt == number))
 
 
@@ -142,8 +146,8 @@ def payment(conn: Connection, payment_id: str) -> Row | None:
     return _one(conn, select(payments).where(payments.c.id == payment_id))
 
 
-def payment_by_share(conn: Connection, share_id: str) -> Row | None:
-    return _one(conn, select(payments).where(payments.c.share_id == share_id))
+def payment_by_share(conn: Connection, agent_id: str, share_id: str) -> Row | None:
+    return _one(conn, select(payments).where(payments.c.agent_id == agent_id, payments.c.share_id == share_id))
 
 
 def payment_by_intent(conn: Connection, intent_id: str) -> Row | None:

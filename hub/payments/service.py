@@ -56,6 +56,7 @@ class Decision:
 class PaymentService(RefundsMixin):
     engine: Engine
     wake: Callable[[str], None] = field(default=lambda agent_id: None)
+    count: Callable[[str, str], None] = field(default=lambda provider, outcome: None)
 
     # --- restaurants ---
 
@@ -128,12 +129,12 @@ class PaymentService(RefundsMixin):
         now_unix = int(records.now().timestamp())
 
         def decide(conn: Connection) -> Decision:
-            paid = records.payment_by_share(conn, share.share_id)
+            paid = records.payment_by_share(conn, share.agent_id, share.share_id)
             if paid is not None:
                 return Decision("paid", payment=paid)
             if records.bill_done(conn, share.agent_id, share.bill_id):
                 return Decision("bill_done")
-            latest = records.latest_attempt(conn, share.share_id)
+            latest = records.latest_attempt(conn, share.agent_id, share.share_id)
             if latest is not None and latest["status"] == "failed":
                 return Decision("failed", attempt=latest)
             if latest is not None and latest["status"] == "creating":
@@ -157,7 +158,7 @@ class PaymentService(RefundsMixin):
                    "created_at": records.now()}
             if records.insert_attempt(conn, row):
                 return Decision("create", attempt=records.attempt(conn, row["id"]))
-            return Decision("create", attempt=records.attempt_by_share(conn, share.share_id, number))
+            return Decision("create", attempt=records.attempt_by_share(conn, share.agent_id, share.share_id, number))
         return await self._tx(decide)
 
     async def attempt_opened(self, attempt_id: str, session_id: str, url: str | None) -> None:
@@ -173,8 +174,8 @@ class PaymentService(RefundsMixin):
             if not records.set_attempt(conn, attempt_id, when_status=["open", "creating"], status="expired"):
                 return None
             attempt = records.attempt(conn, attempt_id)
-            latest = records.latest_attempt(conn, attempt["share_id"])
-            if records.payment_by_share(conn, attempt["share_id"]) is not None or latest["id"] != attempt_id:
+            latest = records.latest_attempt(conn, attempt["agent_id"], attempt["share_id"])
+            if records.payment_by_share(conn, attempt["agent_id"], attempt["share_id"]) is not None or latest["id"] != attempt_id:
                 return None
             enqueue_down(conn, attempt["agent_id"], messages.PaymentFailed(share_id=attempt["share_id"],
                                                                            reason=reason[:200]))
@@ -182,6 +183,7 @@ class PaymentService(RefundsMixin):
         told = await self._tx(expire)
         if told is not None:
             log.info("checkout expired share=%s attempt=%s: the agent frees the hold", told["share_id"], attempt_id)
+            self.count(told["provider"], "expired")
             self._woken(told["agent_id"])
         return told is not None
 
@@ -195,10 +197,10 @@ class PaymentService(RefundsMixin):
             return found or (records.attempt(conn, attempt_id) if attempt_id else None)
         return await self._read(find)
 
-    async def open_attempt_of(self, share_id: str) -> Row | None:
+    async def open_attempt_of(self, agent_id: str, share_id: str) -> Row | None:
         """The share's latest attempt if it is still open (the demo card page pays only that one)."""
         def find(conn: Connection) -> Row | None:
-            latest = records.latest_attempt(conn, share_id)
+            latest = records.latest_attempt(conn, agent_id, share_id)
             return latest if latest is not None and latest["status"] in ("open", "creating") else None
         return await self._read(find)
 
@@ -229,15 +231,17 @@ class PaymentService(RefundsMixin):
             log.info("payment recorded payment=%s share=%s restaurant=%s provider=%s amount=%d tip=%d fee=%d %s",
                      payment["id"], payment["share_id"], payment["restaurant_id"], payment["provider"],
                      payment["amount_minor"], payment["tip_minor"], payment["fee_minor"], payment["currency"])
+            self.count(payment["provider"], "taken")
             self._woken(payment["agent_id"])
         elif outcome == "second_payment":
+            self.count(payment["provider"], "second_payment")
             log.error("a second payment for share %s (intent %s, recorded payment %s): refund it in Stripe",
                       attempt["share_id"], intent_id, payment["id"])
         return outcome, payment
 
     def _record_card_payment(self, conn: Connection, attempt: Row, session_id: str | None, intent_id: str | None,
                              charge_id: str | None) -> tuple[str, Row]:
-        existing = records.payment_by_share(conn, attempt["share_id"])
+        existing = records.payment_by_share(conn, attempt["agent_id"], attempt["share_id"])
         if existing is None:
             moment = records.now()
             row = {"id": uuid7(), "share_id": attempt["share_id"], "restaurant_id": attempt["restaurant_id"],
@@ -258,7 +262,7 @@ class PaymentService(RefundsMixin):
                     currency=row["currency"], amount_minor=row["amount_minor"], tip_minor=row["tip_minor"],
                     fee_minor=row["fee_minor"], provider=row["provider"], paid_at=_iso(moment)))
                 return "recorded", records.payment(conn, row["id"])
-            existing = records.payment_by_share(conn, attempt["share_id"])
+            existing = records.payment_by_share(conn, attempt["agent_id"], attempt["share_id"])
             if existing is None:  # the intent id is another share's: Stripe sent us something odd
                 raise PaymentError(409, "intent_taken", f"payment intent {intent_id} is already recorded")
         if intent_id and existing["payment_intent_id"] not in (None, intent_id):
@@ -273,7 +277,7 @@ class PaymentService(RefundsMixin):
     async def record_failure(self, attempt: Row, reason: str) -> str:
         """The diner's card was declined and the attempt is over: tell the agent to free the hold."""
         def fail(conn: Connection) -> str:
-            if records.payment_by_share(conn, attempt["share_id"]) is not None:
+            if records.payment_by_share(conn, attempt["agent_id"], attempt["share_id"]) is not None:
                 return "ignored: the share is paid"
             if not records.set_attempt(conn, attempt["id"], when_status=["open", "creating"], status="failed"):
                 return "ignored: attempt not open"
@@ -283,6 +287,7 @@ class PaymentService(RefundsMixin):
         outcome = await self._tx(fail)
         if outcome == "failed":
             log.info("payment failed share=%s attempt=%s reason=%s", attempt["share_id"], attempt["id"], reason)
+            self.count(attempt["provider"], "failed")
             self._woken(attempt["agent_id"])
         return outcome
 
@@ -294,10 +299,11 @@ class PaymentService(RefundsMixin):
             return row
         return await self._read(read)
 
-    async def find_payment(self, *, share_id: str | None = None, intent_id: str | None = None,
+    async def find_payment(self, *, share: tuple[str, str] | None = None, intent_id: str | None = None,
                            charge_id: str | None = None) -> Row | None:
+        """By share ((agent id, share id)), payment intent or charge."""
         def find(conn: Connection) -> Row | None:
-            return ((share_id and records.payment_by_share(conn, share_id))
+            return ((share and records.payment_by_share(conn, *share))
                     or (intent_id and records.payment_by_intent(conn, intent_id))
                     or (charge_id and records.payment_by_charge(conn, charge_id)) or None)
         return await self._read(find)
@@ -350,7 +356,7 @@ class PaymentService(RefundsMixin):
                "created_at": moment, "paid_at": moment}
         if not records.insert_payment(conn, row):
             # the payment id again under a new message id, or a share already paid another way
-            other = records.payment_by_share(conn, data.share_id)
+            other = records.payment_by_share(conn, env.agent_id, data.share_id)
             if other is not None and other["id"] != data.payment_id:
                 log.warning("payment.taken for share %s already paid by payment %s; kept the first",
                             data.share_id, other["id"])

@@ -25,10 +25,11 @@ def iso(moment: datetime) -> str:
 
 
 class Transactions:
-    """engine and wake come from the dataclass that uses this (hub/payments/service.py)."""
+    """engine, wake and count come from the dataclass that uses this (hub/payments/service.py)."""
 
     engine: Engine
     wake: Callable[[str], None]
+    count: Callable[[str, str], None]  # (provider, outcome) of a payment, after its commit: the metrics
 
     async def _tx(self, fn: Callable[..., T], *args: Any) -> T:
         def run() -> T:

@@ -50,13 +50,16 @@ class RefundsMixin(Transactions):
 
     async def complete_refund(self, refund_id: str, provider_refund_id: str | None) -> str:
         """The provider refunded it: ledger set (fee back in proportion) and RefundRecorded to the agent."""
-        outcome, agent_id = await self._tx(self._complete_refund, refund_id, provider_refund_id)
+        outcome, agent_id, provider = await self._tx(self._complete_refund, refund_id, provider_refund_id)
         if outcome == "succeeded":
             log.info("refund succeeded refund=%s provider_refund=%s", refund_id, provider_refund_id)
+            self.count(provider, "refunded")
             self._woken(agent_id)
         return outcome
 
-    def _complete_refund(self, conn: Connection, refund_id: str, provider_refund_id: str | None) -> tuple[str, str]:
+    def _complete_refund(self, conn: Connection, refund_id: str,
+                         provider_refund_id: str | None) -> tuple[str, str, str]:
+        """(outcome, the agent to wake, the payment's provider)."""
         refund = records.refund(conn, refund_id)
         if refund is None:
             raise PaymentError(404, "not_found", f"no refund {refund_id!r}")
@@ -64,7 +67,7 @@ class RefundsMixin(Transactions):
         # The conditional update goes first: it locks the row, so a racing completion finds it done.
         if not records.set_refund(conn, refund_id, when_status="pending", status="succeeded",
                                   provider_refund_id=provider_refund_id, done_at=moment):
-            return "duplicate", ""
+            return "duplicate", "", ""
         payment = records.payment(conn, refund["payment_id"])
         after = records.add_refunded(conn, payment["id"], refund["amount_minor"])
         charge = payment["amount_minor"] + payment["tip_minor"]
@@ -77,15 +80,16 @@ class RefundsMixin(Transactions):
             refund_id=refund_id, payment_id=payment["id"], share_id=payment["share_id"],
             currency=payment["currency"], amount_minor=refund["amount_minor"], refunded_at=_iso(moment),
             reason=refund["reason"]))
-        return "succeeded", payment["agent_id"]
+        return "succeeded", payment["agent_id"], payment["provider"]
 
     async def fail_refund(self, refund_id: str, failure: str) -> str:
         """The provider refused: free the reserved amount; staff who asked hear it failed."""
-        def fail(conn: Connection) -> tuple[str, str]:
+        def fail(conn: Connection) -> tuple[str, str, str]:
+            """(outcome, the agent to wake, the payment's provider)."""
             refund = records.refund(conn, refund_id)
             if refund is None or not records.set_refund(conn, refund_id, when_status="pending", status="failed",
                                                         failure=failure[:500], done_at=records.now()):
-                return "ignored", ""
+                return "ignored", "", ""
             records.release_refund(conn, refund["payment_id"], refund["amount_minor"])
             payment = records.payment(conn, refund["payment_id"])
             if refund["requested_by"].startswith("staff"):
@@ -93,10 +97,12 @@ class RefundsMixin(Transactions):
                     refund_id=refund_id, payment_id=payment["id"], share_id=payment["share_id"],
                     currency=payment["currency"], amount_minor=refund["amount_minor"],
                     refunded_at=_iso(records.now()), status="failed", reason=failure[:200]))
-                return "failed", payment["agent_id"]
-            return "failed", ""
-        outcome, agent_id = await self._tx(fail)
+                return "failed", payment["agent_id"], payment["provider"]
+            return "failed", "", payment["provider"]
+        outcome, agent_id, provider = await self._tx(fail)
         log.warning("refund failed refund=%s failure=%s", refund_id, failure)
+        if outcome == "failed":
+            self.count(provider, "refund_failed")
         self._woken(agent_id)
         return outcome
 

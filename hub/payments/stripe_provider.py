@@ -72,7 +72,7 @@ def session_params(attempt: Row, account_id: str, *, success_url: str, cancel_ur
 
 
 def session_idempotency_key(attempt: Row) -> str:
-    return f"share-{attempt['share_id']}-attempt-{attempt['attempt']}"
+    return f"agent-{attempt['agent_id']}-share-{attempt['share_id']}-attempt-{attempt['attempt']}"
 
 
 class StripeProvider:

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from contract.messages import RefundRequested
 from hub.appkeys import CONFIG, LINK, STORE
+from hub.metrics import METRICS
 from hub.payments import api, webhook
 from hub.payments.context import PAYMENTS, Payments, make_provider
 from hub.payments.link_handlers import apply_refund_requested
@@ -38,17 +39,17 @@ async def _payments(app: web.Application) -> AsyncIterator[None]:
         if link is not None:
             link.wake(agent_id)
 
-    store = app[STORE]
-    payments = Payments(config=config, store=store, service=PaymentService(store.engine, wake),
-                        provider=make_provider(config))
+    store, metrics = app[STORE], app[METRICS]
+    service = PaymentService(store.engine, wake, count=metrics.count_payment)
+    payments = Payments(config=config, store=store, service=service, provider=make_provider(config))
     app[PAYMENTS] = payments
     # staff refunds arrive over the link; cash payments (payment.taken) need only the store
     app[LINK].handle(RefundRequested.TYPE, functools.partial(apply_refund_requested, payments),
                      rejects=(PaymentMessageRejected,))
-    log.info("payments provider=%s webhook_secret=%s", payments.provider.name,
-             "set" if config.stripe_webhook_secret else "not set")
+    log.info("payments provider=%s webhooks=%s", payments.provider.name,
+             "verified" if config.stripe_webhook_secret else "refused (no webhook secret configured)")
     # one worker at a time asks Stripe (hub/store/singleton.py)
-    reconcile = functools.partial(run_periodically, payments, config.reconcile_interval_s)
+    reconcile = functools.partial(run_periodically, payments, config.reconcile_interval_s, metrics=metrics)
     task = asyncio.create_task(run_as_singleton(store.engine, "hub.payments.reconcile", reconcile),
                                name="hub-reconcile")
     try:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import Engine, NullPool, StaticPool, create_engine, event
+from sqlalchemy import Engine, NullPool, QueuePool, StaticPool, create_engine, event
 from sqlalchemy.engine import make_url
 
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -28,7 +28,7 @@ def make_engine(database_url: str, *, pool_size: int = 5, pooled: bool = True) -
         if memory:  # one shared connection, or every thread would see its own empty database
             pool: dict[str, Any] = {"poolclass": StaticPool}
         elif pooled:
-            pool = {"pool_size": pool_size, "max_overflow": 0}
+            pool = {"pool_size": pool_size, "max_overflow": _overflow("sqlite", pool_size)}
         else:
             pool = {"poolclass": NullPool}
         engine = create_engine(
@@ -39,5 +39,26 @@ def make_engine(database_url: str, *, pool_size: int = 5, pooled: bool = True) -
     if not pooled:
         return create_engine(url, poolclass=NullPool)
     # pre_ping and recycle: a hub outlives database restarts and idle-connection reapers.
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                         pool_recycle=1800)
+    return create_engine(url, pool_size=pool_size, max_overflow=_overflow("postgresql", pool_size),
+                         pool_pre_ping=True, pool_recycle=1800)
+
+
+def _overflow(backend: str, pool_size: int) -> int:
+    """Connections opened past pool_size when all are busy: PostgreSQL takes a burst, a SQLite
+    file has one writer anyway."""
+    return pool_size if backend == "postgresql" else 0
+
+
+def connections_in_use(engine: Engine) -> int:
+    """Connections checked out of the pool now (threads inside a query or transaction); for the
+    metrics, read at scrape time without touching the database."""
+    pool = engine.pool
+    return pool.checkedout() if isinstance(pool, QueuePool) else 0
+
+
+def connections_limit(engine: Engine) -> int:
+    """The most the pool hands out at once (0: not pooled; a one-connection StaticPool says 1)."""
+    pool = engine.pool
+    if isinstance(pool, QueuePool):
+        return pool.size() + _overflow(engine.dialect.name, pool.size())
+    return 1 if isinstance(pool, StaticPool) else 0

@@ -71,13 +71,13 @@ checkout_attempts = Table(
     Column("hold_expires_at", UTCDateTime, nullable=False),  # the agent's hold, in hub time
     Column("session_expires_at", BigInteger, nullable=False),  # unix seconds, sent to Stripe as is
     Column("created_at", UTCDateTime, nullable=False),
-    UniqueConstraint("share_id", "attempt", name="uq_checkout_attempts_share_attempt"),
+    UniqueConstraint("agent_id", "share_id", "attempt", name="uq_checkout_attempts_agent_share_attempt"),
 )
 
 payments = Table(
     "payments", metadata,
     Column("id", String, primary_key=True),
-    Column("share_id", String, nullable=False, unique=True),
+    Column("share_id", String, nullable=False),
     Column("restaurant_id", String, ForeignKey("restaurants.id"), nullable=False, index=True),
     Column("agent_id", String, nullable=False),
     Column("bill_id", String, nullable=False),
@@ -99,6 +99,8 @@ payments = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("paid_at", UTCDateTime, nullable=False),
     Index("ix_payments_paid_at", "paid_at"),
+    # a share is its agent's: another agent naming the same share id pays nothing of it
+    UniqueConstraint("agent_id", "share_id", name="uq_payments_agent_share"),
 )
 
 refunds = Table(

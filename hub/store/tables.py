@@ -112,6 +112,19 @@ rejected_messages = Table(
 )
 
 
+# Agent ids whose messages the hub refused (never enrolled, or revoked): who knocked, for operators.
+# Bounded by hub/link/roster.py (MAX_REFUSED_SENDERS rows); the messages themselves are not kept.
+refused_senders = Table(
+    "refused_senders", metadata,
+    Column("agent_id", String, primary_key=True),
+    Column("verdict", String, nullable=False),  # "unknown" or "revoked"
+    Column("messages", BigInteger, nullable=False),
+    Column("last_type", String, nullable=False),
+    Column("first_at", UTCDateTime, nullable=False),
+    Column("last_at", UTCDateTime, nullable=False),
+)
+
+
 # link, hub -> agent
 
 # The hub's outbox, per agent: a message leaves it only when the agent acks its id.

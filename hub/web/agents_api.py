@@ -7,6 +7,7 @@ applies it once. The agent does the full validation; the hub refuses only what i
 what the agent expects, so a typo fails here and not silently at the restaurant.
 """
 
+import asyncio
 import logging
 from typing import Any
 
@@ -16,6 +17,7 @@ from aiohttp import web
 from contract.envelope import now_iso
 from contract.messages import MenuPublished, SettingsPushed
 from hub.appkeys import LINK, STORE
+from hub.link.roster import refused_list
 from hub.store.agent_state import BILL_STATUSES
 from hub.web.auth import operator_only
 from hub.web.errors import ApiError
@@ -63,6 +65,20 @@ async def list_bills(request: web.Request) -> web.Response:
         raise _bad(f"status: expected one of {', '.join(BILL_STATUSES)}, got {status[:40]!r}")
     limit = _limit(request.query.get("limit"))
     return json({"agent_id": agent_id, "bills": await request.app[STORE].agent_bills(agent_id, status, limit)})
+
+
+@operator_only
+async def list_refused_senders(request: web.Request) -> web.Response:
+    """Agent ids whose link messages the hub refused (never enrolled, or revoked): who knocked, how
+    often, when last; most recent first, ?limit=1..1000."""
+    limit = _limit(request.query.get("limit"))
+
+    def read() -> list[dict[str, Any]]:
+        with request.app[STORE].engine.connect() as conn:
+            return refused_list(conn, limit)
+    rows = await asyncio.to_thread(read)
+    return json({"refused_senders": [{**row, "first_at": row["first_at"].isoformat(),
+                                      "last_at": row["last_at"].isoformat()} for row in rows]})
 
 
 def _limit(text: str | None) -> int:
@@ -130,6 +146,7 @@ def parse_settings(body: dict[str, Any]) -> SettingsPushed:
 
 
 def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/refused-senders", list_refused_senders)
     app.router.add_get("/api/v1/agents/{agent_id}/devices", list_devices)
     app.router.add_get("/api/v1/agents/{agent_id}/bills", list_bills)
     app.router.add_put("/api/v1/agents/{agent_id}/menu", publish_menu)

@@ -53,7 +53,7 @@ async def pay(request: web.Request) -> web.StreamResponse:
         log.warning("pay link refused token=%s reason=%s", _token_head(token), exc)
         return html.page(lang, "invalid_title", "invalid_body", status=400)
     service = payments.service
-    paid = await service.find_payment(share_id=share.share_id)
+    paid = await service.find_payment(share=(share.agent_id, share.share_id))
     if paid is not None:
         log.info("pay link for a paid share share=%s payment=%s", share.share_id, paid["id"])
         return html.page(lang, "paid_title", "paid_body", back=share.return_url,
@@ -120,9 +120,9 @@ async def demo_submit(request: web.Request) -> web.StreamResponse:
     except (PayLinkError, ValueError) as exc:
         log.warning("demo payment refused token=%s reason=%s", _token_head(token), exc)
         return html.page(lang, "invalid_title", "invalid_body", status=400)
-    attempt = await payments.service.open_attempt_of(share.share_id)
+    attempt = await payments.service.open_attempt_of(share.agent_id, share.share_id)
     if attempt is None:
-        paid = await payments.service.find_payment(share_id=share.share_id)
+        paid = await payments.service.find_payment(share=(share.agent_id, share.share_id))
         if paid is not None:
             return html.page(lang, "paid_title", "paid_body", back=share.return_url)
         return html.page(lang, "expired_title", "expired_body", status=410, back=share.return_url)
@@ -148,7 +148,7 @@ async def done(request: web.Request) -> web.Response:
     if attempt is None:
         return html.page(lang, "not_found_title", "not_found_body", status=404)
     back = attempt["return_url"]
-    paid = await payments.service.find_payment(share_id=attempt["share_id"])
+    paid = await payments.service.find_payment(share=(attempt["agent_id"], attempt["share_id"]))
     if paid is not None:
         return html.page(lang, "received_title", "received_body", back=back,
                          extra=html.amounts(lang, paid["currency"], paid["amount_minor"], paid["tip_minor"],

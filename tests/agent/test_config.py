@@ -11,6 +11,7 @@ def test_defaults_and_toml(tmp_path):
     assert config.agent.id == "bistro-1" and config.broker.port == 1884
     assert config.printers[0].options == {"host": "10.0.0.9"}
     assert config.http.port == 8080 and config.public_url == "http://127.0.0.1:8080"
+    assert config.restaurant.visit_grace_minutes == 15  # a paid visit's phones keep it this long after all is served
 
 
 def test_environment_overrides_the_file(tmp_path):
@@ -27,6 +28,8 @@ def test_environment_overrides_the_file(tmp_path):
     ({"agent": {"id": "has/slash"}}, {}, "agent.id"),
     ({"printers": [{"name": "k", "stations": []}]}, {}, "printers[0].stations"),
     ({"hub": {"url": "ftp://x"}}, {}, "hub.url"),
+    ({"restaurant": {"visit_grace_minutes": -1}}, {}, "restaurant.visit_grace_minutes"),
+    ({}, {"TABLESIDE_AGENT_RESTAURANT_VISIT_GRACE_MINUTES": "soon"}, "restaurant.visit_grace_minutes"),
 ])
 def test_errors_name_the_key(tmp_path, raw, env, key):
     with pytest.raises(ConfigError) as info:
@@ -44,3 +47,10 @@ def test_bad_toml_and_missing_file(tmp_path):
     bad.write_text("[agent\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad, env={})
+
+
+def test_log_format_is_text_or_json():
+    assert load_config(None, {}).agent.log_format == "text"
+    assert load_config(None, {"TABLESIDE_AGENT_LOG_FORMAT": "json"}).agent.log_format == "json"
+    with pytest.raises(ConfigError, match="agent.log_format"):
+        load_config(None, {"TABLESIDE_AGENT_LOG_FORMAT": "xml"})

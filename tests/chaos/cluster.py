@@ -18,6 +18,14 @@ TABLES = 16
 START_TIMEOUT_S = 30.0
 
 
+def enroll_agent(hub: "Service") -> None:
+    """Vouch for the agent as an operator does, with a restaurant naming it: the hub applies only
+    enrolled agents' messages. Run once, before the agent first speaks."""
+    subprocess.run([sys.executable, "-m", "tableside.cli", "hub", "restaurant", "create", "--config", str(hub.config),
+                    "--name", "Chaos Bistro", "--country", "FR", "--currency", "EUR", "--basis-points", "150",
+                    "--fixed-minor", "10", "--agent", AGENT_ID], check=True, capture_output=True, timeout=60)
+
+
 @dataclass
 class Service:
     """One `tableside <name> run` process, started again after every kill."""

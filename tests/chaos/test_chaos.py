@@ -53,10 +53,11 @@ async def test_never_lose_an_order(tmp_path):
         agent = agent_service(tmp_path, uplink.port, hub.url, printer.port)
         try:
             await asyncio.to_thread(hub.start)
+            async with aiohttp.ClientSession() as http:
+                await _restaurant(http, hub.url)  # enrolls the agent: before it first speaks
             await asyncio.to_thread(add_staff, agent, STAFF, PIN)
             await asyncio.to_thread(agent.start)
             async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-                await _restaurant(http, hub.url)
                 tokens = {name: token for name, token in verify.read(
                     tmp_path / "agent" / "agent.sqlite", "SELECT name, token FROM tables")}
                 result = await _run(http, tmp_path, rng, faults, duration, tokens, broker, uplink, printer, hub, agent)

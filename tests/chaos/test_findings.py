@@ -21,6 +21,7 @@ from hub.store import HubStore
 from hub.store import migrate as migrate_hub
 from hub.store.tables import rejected_messages
 from tests.agent.helpers import place, table_tokens
+from tests.hub.factories import enroll
 from tests.waiting import eventually
 
 
@@ -104,6 +105,7 @@ async def test_the_hub_applies_cash_taken_by_staff_or_rejects_it_with_the_reason
     url = f"sqlite:///{tmp_path}/hub.sqlite"
     migrate_hub(url)
     store = HubStore.open(url)
+    enroll(store.engine, "agent-1")
     try:
         link = HubLink(HubConfig(data_dir=tmp_path, operator_token="x" * 24), store)
         cash = messages.PaymentTaken(payment_id="p-1", share_id="s-1", bill_id="b-1", table_name="Table 1",
@@ -174,6 +176,7 @@ async def test_a_restarted_hub_gets_what_it_lost_at_once_not_after_the_resend_ti
     config.data_dir.mkdir(parents=True)
     migrate_hub(config.database_url)
     store = HubStore.open(config.database_url)
+    enroll(store.engine, "test-agent")  # make_config's agent id
     database = Database(tmp_path / "agent" / "agent.sqlite")
     database.start()
     migrate(database)
@@ -197,7 +200,8 @@ async def test_a_restarted_hub_gets_what_it_lost_at_once_not_after_the_resend_ti
         await eventually(lambda: not hub.connected, within=5)
         order = messages.OrderPlaced(
             order_id="o-1", number=1, table_id="t-1", table_name="Table 1", currency="EUR",
-            total_minor=550, placed_at="2026-01-01T12:00:00.000Z", lines=[])
+            total_minor=550, placed_at="2026-01-01T12:00:00.000Z",
+            lines=[messages.OrderLine(item_id="soup", name="Soup", qty=1, unit_price_minor=550, line_total_minor=550)])
         await database.write(outbox.append, "test-agent", order)
         agent.wake()
         seq = await database.read(lambda db: db.execute("SELECT MAX(seq) FROM outbox").fetchone()[0])

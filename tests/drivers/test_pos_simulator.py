@@ -26,7 +26,7 @@ async def test_same_key_same_ref_one_line(tmp_path):
     assert check["order_id"] == "ord-1" and check["total_minor"] == 2300
     assert check["lines"][0]["modifiers"] == ["Extra cheese"]
     assert "created_at" in check
-    assert pos.checks == [check]
+    assert pos.checks == [{**check, "orders": [1]}]
 
 
 async def test_concurrent_submits_with_one_key_make_one_check(tmp_path):
@@ -132,3 +132,56 @@ async def test_menu_sold_out_and_updates():
     assert pos.parse_webhook({}, b'[{"kind": "sold_out", "pos_id": "x"}]') == [PosUpdate("sold_out", "x", "")]
     with pytest.raises(PosError):
         pos.parse_webhook({}, b"nope")
+
+
+def visit_order(order_id: str, number: int, visit: str, total: int = 2300) -> PosOrder:
+    return PosOrder(order_id, number, "Table 2", "EUR", total,
+                    [PosLine(f"item-{number}", f"Dish {number}", 1, total, [], "")], visit_id=visit)
+
+
+async def test_one_check_per_table_visit_each_order_added_to_it(tmp_path):
+    """A till keeps one check per table: every order of the visit goes onto it (issue 16, point 3)."""
+    path = tmp_path / "checks.jsonl"
+    pos = SimulatorPos(path=path)
+    assert await pos.submit_order(visit_order("a", 1, "visit-1", 2300), "ka") == "CHK-0001"
+    assert await pos.submit_order(visit_order("b", 2, "visit-2", 500), "kb") == "CHK-0002"  # another table
+    assert await pos.submit_order(visit_order("c", 3, "visit-1", 700), "kc") == "CHK-0001"
+    assert await pos.submit_order(visit_order("c", 3, "visit-1", 700), "kc") == "CHK-0001"  # a retry adds nothing
+    check = pos.check_of("CHK-0001")
+    assert check["orders"] == [1, 3] and check["total_minor"] == 3000
+    assert [ln["name"] for ln in check["lines"]] == ["Dish 1", "Dish 3"]
+    assert len(file_lines(path)) == 3
+
+    again = await SimulatorPos(path=path).load()  # what is on file makes the same checks after a restart
+    assert again.check_of("CHK-0001")["orders"] == [1, 3] and len(again.checks) == 2
+    assert await again.submit_order(visit_order("c", 3, "visit-1", 700), "kc") == "CHK-0001"
+    assert await again.submit_order(visit_order("d", 4, "visit-1", 300), "kd") == "CHK-0001"
+
+
+async def test_the_visits_payments_go_onto_its_check_and_a_closed_check_takes_no_more_orders(tmp_path):
+    pos = SimulatorPos(path=tmp_path / "checks.jsonl")
+    ref = await pos.submit_order(visit_order("a", 1, "visit-1", 2300), "ka")
+    await pos.submit_order(visit_order("b", 2, "visit-1", 700), "kb")
+    await pos.add_payment(ref, 1200, 100, "card", "pay-1:visit-1")
+    await pos.add_payment(ref, 1800, 0, "cash", "pay-2:visit-1")
+    assert pos.paid_on(ref) == 3000 == pos.check_of(ref)["total_minor"]
+    await pos.close_check(ref)
+    # coffee after paying: the paid check stays closed, the visit's new order opens a new one
+    assert await pos.submit_order(visit_order("c", 3, "visit-1", 280), "kc") == "CHK-0002"
+    reloaded = await SimulatorPos(path=tmp_path / "checks.jsonl").load()
+    assert await reloaded.submit_order(visit_order("d", 4, "visit-1", 280), "kd") == "CHK-0002"
+
+
+async def test_the_view_shows_one_row_per_visit_with_its_orders_and_payments(tmp_path, aiohttp_client):
+    from drivers.pos.simulator_view import create_view_app
+
+    path = tmp_path / "checks.jsonl"
+    pos = SimulatorPos(path=path)
+    ref = await pos.submit_order(visit_order("a", 1, "visit-1", 2300), "ka")
+    await pos.submit_order(visit_order("b", 2, "visit-1", 700), "kb")
+    await pos.add_payment(ref, 3000, 200, "card", "pay-1:visit-1")
+    await pos.close_check(ref)
+    page = await (await (await aiohttp_client(create_view_app(path))).get("/")).text()
+    assert "1 check(s)" in page
+    assert "<td>#1, #2</td>" in page and "1 x Dish 1<br>1 x Dish 2" in page
+    assert "30.00 EUR" in page and "32.00 EUR" in page and ">closed<" in page  # total; paid with the tip

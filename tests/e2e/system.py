@@ -11,10 +11,12 @@ from agent.app import create_app as create_agent_app
 from agent.state import STATE
 from agent.visits import tables
 from hub.app import create_app as create_hub_app
+from hub.appkeys import STORE
 from hub.config import HubConfig
 from tableside.broker import EmbeddedBroker
 from tableside.serve import Server
 from tests.agent.helpers import make_config
+from tests.hub.factories import enroll
 from tests.services import free_port, mosquitto
 
 OPERATOR_TOKEN = "e2e-operator-token-0123456789abcdef"
@@ -69,10 +71,12 @@ async def running_system(tmp_path, broker_port: int, shared: bool, printer_port:
     hub_config = HubConfig(data_dir=tmp_path / "hub", operator_token=OPERATOR_TOKEN, http_port=0,
                            broker_port=broker_port, shared_subscription=shared)
     (tmp_path / "hub").mkdir(exist_ok=True)
-    hub = await Server(create_hub_app(hub_config), "127.0.0.1", 0).start()
+    hub_app = create_hub_app(hub_config)
+    hub = await Server(hub_app, "127.0.0.1", 0).start()
     agent_config = make_config(tmp_path, broker_port=broker_port, printers=[
         {"name": "kitchen", "stations": ["kitchen", "desserts", "bar"],
          "options": {"host": "127.0.0.1", "port": printer_port}}], hub={"url": hub.url})
+    enroll(hub_app[STORE].engine, agent_config.agent.id)  # as pairing would
     agent = await Server(create_agent_app(agent_config), "127.0.0.1", 0).start()
     try:
         # unsafe: keep cookies for 127.0.0.1 too (staff sign-in)

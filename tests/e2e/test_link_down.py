@@ -20,7 +20,7 @@ from hub.link import HubLink
 from hub.store import HubStore, downlink
 from hub.store import migrate as migrate_hub
 from tests.agent.helpers import make_config
-from tests.hub.factories import TOKEN
+from tests.hub.factories import TOKEN, enroll
 from tests.services import Mosquitto
 from tests.waiting import eventually
 
@@ -39,6 +39,7 @@ async def hub(broker, tmp_path):
     config.data_dir.mkdir(parents=True, exist_ok=True)
     migrate_hub(config.database_url)
     store = HubStore.open(config.database_url)
+    enroll(store.engine, AGENT)
     link = HubLink(config, store, backoff=Backoff(0.05, 0.5), resend_after=RESEND_AFTER)
     task = asyncio.create_task(link.run())
     await asyncio.wait_for(link.wait_connected(), 10)
@@ -132,6 +133,7 @@ async def _lost_ack_scenario(broker: Mosquitto, tmp_path, acl_line: str) -> None
     config.data_dir.mkdir(parents=True, exist_ok=True)
     migrate_hub(config.database_url)
     store = HubStore.open(config.database_url)
+    enroll(store.engine, AGENT)
     link = HubLink(config, store, backoff=Backoff(0.05, 0.5), resend_after=RESEND_AFTER)
     hub_task = asyncio.create_task(link.run())
     seen: list[str] = []  # every delivery of a down message, as a bystander sees it
@@ -221,6 +223,7 @@ async def test_settings_an_operator_pushes_reach_the_agent_over_the_broker(broke
     config = HubConfig(data_dir=tmp_path / "hub", operator_token=TOKEN, broker_port=broker.port)
     client = await aiohttp_client(create_app(config))
     store = client.app[STORE]
+    enroll(store.engine, AGENT)
     agent = Agent(tmp_path, broker.port)
     received: list[tuple[str, messages.SettingsPushed]] = []
     agent.handlers["settings.pushed"] = lambda db, env, data: received.append((env.id, data))

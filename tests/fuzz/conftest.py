@@ -6,6 +6,11 @@ from collections import Counter
 import pytest
 import schemathesis
 
+# schemathesis imports its OpenAPI support lazily, at the first schema loaded. Under pytest's
+# assertion rewriting, compiling that module deep inside a fixture's stack once hit CPython 3.11's
+# "AST constructor recursion depth mismatch"; importing it here, at collection, keeps it shallow.
+import schemathesis.specs.openapi.schemas  # noqa: F401
+
 from tests.fuzz.running import OPERATOR_TOKEN, Running
 
 ANSWERS = pytest.StashKey[Counter]()

@@ -5,6 +5,7 @@ from sqlalchemy import NullPool, create_engine, text
 from sqlalchemy.engine import make_url
 
 from hub.store import HubStore, migrate
+from tests.hub.factories import TEST_AGENTS, enroll
 from tests.services import postgres_url
 
 
@@ -32,5 +33,6 @@ def database_url(request, tmp_path):
 async def store(database_url):
     migrate(database_url)
     s = HubStore.open(database_url, workers=10)
+    enroll(s.engine, *TEST_AGENTS)
     yield s
     await s.close()

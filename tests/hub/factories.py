@@ -47,3 +47,19 @@ def payment_taken(payment_id: str | None = None, *, amount: int = 1500) -> messa
                                  table_name="Table 4", method="cash", currency="EUR", amount_minor=amount,
                                  tip_minor=0, taken_at="2025-03-01T19:40:00.000Z")
 
+
+
+# Agent ids the hub tests talk as. The hub applies messages only from agents it enrolled, so the
+# `store` fixture enrolls these (as an operator vouching for them would); any other id is a stranger.
+TEST_AGENTS = ("agent-1", "agent-2", "agent-3", "agent-a", "agent-b", "agent-cash", "agent-other")
+
+
+def enroll(engine, *agent_ids: str) -> None:
+    """Enroll agents directly in the database (what pairing or an operator's restaurant does)."""
+    from datetime import UTC, datetime
+
+    from hub.enrollment.records import add_agent
+
+    with engine.begin() as conn:
+        for agent_id in agent_ids:
+            add_agent(conn, agent_id, name=agent_id, now=datetime.now(UTC))

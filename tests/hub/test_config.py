@@ -118,3 +118,11 @@ def test_direct_construction_is_checked_too(tmp_path):
         HubConfig(data_dir=tmp_path, operator_token="x" * 23)
     with pytest.raises(ConfigError, match="^broker.port"):
         HubConfig(data_dir=tmp_path, operator_token=TOKEN, broker_port=70000)
+
+
+def test_log_format_is_text_or_json():
+    base = {"TABLESIDE_HUB_DATA_DIR": "/tmp/hub", "TABLESIDE_HUB_OPERATOR_TOKEN": "t" * 30}
+    assert load_config(None, base).log_format == "text"
+    assert load_config(None, {**base, "TABLESIDE_HUB_LOG_FORMAT": "JSON"}).log_format == "json"
+    with pytest.raises(ConfigError, match=r"hub.log_format \(from TABLESIDE_HUB_LOG_FORMAT\): expected one of text, json"):
+        load_config(None, {**base, "TABLESIDE_HUB_LOG_FORMAT": "xml"})

@@ -9,10 +9,10 @@ import pytest
 
 from contract import envelope, topics
 from hub.app import create_app
-from hub.appkeys import LINK
+from hub.appkeys import LINK, STORE
 from hub.config import HubConfig
-from hub.metrics import METRICS
-from tests.hub.factories import TOKEN, encoded, order_placed
+from hub.metrics import METRICS, HubMetrics
+from tests.hub.factories import TOKEN, encoded, enroll, order_placed
 from tests.prometheus import RULES as RULES_DIR
 from tests.prometheus import check_rules, prometheus, query
 from tests.waiting import eventually
@@ -31,6 +31,7 @@ async def test_prometheus_scrapes_the_hub_link_and_http_metrics(aiohttp_client, 
     client = await aiohttp_client(create_app(config))
     await asyncio.wait_for(client.app[LINK].wait_connected(), 10)
     metrics_port = client.app[METRICS].port
+    enroll(client.app[STORE].engine, AGENT)
     body = encoded(AGENT, order_placed())
     async with aiomqtt.Client("127.0.0.1", broker.port, identifier=f"test-{AGENT}") as agent:
         await agent.subscribe(topics.down(AGENT, "ack"), qos=1)
@@ -53,3 +54,18 @@ async def test_prometheus_scrapes_the_hub_link_and_http_metrics(aiohttp_client, 
         assert series[0]["metric"]["outcome"] == "applied" and series[0]["value"][1] == "1"
         assert (await eventually(lambda: query(port, "tableside_hub_link_connected"), within=10, every=0.5,
                                  what="link gauge"))[0]["value"][1] == "1"
+
+
+def test_a_cash_payment_applied_over_the_link_is_a_payment_too():
+    metrics = HubMetrics()
+    metrics.count_link("payment.taken", "applied")
+    metrics.count_link("payment.taken", "duplicate")  # the same payment again: no second one
+    metrics.count_link("order.placed", "applied")
+    metrics.count_link("made.up-1", "refused")  # a sender's own topic: no series of its own
+    metrics.count_link("made.up-2", "refused")
+    assert metrics.registry.get_sample_value("tableside_hub_link_messages_total",
+                                             {"type": "unknown", "outcome": "refused"}) == 2
+    assert metrics.registry.get_sample_value("tableside_hub_payments_total",
+                                             {"provider": "external", "outcome": "taken"}) == 1
+    assert metrics.registry.get_sample_value("tableside_hub_link_messages_total",
+                                             {"type": "payment.taken", "outcome": "duplicate"}) == 1

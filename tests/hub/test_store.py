@@ -73,20 +73,20 @@ async def test_get_order_returns_lines_in_order(store):
 
 
 async def test_touch_agent_and_counts(store):
-    assert await store.get_agent("agent-1") is None
-    await store.touch_agent("agent-1", online=None, seen=False)
-    agent = await store.get_agent("agent-1")
-    assert agent["online"] is False and agent["last_seen_at"] is None and agent["name"] == "agent-1"
+    assert await store.get_agent("agent-new") is None
+    await store.touch_agent("agent-new", online=None, seen=False)
+    agent = await store.get_agent("agent-new")
+    assert agent["online"] is False and agent["last_seen_at"] is None and agent["name"] == "agent-new"
 
-    await store.touch_agent("agent-1", True)
-    seen = (await store.get_agent("agent-1"))["last_seen_at"]
-    assert seen is not None and (await store.get_agent("agent-1"))["online"] is True
+    await store.touch_agent("agent-new", True)
+    seen = (await store.get_agent("agent-new"))["last_seen_at"]
+    assert seen is not None and (await store.get_agent("agent-new"))["online"] is True
     await asyncio.sleep(0.01)
-    await store.touch_agent("agent-1")  # online unknown: keep it
-    agent = await store.get_agent("agent-1")
+    await store.touch_agent("agent-new")  # online unknown: keep it
+    agent = await store.get_agent("agent-new")
     assert agent["online"] is True and agent["last_seen_at"] > seen
-    await store.touch_agent("agent-1", False, seen=False)  # a replayed last will
-    agent = await store.get_agent("agent-1")
+    await store.touch_agent("agent-new", False, seen=False)  # a replayed last will
+    agent = await store.get_agent("agent-new")
     assert agent["online"] is False and agent["last_seen_at"] > seen
 
     await store.touch_agent("agent-2", True)
@@ -94,9 +94,10 @@ async def test_touch_agent_and_counts(store):
         data = order_placed()
         await store.apply_order_placed(decoded("agent-2", data), data)
     assert await store.count_orders("agent-2") == 2
-    assert await store.count_orders("agent-1") == 0
+    assert await store.count_orders("agent-new") == 0
     listed = await store.list_agents()
-    assert [(a["id"], a["order_count"], a["online"]) for a in listed] == [("agent-1", 0, False), ("agent-2", 2, True)]
+    mine = [(a["id"], a["order_count"], a["online"]) for a in listed if a["id"] in ("agent-new", "agent-2")]
+    assert mine == [("agent-2", 2, True), ("agent-new", 0, False)]
 
 
 async def test_record_rejected_once(store):

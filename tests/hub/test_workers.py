@@ -17,7 +17,8 @@ from sqlalchemy import NullPool, create_engine, text
 from sqlalchemy.engine import make_url
 
 from contract import envelope, topics
-from tests.hub.factories import TOKEN, encoded, order_placed
+from hub.store import migrate
+from tests.hub.factories import TOKEN, encoded, enroll, order_placed
 from tests.services import free_port, postgres_url, wait_for_port
 from tests.waiting import eventually
 
@@ -57,6 +58,8 @@ port = {port}
 port = {broker.port}
 client_id = "test-hub"
 """)
+    migrate(url)
+    enroll(create_engine(url, poolclass=NullPool), AGENT)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TABLESIDE_")}
     with open(tmp_path / "hub.log", "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "tableside.cli", "hub", "run", "--workers", "2",

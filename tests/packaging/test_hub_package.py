@@ -43,8 +43,13 @@ def test_hub_package_installs_and_runs_as_its_unit(debian_root, tmp_path):
     assert root.mode("/etc/tableside/hub.toml") == (0o640, "root", "tableside-hub")
     assert sorted(root.file("/var/lib/dpkg/info/tableside-hub.conffiles").read_text().split()) == \
         ["/etc/tableside/hub.env", "/etc/tableside/hub.toml"]
-    for example in ("nginx/tableside-hub.conf", "mosquitto/tableside.conf", "mosquitto/tableside.acl"):
+    for example in ("nginx/tableside-hub.conf", "mosquitto/tableside.conf", "mosquitto/agents.acl",
+                    "mosquitto/hub.acl", "polkit/50-tableside-hub.rules"):
         assert root.file(f"/usr/share/doc/tableside-hub/examples/{example}").is_file()
+    # the on_revoke hook as docs/security.md writes it runs on the package's Python
+    hook = root.run("/opt/tableside/bin/python", "/usr/share/tableside/mosquitto/kick_revoked.py", "--help",
+                    user="tableside-hub", check=False)
+    assert hook.returncode == 0 and "usage" in hook.stdout.lower(), hook.stdout + hook.stderr
     verified = subprocess.run(["systemd-analyze", "verify", f"--root={root.path}", "tableside-hub.service"],
                               capture_output=True, text=True, timeout=120)
     assert verified.returncode == 0, verified.stderr

@@ -1,8 +1,8 @@
 // Talking to the agent: JSON in and out, errors as {status, code, message}.
 const m = location.pathname.match(/^\/t\/([^/]+)/);
 export const token = m ? decodeURIComponent(m[1]) : "";
-// The pay page sends the diner back to /t/back, which finds the table here: a pay link never
-// carries the table's token (agent/web/diner/pages.py).
+// Pay links signed by older agents send the diner back to /t/back, which finds the table here
+// (agent/web/diner/notices.py); new ones lead straight to /t/{token}#bill.
 export const LAST_TABLE = "tableside.table";
 if (token && token !== "back") { try { localStorage.setItem(LAST_TABLE, token); } catch { /* private mode */ } }
 export const tableUrl = (p = "") => `/api/v1/tables/${encodeURIComponent(token)}${p}`;

@@ -5,6 +5,7 @@ import { t, setLang, initialLang, lang, LANGS, langName } from "./i18n.js";
 import { setCurrency } from "./money.js";
 import { menu, loadMenu } from "./menu.js";
 import { renderMenu, bindSearch } from "./menu-view.js";
+import { showTab } from "./tabs.js";
 
 let visit = null;  // the visit.js module once loaded
 
@@ -37,6 +38,8 @@ function languageSwitcher(offered) {
 }
 
 async function boot() {
+  showTab();  // before the menu: a link to #bill must not flash the menu first (or stay on it offline)
+  addEventListener("hashchange", showTab);  // visit.js adds loading what the tab shows
   setLang(initialLang());
   translatePage();
   let doc;

@@ -5,6 +5,7 @@ import { t, lang } from "./i18n.js";
 import { money, parseMoney, percentOf } from "./money.js";
 import { call, tableUrl, uuid, token } from "./api.js";
 import { stepper } from "./item-sheet.js";
+import { receiptLink } from "./visit-end.js";
 
 const PENDING = `tableside.share.${token}`;  // a share handed to the pay page, until paid or released
 const TIPS = [0, 5, 10, 15];
@@ -59,7 +60,7 @@ function summary(b) {
     b.held_minor ? row(t("held"), money(b.held_minor)) : null,
     b.tips_minor ? row(t("tips"), money(b.tips_minor), "muted") : null,
     row(t("left"), money(b.left_minor), "strong left")),
-  b.settled ? el("p", { class: "ok", role: "status", text: t("settled") }) : null,
+  b.settled ? el("div", { class: "paid-note" }, el("p", { class: "ok", role: "status", text: t("settled") }), receiptLink()) : null,
   b.held_minor && !b.settled ? inProgress(b) : null].filter(Boolean);
 }
 

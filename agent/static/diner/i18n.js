@@ -32,6 +32,9 @@ const S = {
     live: "Live updates paused; reconnecting…", loadFail: "Could not load the menu. Check your Wi-Fi and reload.",
     offlineMenu: "You are offline: showing the menu saved on your phone.",
     shareN: "{0} paid", tipsIncl: "incl. {0} tip",
+    receipt: "Your receipt (keep or print)", paidNote: "The bill is paid, thank you! Dishes still on their way keep updating here.",
+    endedTitle: "Thank you for your visit!", endedBody: "Your visit at {0} has ended. We hope to see you again soon.",
+    newVisit: "Start a new order",
   },
   de: {
     lang: "Deutsch", language: "Sprache", table: "Tisch", search: "Speisekarte durchsuchen", filters: "Filter",
@@ -69,6 +72,9 @@ const S = {
     live: "Live-Updates unterbrochen; neue Verbindung…", loadFail: "Speisekarte konnte nicht geladen werden. WLAN prüfen und neu laden.",
     offlineMenu: "Sie sind offline: Die auf Ihrem Telefon gespeicherte Speisekarte wird angezeigt.",
     shareN: "{0} bezahlt", tipsIncl: "inkl. {0} Trinkgeld",
+    receipt: "Ihr Beleg (sichern oder drucken)", paidNote: "Die Rechnung ist bezahlt, vielen Dank! Gerichte, die noch kommen, werden hier weiter angezeigt.",
+    endedTitle: "Danke für Ihren Besuch!", endedBody: "Ihr Besuch an {0} ist beendet. Wir freuen uns auf ein Wiedersehen.",
+    newVisit: "Neue Bestellung beginnen",
   },
   fr: {
     lang: "Français", language: "Langue", table: "Table", search: "Rechercher dans la carte", filters: "Filtres",
@@ -106,6 +112,9 @@ const S = {
     live: "Mises à jour en direct interrompues ; reconnexion…", loadFail: "Impossible de charger la carte. Vérifiez le Wi-Fi et rechargez.",
     offlineMenu: "Vous êtes hors ligne : voici la carte enregistrée sur votre téléphone.",
     shareN: "{0} payé", tipsIncl: "dont {0} de pourboire",
+    receipt: "Votre reçu (à garder ou imprimer)", paidNote: "L'addition est réglée, merci ! Les plats encore en route restent suivis ici.",
+    endedTitle: "Merci de votre visite !", endedBody: "Votre visite à {0} est terminée. Au plaisir de vous revoir.",
+    newVisit: "Commencer une nouvelle commande",
   },
 };
 

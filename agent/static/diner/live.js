@@ -30,6 +30,9 @@ function open() {
   };
 }
 
+/** Open the stream again at once (the visit it should follow changed). */
+export function reconnect() { open(); }
+
 function wake() {
   // a stream still "connecting" may be inside the browser's own back-off: start afresh at once
   if (!source || source.readyState !== EventSource.OPEN) open();

@@ -1,11 +1,12 @@
 // Tableside diner service worker, served at /t/sw.js so that it controls the table pages (/t/...).
 // It keeps the app shell and the last menu, so a reload on flaky Wi-Fi still shows the menu.
 // Orders, the bill, payments and the live stream always go to the network and are never stored.
-const CACHE = "tableside-diner-v2";
+const CACHE = "tableside-diner-v3";
 const SLOW_MS = 4000;  // flaky Wi-Fi: after this long, the saved copy beats waiting
 const TABLE_PAGE = /^\/t\/[^/]+$/;
 const SHELL = ["app.js", "visit.js", "dom.js", "i18n.js", "money.js", "menu.js", "api.js", "cart.js", "menu-view.js",
-  "item-sheet.js", "cart-view.js", "orders-view.js", "bill-view.js", "live.js", "vitals.js", "diner.css", "icon.svg"]
+  "item-sheet.js", "cart-view.js", "orders-view.js", "bill-view.js", "live.js", "vitals.js", "tabs.js", "visit-end.js",
+  "diner.css", "icon.svg"]
   .map((f) => `/static/diner/${f}`);
 
 self.addEventListener("install", (event) => {

@@ -7,20 +7,16 @@ import { renderMenu, apply } from "./menu-view.js";
 import { initCart, renderBar, renderCart, sendOrder } from "./cart-view.js";
 import { loadOrders, orderEvent, requestEvent, renderOrders, resetOrders, askStaff } from "./orders-view.js";
 import { loadBill, billEvent, resetBill, setHubOnline } from "./bill-view.js";
-import { connect } from "./live.js";
+import { connect, reconnect } from "./live.js";
 import { startVitals } from "./vitals.js";
+import { showTab } from "./tabs.js";
+import { visitIs, showEnded, hasEnded, relabelEnd } from "./visit-end.js";
 import * as cart from "./cart.js";
 
 const SESSION = `tableside.session.${token}`;
 
 function route() {
-  const view = ["#orders", "#bill"].includes(location.hash) ? location.hash.slice(1) : "menu";
-  for (const v of ["menu", "orders", "bill"]) {
-    $(`view-${v}`).hidden = v !== view;
-    const tab = $(`tab-${v}`);
-    v === view ? tab.setAttribute("aria-current", "page") : tab.removeAttribute("aria-current");
-  }
-  if (view !== "menu") refresh();
+  if (showTab() !== "menu") refresh();
 }
 
 /** Reload what the stream may have missed: orders, bill, and whether the visit changed. */
@@ -43,26 +39,48 @@ function refresh() {
 /** Wrap a live-event handler: apply it now, and have a reload under way fetch again. */
 const news = (handler) => (data) => { if (reloading) stale = true; handler(data); };
 
+let following;  // the visit the live stream follows (its hello); undefined before the first
+let shown = null;  // the visit the table API last showed this phone
+
+/** News of a visit this phone was not shown yet (someone else at the table started it): ask the
+ * API, which gives the phone the visit's key while it is the table's current one. */
+const ofVisit = (visitOf, handler) => news((data) => { if (visitOf(data) !== shown) refresh(); handler(data); });
+
 async function loadTable() {
   const info = await call(tableUrl());
   $("table-name").textContent = info.table.name;
-  setHubOnline(info.hub_online);
-  seenSession(info.session?.id ?? null);
+  const id = info.session?.id ?? null;
+  shown = id;
+  seenSession(id, !!info.ended);
+  visitIs(info.session, info.ended);
+  setHubOnline(info.hub_online);  // and the bill drawn again, with the receipt link once paid
+  // the stream opened before this phone had its visit's key (its first load, or its first order):
+  // open it again so that it follows this visit, also once the bill is paid
+  if (following !== undefined && following !== id && !info.ended) reconnect();
 }
 
-/** The party's visit ended (bill settled, table closed): forget everything of it on this phone. */
-function seenSession(id) {
+/** The visit this phone shows changed: nothing of another visit stays on screen. */
+function seenSession(id, ended) {
   const before = localStorage.getItem(SESSION);
-  if (before && before !== id) freshTable();
+  if (before && before !== id) {
+    freshTable(!ended);
+    if (reloading) stale = true;  // orders or bill of the new visit may have come in just before: again
+  }
   if (id) localStorage.setItem(SESSION, id); else localStorage.removeItem(SESSION);
 }
 
-function freshTable() {
+function freshTable(sayWelcome) {
   localStorage.removeItem(SESSION);
   cart.clear();
   resetOrders();
   resetBill();
-  announce("notice", t("closed"));
+  if (sayWelcome) announce("notice", t("closed"));
+}
+
+/** The party's visit is over (all served and a while later, or staff closed the table). */
+function visitEnded() {
+  refresh();  // the table API says so too, with the receipt; until it answers, say thank you now
+  if (!hasEnded()) showEnded(null);
 }
 
 let liveTimer = null;
@@ -78,7 +96,7 @@ function connected(ok) {
 
 /** The language changed: say everything again in it. */
 export function relabel() {
-  renderBar(); renderOrders();
+  renderBar(); renderOrders(); relabelEnd();
   if ($("cart").open) renderCart();
   loadBill().catch(() => {});
 }
@@ -98,13 +116,13 @@ export function start(showMenu) {
   addEventListener("hashchange", route);
   route();
   connect({
-    hello: (h) => { seenSession(h.session_id); refresh(); },
+    hello: (h) => { following = h.session_id; refresh(); },
     refresh, connected,
-    order: news(orderEvent),
-    bill: news(billEvent),
+    order: ofVisit((o) => o.session_id, orderEvent),
+    bill: ofVisit((b) => b.id, billEvent),
     request: news(requestEvent),
     menu: () => showMenu(lang).then(() => { renderBar(); if ($("cart").open) renderCart(); }).catch(() => {}),
-    session: (s) => { if (s.closed) freshTable(); refresh(); },
+    session: (s) => { if (s.closed) visitEnded(); else refresh(); },
   });
   // the worker only helps the next visit: it must not slow this one
   if ("serviceWorker" in navigator) {

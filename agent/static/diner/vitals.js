@@ -6,14 +6,20 @@
 const page = new Map();   // lcp, inp, cls, menu_paint: once per page visit
 const orders = [];        // order_confirmed, each
 let pageSent = false;
+const watching = [];  // [observer, onEntries]: what they hold but have not delivered yet is taken at flush
 
 function watch(type, onEntries, options = {}) {
   try {
-    new PerformanceObserver((list) => onEntries(list.getEntries())).observe({ type, buffered: true, ...options });
+    const observer = new PerformanceObserver((list) => onEntries(list.getEntries()));
+    observer.observe({ type, buffered: true, ...options });
+    watching.push([observer, onEntries]);
   } catch { /* a browser without this entry type measures less */ }
 }
 
 function flush() {
+  // an observer's callback comes in a task of its own, which a busy page may not have run yet
+  // (an order confirmed just before the diner switched apps): take those entries now
+  for (const [observer, onEntries] of watching) onEntries(observer.takeRecords());
   const vitals = (pageSent ? [] : [...page].map(([name, value]) => ({ name, value })))
     .concat(orders.splice(0, 3).map((value) => ({ name: "order_confirmed", value })));
   if (!vitals.length || !navigator.onLine || !navigator.sendBeacon) return;

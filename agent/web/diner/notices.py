@@ -72,8 +72,9 @@ def _notice(lang: str, icon: str, title: str, body: str, calm: str, status: int,
 
 @routes.get("/t/back")
 async def back_to_the_table(request: web.Request) -> web.Response:
-    """Where the pay page sends a diner back: pay links carry no table token, so the phone's own
-    memory of its table (back.js) leads home; a phone without one is asked to scan the code again."""
+    """Where pay links signed before they carried the table's page send a diner back (they last 15
+    minutes, but a box may be upgraded meanwhile): the phone's own memory of its table (back.js)
+    leads to its bill; a phone without one is asked to scan the code again."""
     return bad_link_page(request, status=200, head='<script type="module" src="/static/diner/back.js"></script>')
 
 

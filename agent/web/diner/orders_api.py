@@ -9,9 +9,10 @@ from agent.menu.pricing import OrderRejected, decode_request, price, request_has
 from agent.orders import place
 from agent.state import STATE
 from agent.store import outbox
-from agent.visits import table_sessions, tables
+from agent.visits import tables
 from agent.web import live
 from agent.web.compressed import HOT, respond
+from agent.web.diner import visit_cookie
 from agent.web.errors import json_error
 from agent.web.json_body import json_bytes
 from agent.web.metrics import METRICS, allowed
@@ -45,14 +46,32 @@ async def get_menu(request: web.Request) -> web.StreamResponse:
 async def get_table(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)
-    session = await state.database.read(table_sessions.current, table.id)
+    visit = await visit_cookie.visit_of(request, table)
+    session = visit.session
     restaurant = state.menu.restaurant
-    return web.json_response({
+    response = web.json_response({
         "table": {"name": table.name},
         "restaurant": {"name": restaurant["name"], "currency": restaurant["currency"],
                        "locale": restaurant.get("locale", "en")},
-        "session": {"id": session.id, "opened_at": session.opened_at} if session else None,
+        # the phone's visit: after the bill is paid (settled) it goes on for the party until all is served
+        "session": {"id": session.id, "opened_at": session.opened_at, "settled": session.settled_at is not None,
+                    "receipt_url": visit_cookie.receipt_url(session.visit_key)} if session else None,
+        # the phone's visit is over: say thank you with its receipt, not show the next party's table
+        "ended": {"receipt_url": visit_cookie.receipt_url(visit.ended_key)} if visit.ended_key else None,
         "hub_online": state.link.connected})
+    visit_cookie.remember(request, response, table, session.visit_key if session else None)
+    return response
+
+
+@routes.delete("/api/v1/tables/{table_token}/visit")
+async def leave_visit(request: web.Request) -> web.Response:
+    """Forget this phone's visit ("Start a new order" after it ended).
+
+    From now on the phone sees the table as a new scan does."""
+    table = await table_of(request)
+    response = web.Response(status=204)
+    visit_cookie.forget(request, response, table)
+    return response
 
 
 @routes.post("/api/v1/tables/{table_token}/orders")
@@ -70,7 +89,7 @@ async def post_order(request: web.Request) -> web.Response:
         order_request = decode_request(body)
         priced = price(state.menu, order_request)
         placed = await state.database.write(place.place_order, state.config, table, priced, key,
-                                            request_hash(order_request))
+                                            request_hash(order_request), visit_cookie.key_of(request))
     except OrderRejected as exc:
         return _rejected(exc)
     if not placed.replayed:
@@ -79,16 +98,18 @@ async def post_order(request: web.Request) -> web.Response:
         state.link.wake()
         await live.publish_order(state, placed.order["id"])
     headers = {"Idempotent-Replayed": "true"} if placed.replayed else {}
-    return web.json_response({"order": placed.order}, status=201, headers=headers)
+    response = web.json_response({"order": placed.order}, status=201, headers=headers)
+    visit_cookie.remember(request, response, table, placed.visit_key)
+    return response
 
 
 @routes.get("/api/v1/tables/{table_token}/orders/{order_id}")
 async def get_order(request: web.Request) -> web.Response:
-    """One order of the table's current visit: an order id alone, or a closed visit, shows nothing."""
+    """One order of the phone's visit: an order id alone, or a closed visit, shows nothing."""
     table = await table_of(request)
+    session = (await visit_cookie.visit_of(request, table)).session
 
     def read(db) -> dict | None:
-        session = table_sessions.current(db, table.id)
         row = db.execute("SELECT session_id FROM orders WHERE id = ? AND table_id = ?",
                          [request.match_info["order_id"], table.id]).fetchone()
         if session is None or row is None or row[0] != session.id:
@@ -113,7 +134,8 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({
         "ok": True,
         "link": {"connected": state.link.connected, "waiting": waiting,
-                 "last_ack_at": state.link.last_ack_at.isoformat() if state.link.last_ack_at else None},
+                 "last_ack_at": state.link.last_ack_at.isoformat() if state.link.last_ack_at else None,
+                 "certificate": state.renewal.status() if state.renewal else None},
         "devices": {name: {"queue": devices.get(name, {}), **health.as_dict()}
                     for name, health in state.dispatcher.health.items()},
     })

@@ -1,6 +1,7 @@
 """The diner's view of their visit: orders and their status, requests to staff, the bill, shares
-and pay links, and a live stream of all of it. Everything is scoped to the table's current
-session, so a new party never sees the previous one's orders or bill."""
+and pay links, and a live stream of all of it. Everything is scoped to the phone's visit
+(visit_cookie.py): the party's after their bill is paid, the table's current one for a new scan,
+so a new party never sees the previous one's orders or bill, nor the other way round."""
 
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from agent.visits import bills, shares, table_requests, table_sessions
 from agent.visits.table_sessions import now_iso
 from agent.visits.tables import Table
 from agent.web import live, sse
+from agent.web.diner import visit_cookie
 from agent.web.diner.orders_api import IDEMPOTENCY_KEY, table_of
 from agent.web.errors import json_error
 from agent.web.json_body import json_bytes, json_object
@@ -30,18 +32,42 @@ def _rejected(exc: shares.ShareRejected) -> web.Response:
 async def get_orders(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)
-    session = await state.database.read(table_sessions.current, table.id)
+    session = (await visit_cookie.visit_of(request, table)).session
     found = await state.database.read(order_status.session_orders, session.id) if session else []
-    return web.json_response({"orders": found})
+    response = web.json_response({"orders": found})
+    visit_cookie.remember(request, response, table, session.visit_key if session else None)
+    return response
+
+
+def _visit_of_event(kind: str, data: dict) -> str | None:
+    """The visit an event is about (None: the restaurant's, such as the menu)."""
+    return data.get("id") if kind == "bill" else data.get("session_id")
 
 
 @routes.get("/api/v1/tables/{table_token}/events")
 async def events(request: web.Request) -> web.StreamResponse:
+    """The phone's visit, live: its events only.
+
+    A phone at a table with no visit yet follows the next one to start (the table's current visit
+    when its first event comes), never a paid visit still going on for its party."""
     state = request.app[STATE]
     table = await table_of(request)
     with state.events.subscribe(table_id=table.id) as subscription:
-        session = await state.database.read(table_sessions.current, table.id)
-        return await sse.stream(request, subscription, {"session_id": session.id if session else None})
+        visit = await visit_cookie.visit_of(request, table)
+        following = visit.session.id if visit.session else None
+        ended = visit.ended_key is not None
+
+        async def admit(kind: str, data: dict) -> bool:
+            nonlocal following
+            about = _visit_of_event(kind, data)
+            if about is None or about == following:
+                return True
+            if following is None and not ended and await state.database.read(table_sessions.is_current, table.id, about):
+                following = about
+                return True
+            return False
+
+        return await sse.stream(request, subscription, {"session_id": following}, admit)
 
 
 @routes.post("/api/v1/tables/{table_token}/requests")
@@ -52,7 +78,7 @@ async def post_request(request: web.Request) -> web.Response:
     kind = (await json_object(request)).get("kind")
     if kind not in table_requests.KINDS:
         return json_error(422, "invalid_kind", "kind must be \"waiter\" or \"bill\"", field="kind")
-    created = await state.database.write(table_requests.create, table.id, kind)
+    created = await state.database.write(table_requests.create, table.id, kind, visit_cookie.key_of(request))
     live.publish(state, ("request", created, table.id))
     return web.json_response({"request": created}, status=201)
 
@@ -65,18 +91,16 @@ def _bill_body(state: AgentState, bill: bills.Bill | None) -> dict:
     return {"bill": bill.as_dict() if bill else empty, "pay": {"hub_online": state.link.connected}}
 
 
-async def _current_bill(state: AgentState, table: Table) -> bills.Bill | None:
-    session = await state.database.read(table_sessions.current, table.id)
-    if session is None:
-        return None
-    return await state.database.read(bills.load, session.id, state.config.restaurant.tax_mode, now_iso())
-
-
 @routes.get("/api/v1/tables/{table_token}/bill")
 async def get_bill(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)
-    return web.json_response(_bill_body(state, await _current_bill(state, table)))
+    session = (await visit_cookie.visit_of(request, table)).session
+    bill = await state.database.read(bills.load, session.id, state.config.restaurant.tax_mode,
+                                     now_iso()) if session else None
+    response = web.json_response(_bill_body(state, bill))
+    visit_cookie.remember(request, response, table, session.visit_key if session else None)
+    return response
 
 
 @routes.post("/api/v1/tables/{table_token}/bill/shares")
@@ -89,7 +113,7 @@ async def post_share(request: web.Request) -> web.Response:
                           field="Idempotency-Key")
     request.app[LIMITS].check(request, table.id, table.name, state.events)
     body = await json_bytes(request)
-    session = await state.database.read(table_sessions.current, table.id)
+    session = (await visit_cookie.visit_of(request, table)).session
     if session is None:
         return json_error(409, "nothing_to_pay", "there is nothing on this table's bill yet")
     try:
@@ -108,7 +132,7 @@ async def post_share(request: web.Request) -> web.Response:
 async def delete_share(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)
-    session = await state.database.read(table_sessions.current, table.id)
+    session = (await visit_cookie.visit_of(request, table)).session
     released = session is not None and await state.database.write(
         shares.release, session.id, request.match_info["share_id"])
     if not released:
@@ -136,6 +160,7 @@ def pay_url(state: AgentState, table: Table, share: dict) -> str:
         table_name=table.name, currency=share["currency"], amount_minor=share["amount_minor"],
         tip_minor=share["tip_minor"], description=f"{restaurant} · {table.name}",
         issued_at=_unix(share["created_at"]), expires_at=_unix(share["expires_at"]),
-        # never the table's token: a pay link is seen by the payment page and can be passed on
-        return_url=f"{state.config.public_url}/t/back"), state.signing_key)
+        # straight back to the bill: no hop through the phone's memory, and it works from the service
+        # worker's copy when the phone is on mobile data (docs/bills.md, "Back to your table")
+        return_url=f"{state.config.public_url}/t/{table.token}#bill"), state.signing_key)
     return f"{state.config.hub.url.rstrip('/')}/pay/{token}"

@@ -7,7 +7,7 @@ import json
 from aiohttp import web
 
 from agent.state import STATE, AgentState
-from agent.visits import bill_feed, bills, settlement, shares, table_sessions
+from agent.visits import bill_feed, bills, settlement, shares, table_sessions, visit_ends
 from agent.visits.table_sessions import now_iso
 from agent.web import live
 from agent.web.errors import domain_error, json_error
@@ -89,15 +89,15 @@ def _encode(value) -> bytes:
 
 
 async def _after_payment(state: AgentState, session: dict) -> None:
-    """Publish the bill; close the visit when it is settled and the restaurant wants that."""
+    """Publish the bill; a settled one frees the table (the party's visit goes on, visit_ends.py)."""
     def settle(db) -> list:
         event = bills.bill_event(db, session["id"], state.config.restaurant.tax_mode)
-        if event and event[1]["settled"] and state.config.restaurant.close_when_paid:
-            if table_sessions.close(db, session["id"], "paid"):
-                bill_feed.report(db, state.config, session["id"])
-                return [event, ("session", {"closed": True, "session_id": session["id"], "reason": "paid"},
-                                session["table_id"])]
-        return [event]
+        if event is None:
+            return []
+        ended = visit_ends.settle_if_paid(db, state.config, session["id"], session["table_id"], event[1]["settled"])
+        if ended:
+            bill_feed.report(db, state.config, session["id"])
+        return [event, *ended]
 
     live.publish(state, *await state.database.write(settle))
 
@@ -137,8 +137,7 @@ async def close(request: web.Request) -> web.Response:
         bill_feed.report(db, state.config, session["id"])
 
     await state.database.write(close_table)
-    live.publish(state, ("session", {"closed": True, "session_id": session["id"], "reason": "closed"},
-                         session["table_id"]))
+    live.publish(state, visit_ends.ended_event(session["id"], session["table_id"], "closed"))
     return web.json_response({"closed": True})
 
 

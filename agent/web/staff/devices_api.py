@@ -4,6 +4,7 @@ what staff do with a held ticket, and the hub link's state."""
 
 from aiohttp import web
 
+from agent.backup.service import BACKUPS
 from agent.devices import held_jobs
 from agent.devices.dispatch import queue_counts
 from agent.devices.jobs import POS_DEVICE, add_job
@@ -47,6 +48,9 @@ async def devices(request: web.Request) -> web.Response:
     snapshot["link"] = {"connected": state.link.connected, "waiting": waiting,
                         "last_ack_at": state.link.last_ack_at.isoformat() if state.link.last_ack_at else None,
                         "offline_since": offline_since.isoformat() if offline_since else None}
+    backups = request.app.get(BACKUPS)
+    if backups is not None:
+        snapshot["backup"] = backups.status.as_dict(backups.alert_after)
     snapshot["alerts"] = _alerts(snapshot) + [
         # the same words while the flood lasts, so a banner staff dismissed stays dismissed
         f"{t['table_name']}: far too many orders or requests are coming from it, some were refused. Check the table."
@@ -62,6 +66,10 @@ def _alerts(snapshot: dict) -> list[str]:
             alerts.append(f"{len(device['held'])} ticket(s) held on {device['name']}: print, reprint or drop them")
         if device.get("failures"):
             alerts.append(f"{device['name']} is failing: {device.get('last_error') or 'no answer'}")
+    backup = snapshot.get("backup")
+    if backup and backup["stale"]:  # the same words while it lasts, so a dismissed banner stays dismissed
+        alerts.append("Backups: no good backup for over an hour. Check the backup disk, or call support "
+                      "(the Devices screen says what failed).")
     return alerts
 
 

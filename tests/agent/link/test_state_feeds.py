@@ -59,7 +59,7 @@ async def test_each_bill_change_reaches_the_outbox_and_only_the_latest_waits(age
     assert table1.status == "closed"
 
 
-async def test_a_card_payment_from_the_hub_is_reported_with_the_visit_closed(agent_client):
+async def test_a_card_payment_from_the_hub_is_reported_with_the_bill_settled(agent_client):
     from agent.link import payments_inbox
 
     token = (await table_tokens(agent_client))["Table 1"]
@@ -73,7 +73,8 @@ async def test_a_card_payment_from_the_hub_is_reported_with_the_visit_closed(age
                                     paid_at="2026-01-01T12:00:00.000+00:00")
     await state.database.write(lambda db: handler(db, None, data))
     [report] = await _bill_reports(agent_client)
-    assert (report.paid_minor, report.left_minor, report.status) == (950, 0, "closed")  # close_when_paid
+    # settled, so the hub refuses further pay links; the visit goes on for its party (issue 16)
+    assert (report.paid_minor, report.left_minor, report.status) == (950, 0, "settled")
 
 
 async def test_a_device_is_reported_when_its_state_changes_and_not_on_every_round(agent_client, emulator):

@@ -181,7 +181,8 @@ async def test_pay_url_is_signed_by_the_agent_key(agent_client):
     share = pay_link.verify(signed, key)
     assert (share.share_id, share.amount_minor, share.tip_minor, share.currency) == \
         (data["share"]["id"], 950, 50, "EUR")
-    assert share.return_url.endswith("/t/back") and share.expires_at > share.issued_at
+    # "Back to your table" opens the bill, straight from the link (issue 16)
+    assert share.return_url == f"{state.config.public_url}/t/{token}#bill" and share.expires_at > share.issued_at
     head, sig = signed.split(".")
     forged = pay_link.sign(pay_link.ShareToPay(**{**{f: getattr(share, f) for f in share.__struct_fields__},
                                                   "amount_minor": 1}), state.signing_key).split(".")[0] + "." + sig
@@ -189,8 +190,10 @@ async def test_pay_url_is_signed_by_the_agent_key(agent_client):
         pay_link.verify(forged, key)
 
 
-async def test_paid_bill_closes_the_visit_and_the_next_party_sees_a_fresh_table(agent_client):
+async def test_paid_bill_frees_the_table_for_the_next_party_while_the_party_keeps_its_visit(agent_client):
     token = await _setup(agent_client, SOUP, ESCARGOTS)
+    # ordering gave this phone (the test client) the visit's key
+    assert [c.key for c in agent_client.session.cookie_jar] == ["tableside_visit"]
     first = (await _share(agent_client, token, {"kind": "amount", "amount_minor": 1000}))["share"]
     events = await _pay(agent_client, first["id"], 1000, 150)
     assert [e[0] for e in events] == ["bill"] and events[0][1]["paid_minor"] == 1000
@@ -198,13 +201,19 @@ async def test_paid_bill_closes_the_visit_and_the_next_party_sees_a_fresh_table(
     rest = (await _share(agent_client, token, {"kind": "remaining"}))["share"]
     assert rest["amount_minor"] == 1300
     events = await _pay(agent_client, rest["id"], 1300)
-    assert [e[0] for e in events] == ["bill", "session"]
+    assert [e[0] for e in events] == ["bill", "session"] and events[1][1]["settled"] is True
+    party_bill = await _bill(agent_client, token)  # the party's phone (its cookie) still sees its paid bill
+    assert party_bill["settled"] and party_bill["paid_minor"] == 2300
+    assert len((await (await agent_client.get(f"/api/v1/tables/{token}/orders")).json())["orders"]) == 2
+
+    agent_client.session.cookie_jar.clear()  # a new scan: a phone without the party's key
     assert (await _bill(agent_client, token))["id"] is None
     assert (await (await agent_client.get(f"/api/v1/tables/{token}/orders")).json())["orders"] == []
     # the next party orders: a new session, and only their order
     await _setup(agent_client, PATE)
     orders = (await (await agent_client.get(f"/api/v1/tables/{token}/orders")).json())["orders"]
     assert [o["total_minor"] for o in orders] == [1150]
+    assert (await _bill(agent_client, token))["id"] != party_bill["id"]
 
 
 async def test_payment_applied_twice_counts_once(agent_client):

@@ -1,5 +1,6 @@
-"""After a payment: the POS gets it on the right checks (closing those fully paid), once; and a
-customer receipt prints when staff ask for it."""
+"""After a payment: the POS gets it on the right check (the visit's one check with the simulator, as
+a till keeps one per table; spread over a check per order with other drivers), closing what is paid,
+once; and a customer receipt prints when staff ask for it."""
 
 import uuid
 
@@ -41,9 +42,28 @@ def _pos(client) -> SimulatorPos:
     return client.app[STATE].dispatcher.devices["pos"].pos
 
 
-async def test_a_payment_is_spread_over_the_pos_checks_and_closes_the_paid_ones(agent_client):
+async def test_a_payment_goes_onto_the_visits_one_check_which_closes_when_the_bill_is_paid(agent_client):
     token = await _visit(agent_client)
     pos = _pos(agent_client)
+    await eventually(lambda: len(pos.checks) == 1 and pos.checks[0]["orders"] == [1, 2], what="both orders on one check")
+    [check] = pos.checks
+    assert check["total_minor"] == 2300 and check["table_name"] == "Table 1"
+    first = await _share(agent_client, token, {"kind": "amount", "amount_minor": 1200, "tip_minor": 100})
+    await _pay(agent_client, first)
+    await eventually(lambda: pos.payments_for(check["ref"]), what="the first payment on the check")
+    assert [(p["amount_minor"], p["tip_minor"]) for p in pos.payments_for(check["ref"])] == [(1200, 100)]
+    assert not pos.is_closed(check["ref"])
+    rest = await _share(agent_client, token, {"kind": "remaining"})
+    await _pay(agent_client, rest)
+    await eventually(lambda: pos.is_closed(check["ref"]), what="the check closed")
+    assert pos.paid_on(check["ref"]) == 2300 and len(pos.checks) == 1
+
+
+async def test_a_pos_with_a_check_per_order_gets_the_payment_spread_over_them(agent_client):
+    """Drivers that keep no visit check (Square, the webhook POS): oldest order first, each closed once paid."""
+    pos = _pos(agent_client)
+    pos.one_check_per_visit = False  # the simulator then makes a check per order, as those drivers do
+    token = await _visit(agent_client)
     await eventually(lambda: len(pos.checks) == 2)
     soup_check, snail_check = (c["ref"] for c in pos.checks)
     first = await _share(agent_client, token, {"kind": "amount", "amount_minor": 1200, "tip_minor": 100})
@@ -65,11 +85,11 @@ async def test_the_same_payment_twice_reaches_the_pos_once(agent_client):
     payment_id = str(uuid.uuid4())
     await _pay(agent_client, share, payment_id)
     await _pay(agent_client, share, payment_id)
-    await eventually(lambda: len(pos.checks) == 2 and all(pos.is_closed(c["ref"]) for c in pos.checks))
+    await eventually(lambda: len(pos.checks) == 1 and pos.is_closed(pos.checks[0]["ref"]))
     jobs = await agent_client.app[STATE].database.read(
         lambda db: db.execute("SELECT COUNT(*) FROM device_jobs WHERE kind = 'pos_payment'").fetchone()[0])
     assert jobs == 1
-    assert sum(len(pos.payments_for(c["ref"])) for c in pos.checks) == 2
+    assert len(pos.payments_for(pos.checks[0]["ref"])) == 1
 
 
 async def test_a_receipt_prints_the_bill_with_tax_and_payment(agent_client, emulator):

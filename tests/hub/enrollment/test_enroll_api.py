@@ -10,15 +10,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import select, update
 
+from contract import topics
 from hub.app import create_app
-from hub.appkeys import STORE
+from hub.appkeys import LINK, STORE
 from hub.config import HubConfig
 from hub.enrollment.service import renewal_message
 from hub.store.enrollment_tables import enrollment_codes
 from hub.store.tables import agents
 from hub.web import enrollment_api
 from tests.hub.enrollment.helpers import AUTH, code_for, csr, enroll_body, restaurant
-from tests.hub.factories import TOKEN
+from tests.hub.factories import TOKEN, encoded, order_placed
 from tests.services import free_port
 
 
@@ -118,6 +119,8 @@ async def test_guessing_codes_is_cut_off(client):
 async def test_a_replacement_box_takes_over_and_the_old_one_is_revoked(client, tmp_path):
     rid = await restaurant(client)
     old = await (await enroll(client, enroll_body((await code_for(client, rid))["code"]))).json()
+    link = client.app[LINK]
+    assert await link.process(topics.up(old["agent_id"], "order.placed"), encoded(old["agent_id"], order_placed()))
     new = await (await enroll(client, enroll_body((await code_for(client, rid, replaces=True))["code"]))).json()
     old_cert = x509.load_pem_x509_certificate(old["certificate"].encode())
     crl = x509.load_pem_x509_crl((tmp_path / "data" / "ca" / "crl.pem").read_bytes())
@@ -127,6 +130,13 @@ async def test_a_replacement_box_takes_over_and_the_old_one_is_revoked(client, t
     with client.app[STORE].engine.connect() as conn:
         revoked = dict(conn.execute(select(agents.c.id, agents.c.revoked_at)).all())
     assert revoked[old["agent_id"]] is not None and revoked[new["agent_id"]] is None
+    # and on the link at once (this worker forgets its cached verdict): the new box's orders are
+    # applied, the old box's refused and never acked
+    for agent_id, acked in ((new["agent_id"], True), (old["agent_id"], False)):
+        order = order_placed()
+        answer = await link.process(topics.up(agent_id, "order.placed"), encoded(agent_id, order))
+        assert (answer is not None) is acked
+        assert (await client.app[STORE].get_order(order.order_id) is not None) is acked
 
 
 async def test_renewal_needs_the_current_certificates_key(client):

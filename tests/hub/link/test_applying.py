@@ -37,7 +37,7 @@ async def test_agent_mismatch_is_rejected_recorded_and_acked(link, store):
     assert await link.process(topics.up("agent-1", "order.placed"), body) == ("agent-1", msg_id)
     assert await store.count_orders() == 0
     assert "does not match topic agent" in rejected(store)[msg_id]
-    assert await store.get_agent("agent-2") is None
+    assert (await store.get_agent("agent-2"))["last_seen_at"] is None  # nothing recorded of agent-2
 
 
 @pytest.mark.parametrize(("type_", "data", "why"), [

@@ -11,7 +11,7 @@ from hub.backoff import Backoff
 from hub.config import HubConfig
 from hub.link import HubLink
 from hub.store import HubStore, migrate
-from tests.hub.factories import TOKEN, encoded, order_placed
+from tests.hub.factories import TOKEN, encoded, enroll, order_placed
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.service
@@ -24,6 +24,7 @@ async def hub(request, broker, tmp_path):
                        shared_subscription=request.param)
     migrate(config.database_url)
     store = HubStore.open(config.database_url)
+    enroll(store.engine, AGENT)
     link = HubLink(config, store, backoff=Backoff(0.05, 0.5))  # fast retries keep the test short
     task = asyncio.create_task(link.run())
     await asyncio.wait_for(link.wait_connected(), 10)

@@ -103,7 +103,7 @@ async def test_stripe_down_gives_a_retry_page(stripe_hub, standin):
     resp = await client.get(f"/pay/{token}", allow_redirects=False)
     assert resp.status == 303  # the same attempt, the same idempotency key
     keys = {c.idempotency_key for c in standin.calls("PostCheckoutSessions")}
-    assert keys == {f"share-{share.share_id}-attempt-1"}
+    assert keys == {f"agent-{share.agent_id}-share-{share.share_id}-attempt-1"}
 
 
 async def test_a_half_made_attempt_is_abandoned_after_a_while(stripe_hub, standin):
@@ -126,4 +126,4 @@ async def test_a_half_made_attempt_is_abandoned_after_a_while(stripe_hub, standi
     resp = await client.get(f"/pay/{token}", allow_redirects=False)
     assert resp.status == 303
     assert [c.idempotency_key for c in standin.calls("PostCheckoutSessions")][-1] == \
-        f"share-{share.share_id}-attempt-2"
+        f"agent-{share.agent_id}-share-{share.share_id}-attempt-2"

@@ -133,3 +133,21 @@ async def test_payment_taken_in_an_unknown_currency_is_rejected_not_retried(stor
     with pytest.raises(PaymentMessageRejected, match="XXX"):
         await apply_payment_taken(store, decoded("agent-cash", bad), bad)
     assert await service.payment(bad.payment_id) is None and await service.all_entries() == []
+
+
+async def test_another_agent_naming_my_share_pays_nothing_of_it(store):
+    """A share is its agent's: agent-b's cash payment for agent-cash's share id must not make
+    agent-cash's genuine pay link answer "already paid", and agent-cash's own payment still counts."""
+    service = PaymentService(store.engine)
+    mine = await restaurant(service, fee_on_external=False)
+    await restaurant(service, fee_on_external=False, agent="agent-b")
+    the_share = share(2000)
+    forged = taken(share_id=the_share.share_id)
+    assert await apply_payment_taken(store, decoded("agent-b", forged), forged) is True  # agent-b's own books
+    hold = datetime.now(UTC) + timedelta(minutes=5)
+    decision = await service.decide(the_share, mine, provider="demo", hold_expires_at=hold, session_expires_at=2**40)
+    assert decision.kind == "create"
+    assert await service.find_payment(share=("agent-cash", the_share.share_id)) is None
+    outcome, payment = await service.record_card_payment(decision.attempt)
+    assert outcome == "recorded" and payment["agent_id"] == "agent-cash"
+    assert (await service.find_payment(share=("agent-b", the_share.share_id)))["id"] == forged.payment_id

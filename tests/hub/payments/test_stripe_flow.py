@@ -45,7 +45,7 @@ async def test_onboard_pay_webhook_ledger_and_agent_message(stripe_hub, standin)
     assert fee == 40  # 1.5 % of 20.00 (tip not charged) + 0.10
     [call] = standin.calls("PostCheckoutSessions")
     assert not call.problems and call.status == 200
-    assert call.idempotency_key == f"share-{share.share_id}-attempt-1"
+    assert call.idempotency_key == f"agent-{share.agent_id}-share-{share.share_id}-attempt-1"
     intent_data = call.body["payment_intent_data"]
     assert intent_data["application_fee_amount"] == fee
     assert intent_data["transfer_data"] == {"destination": account} and intent_data["on_behalf_of"] == account

@@ -3,11 +3,11 @@ link's outbox; on SQLite and PostgreSQL."""
 
 import pytest
 
-from contract import envelope, messages
+from contract import envelope, messages, topics
 from hub.app import create_app
 from hub.appkeys import LINK, STORE
 from hub.config import HubConfig
-from tests.hub.factories import TOKEN, decoded
+from tests.hub.factories import TOKEN, decoded, encoded, order_placed
 from tests.services import free_port
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -208,3 +208,16 @@ async def test_every_route_needs_the_operator_token(client, woken, headers):
         await error(resp, 401)
         assert resp.headers["WWW-Authenticate"].startswith("Bearer")
     assert await queued(client) == [] and woken == []
+
+
+async def test_operators_see_who_knocked_without_enrolling(client):
+    link = client.app[LINK]
+    body = encoded("agent-made-up", order_placed())
+    assert await link.process(topics.up("agent-made-up", "order.placed"), body) is None
+    resp = await client.get("/api/v1/refused-senders", headers=AUTH)
+    assert resp.status == 200
+    [row] = (await resp.json())["refused_senders"]
+    assert (row["agent_id"], row["verdict"], row["messages"], row["last_type"]) == \
+        ("agent-made-up", "unknown", 1, "order.placed")
+    assert (await client.get("/api/v1/refused-senders")).status == 401
+    assert (await client.get("/api/v1/refused-senders?limit=0", headers=AUTH)).status == 400

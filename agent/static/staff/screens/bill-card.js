@@ -171,16 +171,22 @@ export function billCard(ctx, first, { changed }) {
             + "pays, it shows as paid too much, to refund.")) }))));
   }
 
+  /** Paid: the table is free for new guests while the party's visit goes on (docs/bills.md). */
+  const paidNote = () => bill.settled ? el("p", { class: "paid-note", text: "Paid. The table is free for new guests; "
+    + "close it when the party leaves (it closes by itself once everything is served)." }) : null;
+
+  const form = payForm(ctx, () => bill, errors, (text) => { say(news, text); changed(); });
+
   function update(next) {
     bill = next;
-    fill(body, linesTable(), totals(), beingPaid(), payments());
+    fill(body, linesTable(), totals(), beingPaid(), payments(), paidNote());
+    form.hidden = bill.settled;  // nothing left to take
   }
 
   const root = el("article", { class: "card bill", "aria-labelledby": headingId, "data-bill": bill.id },
     el("header", {}, el("h3", { id: headingId, text: bill.table.name }),
       el("span", { class: "muted", text: `open since ${clock(bill.opened_at)}` })),
-    errors, news, body, refundSlot,
-    payForm(ctx, () => bill, errors, (text) => { say(news, text); changed(); }),
+    errors, news, body, refundSlot, form,
     el("div", { class: "actions" }, receipt, closeButton), forceSlot);
   update(bill);
   return { root, update, table: () => bill.table.name };

@@ -50,9 +50,13 @@ export function mount(section, ctx) {
 
   ctx.on("session", (data) => {
     const card = cards.get(data.session_id);
+    if (data.settled && card) {  // the party's phones keep their visit until it ends (docs/bills.md)
+      told(`${card.table()}: the bill is paid and the table is free for new guests. The party's visit ends `
+        + "by itself once everything is served, or close the table here.");
+    }
     if (data.closed && card) {
       announced.add(data.session_id);
-      told(data.reason === "paid" ? `${card.table()}: the bill is settled and the table is free.`
+      told(data.reason === "over" ? `${card.table()}: the party's visit is over (all served and paid).`
         : `${card.table()}: the table is closed.`);
     }
     later();

@@ -12,10 +12,11 @@ export function mount(section, ctx) {
   const errors = messageBox("alert");
   const news = messageBox("status");
   const link = el("div", { class: "card link" });
+  const backup = el("div", { class: "card backup" });
   const list = el("ul", { class: "devices", "aria-label": "Printers and the POS" });
   const updated = el("p", { class: "muted small" });
   heading(section, "Devices");
-  section.append(errors, news, link, list, updated);
+  section.append(errors, news, link, backup, list, updated);
 
   async function act(button, path, success) {
     await busy(button, async () => {
@@ -39,6 +40,20 @@ export function mount(section, ctx) {
           el("dd", { text: l.last_ack_at ? `${clock(l.last_ack_at)} (${ago(l.last_ack_at)})` : "never" }))),
       l.connected ? null : el("p", { class: "small", text: "Orders and cash payments carry on; they reach the hub "
         + "when the link is back. Diners can still pay by card on their own mobile data." }));
+  }
+
+  // The last good backup (docs/recovery.md): older than an hour raises the red banner too.
+  function backupView(b) {
+    if (!b) { backup.hidden = true; return; }
+    backup.hidden = false;
+    const when = (t) => (t ? `${clock(t)} (${ago(t)})` : "never");
+    fill(backup, el("h3", { text: "Backups" }),
+      el("p", { class: b.stale ? "bad strong" : "ok strong", text: b.stale ? "No recent backup" : "Backed up" }),
+      el("dl", { class: "facts" },
+        el("div", {}, el("dt", { text: "Last good backup" }), el("dd", { text: when(b.last_good_at) })),
+        b.uploads ? el("div", {}, el("dt", { text: "Last sent to the hub" }), el("dd", { text: when(b.last_uploaded_at) }))
+          : null,
+        b.last_error ? el("div", {}, el("dt", { text: "Last problem" }), el("dd", { text: b.last_error })) : null));
   }
 
   function heldView(device) {
@@ -86,6 +101,7 @@ export function mount(section, ctx) {
       const data = await ctx.api("GET", "/api/v1/staff/devices");
       const focused = document.activeElement?.dataset?.key;
       linkView(data.link);
+      backupView(data.backup);
       list.replaceChildren(...data.devices.map(deviceView));
       if (focused) list.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
       ctx.alerts?.(data.alerts);

@@ -1,6 +1,6 @@
 """After ordering, in Chromium: the order's status pushed live, calls to staff acknowledged, the
 bill shared between phones at the table (and no one else's), a share paid with a tip, and a fresh
-table for the next party once the bill is settled."""
+table for the next party once the bill is settled (the party's phones keep theirs: test_visit_end.py)."""
 
 import re
 import uuid
@@ -117,10 +117,13 @@ async def test_pay_part_of_an_item_with_a_tip_then_the_rest_and_the_table_starts
     rest = await online_client.app[STATE].database.read(lambda db: db.execute(
         "SELECT id FROM bill_shares WHERE kind = 'remaining'").fetchone()[0])
     await pay(online_client, rest)
-    # the bill is settled, the visit closed: the next party at this table starts fresh
-    await expect(friend.get_by_role("status").filter(has_text="visit has ended")).to_be_visible()
+    # the bill is settled: the party's phones keep their visit with the receipt (issue 16), while
+    # the next party at this table starts fresh
+    await expect(friend.locator("#bill-box")).to_contain_text("The bill is fully paid. Thank you!")
+    await expect(friend.get_by_role("link", name="Your receipt (keep or print)")).to_be_visible()
     await friend.get_by_role("link", name="Your orders").click()
-    await expect(friend.locator("#orders-list")).to_have_text("No orders yet. Orders you send appear here.")
+    await expect(friend.locator(".order")).to_have_count(1)
+    await expect(friend.locator("#notice")).not_to_contain_text("Welcome")
     next_party = await phone()
     await open_table(next_party, (await url_of(online_client)) + "#bill")
     await expect(next_party.locator("#bill-box")).to_have_text("Nothing on the bill yet.")

@@ -10,6 +10,7 @@ from playwright.async_api import expect
 
 from agent.app import create_app
 from agent.state import STATE
+from agent.visits import table_sessions
 from agent.visits.table_sessions import now_iso
 from tests.agent.helpers import count, make_config, place, table_tokens
 from tests.agent.staff.helpers import PINS, add_account, with_staff_routes
@@ -201,10 +202,20 @@ async def test_a_cash_payment_settles_the_bill_and_frees_the_table(agent, staff_
     await bill.get_by_label("Whole remainder").check()
     await bill.get_by_label("Tip").fill("1")
     await bill.get_by_role("button", name="Record payment").click()
-    await expect(bills.get_by_role("status").first).to_contain_text("Table 1: the bill is settled and the table is free.")
+    # paid: the table is free for new guests, the party's visit goes on until it ends (issue 16)
+    await expect(bills.get_by_role("status").first).to_contain_text(
+        "Table 1: the bill is paid and the table is free for new guests.")
+    await expect(bill.locator(".totals .left")).to_contain_text("€0.00")
+    await expect(bill.locator(".paid-note")).to_contain_text("Paid. The table is free for new guests")
+    await expect(bill.get_by_role("button", name="Record payment")).to_be_hidden()  # nothing left to take
+    await page.set_viewport_size({"width": 1024, "height": 768})  # the issue's tablet
+    await bill.locator(".paid-note").scroll_into_view_if_needed()
+    await page.screenshot(path=str(SCREENSHOTS / "staff-bills-paid.png"))
+    table_id = agent.app[STATE].tables[token].id
+    assert await agent.app[STATE].database.read(table_sessions.current, table_id) is None  # a new scan: fresh
+    await bill.get_by_role("button", name="Close table").click()  # the party left
     await expect(bill).to_have_count(0)
-    table = await (await agent.get(f"/api/v1/tables/{token}")).json()
-    assert table["session"] is None
+    await expect(bills.get_by_role("status").first).to_contain_text("Table 1: the table is closed.")
     paid = await agent.app[STATE].database.read(lambda db: [tuple(r) for r in db.execute(
         "SELECT method, amount_minor, tip_minor, taken_by FROM bill_shares ORDER BY paid_at")])
     assert paid == [("cash", 475, 0, "Ana"), ("cash", 475, 100, "Ana")]

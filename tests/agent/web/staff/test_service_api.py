@@ -3,6 +3,7 @@ cash payments, voids, closing tables, refunds, devices, the day report; and ever
 
 import json
 
+import aiohttp
 import pytest
 
 from agent.state import STATE
@@ -101,7 +102,10 @@ async def test_cash_payment_settles_the_bill_and_frees_the_table(agent_client, s
                                    json={"method": "terminal", "share": {"kind": "remaining", "tip_minor": 100}})
     assert rest.status == 201
     table = await (await agent_client.get(f"/api/v1/tables/{token}")).json()
-    assert table["session"] is None  # settled: the next party starts fresh
+    assert table["session"]["settled"] is True  # the party's phone (this client) keeps its paid visit
+    async with aiohttp.ClientSession() as new_scan:  # a phone without the party's key: a fresh table
+        async with new_scan.get(str(agent_client.make_url(f"/api/v1/tables/{token}"))) as resp:
+            assert (await resp.json())["session"] is None
     sent = await agent_client.app[STATE].database.read(
         lambda db: [json.loads(r[0])["data"]["method"] for r in
                     db.execute("SELECT payload FROM outbox WHERE type = 'payment.taken' ORDER BY seq")])
