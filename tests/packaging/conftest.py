@@ -19,7 +19,8 @@ from tests.services import missing
 REPO = Path(__file__).resolve().parents[2]
 
 if os.environ.get("TABLESIDE_PACKAGE_TEST") != "1":
-    collect_ignore = ["test_agent_package.py", "test_agent_service.py", "test_hub_package.py", "test_arm64_package.py"]
+    collect_ignore = ["test_agent_package.py", "test_agent_service.py", "test_hub_package.py", "test_hub_service.py",
+                      "test_arm64_package.py"]
 
 
 def _version() -> str:
