@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     setup.add_argument("--re-pair", action="store_true", help="pair again although this box is paired")
     setup.add_argument("--hub-ca", type=Path, help="a CA certificate to trust for the hub's HTTPS "
                        "(a private hub; default: the system's)")
+    setup.add_argument("--pair-only", action="store_true", help="pair and stop (no printers, service or QR)")
+    setup.add_argument("--skip-pairing", action="store_true", help="leave pairing out (a box paired already)")
+    setup.add_argument("--skip-printers", action="store_true", help="no printer search and no test pages")
+    setup.add_argument("--skip-service", action="store_true", help="do not enable and start tableside-agent")
     from agent.backup.cli import add_backup_parser, add_replace_arguments
 
     add_replace_arguments(setup)  # --replace, --recovery-code, --from-file (a replacement box)

@@ -68,7 +68,7 @@ async def order(http: aiohttp.ClientSession, agent: Server, token: str, item: st
 
 async def setup_command(config_path: Path, *args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tableside.cli", "agent", "setup", "--config", str(config_path), *args,
+        sys.executable, "-m", "tableside.cli", "agent", "setup", "--config", str(config_path), "--pair-only", *args,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": os.getcwd()})
     out, err = await process.communicate()

@@ -20,7 +20,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 async def setup(config_path, *args) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tableside.cli", "agent", "setup", "--config", str(config_path), *args,
+        sys.executable, "-m", "tableside.cli", "agent", "setup", "--config", str(config_path), "--pair-only", *args,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": os.getcwd()})
     out, err = await process.communicate()

@@ -249,7 +249,7 @@ async def test_a_box_set_up_by_the_installer_orders_over_tls(hub_ca_broker, tmp_
         config_file.write_text(f'[agent]\ndata_dir = "{data_dir}"\n[[tables]]\nname = "Table 1"\n'
                                f'[pos]\nkind = "simulator"\noptions = {{path = "{tmp_path / "pos.jsonl"}"}}\n')
         setup = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tableside.cli", "agent", "setup", "--config", str(config_file),
+            sys.executable, "-m", "tableside.cli", "agent", "setup", "--config", str(config_file), "--pair-only",
             "--hub", str(hub.server.url), "--code", code, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await setup.communicate()
