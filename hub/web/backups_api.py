@@ -21,22 +21,11 @@ from hub.enrollment.service import EnrollmentRefused
 from hub.web.auth import require_operator
 from hub.web.enrollment_api import FailedTries
 from hub.web.errors import ApiError
-from hub.web.json_body import json_kind, read_json_object
+from hub.web.json_body import json_kind, read_json_object, read_limited
 from hub.web.operator_api import json
 
 BODY_LIMIT = 16 * 1024
 _TRIES = web.AppKey("backup_claim_tries", FailedTries)
-
-
-async def _read_limited(request: web.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, "payload_too_large", f"a backup may be at most {limit} bytes ([backups] max_mb)")
-    raw = bytearray()
-    async for chunk in request.content.iter_chunked(256 * 1024):
-        raw += chunk
-        if len(raw) > limit:
-            raise ApiError(413, "payload_too_large", f"a backup may be at most {limit} bytes ([backups] max_mb)")
-    return bytes(raw)
 
 
 async def _signed_by_path_agent(request: web.Request, body: bytes) -> str:
@@ -80,7 +69,8 @@ async def upload(request: web.Request) -> web.Response:
     Answers also the highest seq the hub holds from the box (hub_max_seq)."""
     _require_signature_headers(request)
     meta = _meta(request)
-    blob = await _read_limited(request, int(request.app[CONFIG].backups_max_mb * 1024 * 1024))
+    limit = int(request.app[CONFIG].backups_max_mb * 1024 * 1024)
+    blob = await read_limited(request, limit, f"a backup may be at most {limit} bytes ([backups] max_mb)")
     if not blob:
         raise ApiError(400, "bad_request", "the body is empty: expected the sealed backup file")
     agent_id = await _signed_by_path_agent(request, blob)
@@ -136,7 +126,7 @@ async def restored(request: web.Request) -> web.Response:
     """The box runs from a backup ({backup_created_at, outbox_seq}): what the hub sent since goes
     again; answers what the hub knows of the gap."""
     _require_signature_headers(request)
-    raw = await _read_limited(request, BODY_LIMIT)
+    raw = await read_limited(request, BODY_LIMIT)
     agent_id = await _signed_by_path_agent(request, raw)
     try:
         body = msgspec.json.decode(raw) if raw.strip() else {}
@@ -167,11 +157,7 @@ async def claim(request: web.Request) -> web.Response:
     (from the recovery code), agent_id?, from_hub? (false: it restores its own file)}; answers its
     certificate and the backups to restore from."""
     tries = request.app[_TRIES]
-    client = request.remote or "?"
-    wait = tries.refused(client)
-    if wait is not None:
-        raise ApiError(429, "too_many_requests", "too many wrong codes; try again later",
-                       headers={"Retry-After": str(max(1, int(wait)))})
+    client = tries.check(request)
     body = await read_json_object(request, "a claim {code, csr, key_id, agent_id?}", BODY_LIMIT)
     for key, limit in (("code", 64), ("csr", 8000), ("key_id", 64)):
         if not isinstance(body.get(key), str) or not body[key].strip() or len(body[key]) > limit:

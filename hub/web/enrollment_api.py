@@ -48,6 +48,15 @@ class FailedTries:
             return everyone[0] + WINDOW_S - now
         return None
 
+    def check(self, request: web.Request) -> str:
+        """The request's client; a 429 with Retry-After when it (or everyone) failed too often."""
+        client = request.remote or "?"
+        wait = self.refused(client)
+        if wait is not None:
+            raise ApiError(429, "too_many_requests", "too many wrong codes; try again later",
+                           headers={"Retry-After": str(max(1, int(wait)))})
+        return client
+
     def failed(self, client: str) -> None:
         now = time.monotonic()
         if len(self._by_client) > 10_000:  # a spray from many addresses: forget the oldest half
@@ -77,11 +86,7 @@ async def enroll(request: web.Request) -> web.Response:
     """Pair a box: a one-time code, a CSR for its TLS key and its pay-link key; answers its agent id,
     certificate, the CA's certificate and where the broker is."""
     tries = request.app[_TRIES]
-    client = request.remote or "?"
-    wait = tries.refused(client)
-    if wait is not None:
-        raise ApiError(429, "too_many_requests", "too many wrong codes; try again later",
-                       headers={"Retry-After": str(max(1, int(wait)))})
+    client = tries.check(request)
     body = await read_json_object(request, "an enrollment request {code, csr, signing_key}", BODY_LIMIT)
     code = _text(body, "code", 64)
     csr, signing_key = _text(body, "csr"), _text(body, "signing_key", 200)
