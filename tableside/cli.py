@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     from hub.enrollment.cli import add_parsers as add_hub_enrollment_parsers
 
     add_hub_enrollment_parsers(hub)  # hub enroll, hub codes list|cancel, hub revoke, hub broker-cert
+    hub_check = hub.add_parser("check", help="what the install still lacks: database, broker, Stripe, https")
+    hub_check.add_argument("--config", type=Path, help="TOML file (TABLESIDE_HUB_* variables override it)")
 
     printer = sub.add_parser("printer", help="printer tools").add_subparsers(dest="action", required=True)
     printer_list = printer.add_parser("list", help="configured printers with their status, serial ports, "
@@ -239,6 +241,20 @@ def _run_emulator(args) -> int:
     return 0
 
 
+def _hub_check(args) -> int:
+    from hub.check import check, report
+    from hub.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config, os.environ)
+    except ConfigError as exc:
+        print(f"tableside hub check: configuration error: {exc}", file=sys.stderr)
+        return 2
+    findings = asyncio.run(check(config))
+    print(report(findings))
+    return 0 if all(f.ok for f in findings) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID` prints every thread's stack: for a hung process
@@ -270,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         from hub.enrollment.cli import run as run_hub_enrollment
 
         return run_hub_enrollment(args)
+    if args.command == "hub" and args.action == "check":
+        return _hub_check(args)
     if args.command == "hub" and args.workers > 1:
         from tableside.workers import supervise
 

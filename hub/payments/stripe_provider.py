@@ -90,6 +90,10 @@ class StripeProvider:
             message = exc.user_message or str(exc) or type(exc).__name__
             raise ProviderError(f"Stripe: {message}") from exc
 
+    async def check_key(self) -> None:
+        """One cheap authenticated read (`tableside hub check`); ProviderError when the key is refused."""
+        await self._call(self._client.v1.events.list, {"limit": 1})
+
     # --- Connect ---
 
     async def create_account(self, restaurant: Row) -> str | None:
