@@ -4,7 +4,7 @@ The intake (hub/link/intake.py) gathers messages while earlier batches commit, s
 messages share one commit. Ids are recorded first in one multi-row INSERT ... ON CONFLICT DO
 NOTHING RETURNING; only the messages it returns (new ids) take effect, so a resend is a
 duplicate whichever worker applies it. Orders, the hot type, go in as multi-row INSERTs too;
-other types run their effect one by one. Rows are written in key order so two workers' batches
+other types run their effect one by one, in key order too. Rows are written in key order so two workers' batches
 lock them in the same order and never deadlock each other.
 
 An effect that raises sinks the transaction; ItemFailed says which message did it, so the intake
@@ -59,7 +59,9 @@ def apply_batch(conn: Connection, items: Sequence[Item], effects: dict[str, Effe
     new_orders = [i for i, item in enumerate(items) if item.env.id in fresh and isinstance(item.data, OrderPlaced)]
     for i, outcome in zip(new_orders, _insert_orders(conn, [items[i] for i in new_orders], now), strict=True):
         outcomes[i] = outcome
-    for i, item in enumerate(items):
+    # In key order, not arrival order: two workers' batches then lock the same state rows in the
+    # same order and never deadlock each other (as for agents, the inbox and orders above).
+    for i, item in sorted(enumerate(items), key=lambda pair: _lock_order(pair[1])):
         if item.env.id not in fresh or isinstance(item.data, OrderPlaced):
             continue
         try:
@@ -67,6 +69,15 @@ def apply_batch(conn: Connection, items: Sequence[Item], effects: dict[str, Effe
         except Exception as exc:
             raise ItemFailed(i, exc) from exc
     return outcomes
+
+
+def _lock_order(item: Item) -> tuple[str, str, str, int]:
+    """The rows an effect writes, as a sort key: its type, agent, and what it keeps state under
+    (a bill, a device, a payment), then seq."""
+    data = item.data
+    key = next((value for name in ("bill_id", "device", "payment_id", "refund_id")
+                if isinstance(value := getattr(data, name, None), str)), "")
+    return item.env.type, item.env.agent_id, key, item.env.seq
 
 
 def _touch(conn: Connection, seen: set[str], clocks: dict[str, int], talking: set[str], now: datetime) -> None:

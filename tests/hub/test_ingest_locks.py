@@ -10,10 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import create_engine, select, text, update
 
-from hub.enrollment.records import add_agent
 from hub.store import ingest, migrate
 from hub.store.tables import agents, orders
-from tests.hub.factories import decoded, order_placed
+from tests.hub.factories import bill_changed, decoded, device_status, enroll, order_placed
 
 pytestmark = pytest.mark.service
 
@@ -70,12 +69,6 @@ def test_seen_clocks_and_new_agents_in_one_write(database_url):
     assert rows["agent-new"].last_seen_at is not None  # created, as seen now
 
 
-def enroll(engine, *agent_ids: str) -> None:
-    with engine.begin() as conn:
-        for agent_id in agent_ids:
-            add_agent(conn, agent_id, name=agent_id, now=datetime.now(UTC))
-
-
 def envelope_data(env):
     from contract import envelope
 
@@ -84,3 +77,24 @@ def envelope_data(env):
 
 def env_order_id(env) -> str:
     return envelope_data(env).order_id
+
+
+def test_state_effects_run_in_key_order_whatever_the_arrival(database_url):
+    """Two workers' batches holding the same bills and devices in different arrival orders must lock
+    them in one order (else they can deadlock each other): effects run sorted by type, agent, key, seq."""
+    migrate(database_url)
+    engine = create_engine(database_url)
+    arrived = [decoded("agent-b", bill_changed("bill-2"), seq=4), decoded("agent-a", device_status("kitchen"), seq=3),
+               decoded("agent-a", bill_changed("bill-9"), seq=2), decoded("agent-a", bill_changed("bill-1"), seq=1)]
+    ran: list[tuple[str, str, int]] = []
+
+    def effect(conn, env, data):
+        ran.append((env.type, env.agent_id, env.seq))
+        return "applied"
+    with engine.begin() as conn:
+        outcomes = ingest.apply_batch(conn, [ingest.Item(e, envelope_data(e)) for e in arrived],
+                                      {"bill.changed": effect, "device.status": effect})
+    engine.dispose()
+    assert outcomes == ["applied"] * 4  # answered in arrival order all the same
+    assert ran == [("bill.changed", "agent-a", 1), ("bill.changed", "agent-a", 2), ("bill.changed", "agent-b", 4),
+                   ("device.status", "agent-a", 3)]
