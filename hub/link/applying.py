@@ -10,7 +10,6 @@ What agents report about their bills and devices is kept as the latest state by 
 """
 
 import asyncio
-import functools
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -85,8 +84,8 @@ class UpApplier:
         # Types applied many to a transaction by the intake (hub/store/ingest.py; orders there itself).
         self._effects: dict[str, ingest.Effect] = {
             OrderPlaced.TYPE: _never,
-            BillChanged.TYPE: functools.partial(agent_state.apply_bill_changed, record_id=False),
-            DeviceStatus.TYPE: functools.partial(agent_state.apply_device_status, record_id=False),
+            BillChanged.TYPE: agent_state.BILLS,  # many in one statement (write_many)
+            DeviceStatus.TYPE: agent_state.DEVICES,
             PaymentTaken.TYPE: _payment_taken_in_batch,
         }
         self._rejects: tuple[type[Exception], ...] = (MessageRejected, ReportRejected)

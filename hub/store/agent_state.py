@@ -8,6 +8,7 @@ into the inbox in the same transaction, so a resend is a duplicate however late 
 its id is pruned from the inbox, the seq check alone still keeps it from overwriting anything.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -17,7 +18,7 @@ from contract.envelope import Envelope
 from contract.messages import BillChanged, DeviceStatus
 from contract.money import exponent
 from hub.store.tables import agent_bills, agent_devices, inbox
-from hub.store.upsert import insert_ignore, upsert_newer
+from hub.store.upsert import insert_ignore, upsert_newer, upsert_newer_many
 
 Outcome = Literal["applied", "stale", "duplicate"]
 BILL_STATUSES = ("open", "settled", "closed")
@@ -28,27 +29,77 @@ class ReportRejected(ValueError):
     """A report that can never be applied: the link records it as rejected and acks it."""
 
 
-def apply_bill_changed(conn: Connection, env: Envelope, data: BillChanged, *, record_id: bool = True) -> Outcome:
-    """Keep the bill's state unless a newer one is stored; ReportRejected when unusable."""
+class LatestState:
+    """The latest report per key, for one kind of report: one at a time (apply) or, in the batch
+    intake, checked one by one (row) and written many in one statement (write_many)."""
+
+    def __init__(self, table: Table, keys: tuple[str, ...], make_row: Callable[[Envelope, Any], dict[str, Any]]):
+        self.table, self.keys, self._make_row = table, keys, make_row
+
+    def row(self, env: Envelope, data: Any) -> dict[str, Any]:
+        """The row to keep; ReportRejected when the report is unusable."""
+        return {"agent_id": env.agent_id, **self._make_row(env, data), "seq": env.seq}
+
+    def __call__(self, conn: Connection, env: Envelope, data: Any) -> Outcome:
+        """One report whose message id the batch intake has recorded already."""
+        return self.apply(conn, env, data, record_id=False)
+
+    def apply(self, conn: Connection, env: Envelope, data: Any, *, record_id: bool = True) -> Outcome:
+        row = self.row(env, data)
+        if record_id and not insert_ignore(conn, inbox, {"message_id": env.id, "agent_id": env.agent_id,
+                                                         "type": env.type, "seq": env.seq,
+                                                         "received_at": datetime.now(UTC)}):
+            return "duplicate"
+        # "stale" keeps the inbox row: the message is done with, a resend of it is a duplicate
+        return "applied" if upsert_newer(conn, self.table, row, self.keys) else "stale"
+
+    def write_many(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Outcome]:
+        """Rows (from row()) of new messages in one statement, in key order: per key the highest
+        seq is offered, the rest of the batch is stale at once; the offered row is applied unless
+        a newer one is stored. One outcome per row, in the rows' order."""
+        best: dict[tuple[Any, ...], int] = {}
+        for n, row in enumerate(rows):
+            key = tuple(row[k] for k in self.keys)
+            if key not in best or rows[best[key]]["seq"] < row["seq"]:
+                best[key] = n
+        offered = [rows[best[key]] for key in sorted(best)]
+        written = upsert_newer_many(conn, self.table, offered, self.keys)
+        chosen = set(best.values())
+        return ["applied" if n in chosen and (*(row[k] for k in self.keys), row["seq"]) in written else "stale"
+                for n, row in enumerate(rows)]
+
+
+def _bill_row(env: Envelope, data: BillChanged) -> dict[str, Any]:
     _require_key("bill_id", data.bill_id)
     try:
         exponent(data.currency)
     except ValueError as exc:
         raise ReportRejected(str(exc)) from None
     _require_storable(env, total_minor=data.total_minor, paid_minor=data.paid_minor, left_minor=data.left_minor)
-    return _keep_latest(conn, env, agent_bills, ("agent_id", "bill_id"), {
-        "bill_id": data.bill_id, "table_name": data.table_name, "currency": data.currency,
-        "total_minor": data.total_minor, "paid_minor": data.paid_minor, "left_minor": data.left_minor,
-        "status": data.status, "changed_at": data.changed_at}, record_id=record_id)
+    return {"bill_id": data.bill_id, "table_name": data.table_name, "currency": data.currency,
+            "total_minor": data.total_minor, "paid_minor": data.paid_minor, "left_minor": data.left_minor,
+            "status": data.status, "changed_at": data.changed_at}
+
+
+def _device_row(env: Envelope, data: DeviceStatus) -> dict[str, Any]:
+    _require_key("device", data.device)
+    _require_storable(env, waiting=data.waiting, held=data.held)
+    return {"device": data.device, "kind": data.kind, "state": data.state, "detail": data.detail,
+            "waiting": data.waiting, "held": data.held, "changed_at": data.changed_at}
+
+
+BILLS = LatestState(agent_bills, ("agent_id", "bill_id"), _bill_row)
+DEVICES = LatestState(agent_devices, ("agent_id", "device"), _device_row)
+
+
+def apply_bill_changed(conn: Connection, env: Envelope, data: BillChanged, *, record_id: bool = True) -> Outcome:
+    """Keep the bill's state unless a newer one is stored; ReportRejected when unusable."""
+    return BILLS.apply(conn, env, data, record_id=record_id)
 
 
 def apply_device_status(conn: Connection, env: Envelope, data: DeviceStatus, *, record_id: bool = True) -> Outcome:
     """Keep the device's state unless a newer one is stored; ReportRejected when unusable."""
-    _require_key("device", data.device)
-    _require_storable(env, waiting=data.waiting, held=data.held)
-    return _keep_latest(conn, env, agent_devices, ("agent_id", "device"), {
-        "device": data.device, "kind": data.kind, "state": data.state, "detail": data.detail,
-        "waiting": data.waiting, "held": data.held, "changed_at": data.changed_at}, record_id=record_id)
+    return DEVICES.apply(conn, env, data, record_id=record_id)
 
 
 def _require_key(name: str, value: str) -> None:
@@ -60,17 +111,6 @@ def _require_storable(env: Envelope, **numbers: int) -> None:
     for name, value in {"seq": env.seq, **numbers}.items():
         if value > MAX_STORED_INT:
             raise ReportRejected(f"{name} {value} is larger than the hub stores ({MAX_STORED_INT})")
-
-
-def _keep_latest(conn: Connection, env: Envelope, table: Table, keys: tuple[str, ...],
-                 row: dict[str, Any], *, record_id: bool = True) -> Outcome:
-    # record_id=False: the batch intake (hub/link/intake.py) recorded the message id already
-    if record_id and not insert_ignore(conn, inbox, {"message_id": env.id, "agent_id": env.agent_id, "type": env.type,
-                                       "seq": env.seq, "received_at": datetime.now(UTC)}):
-        return "duplicate"
-    # "stale" keeps the inbox row: the message is done with, a resend of it is a duplicate
-    written = upsert_newer(conn, table, {"agent_id": env.agent_id, **row, "seq": env.seq}, keys)
-    return "applied" if written else "stale"
 
 
 # --- reads, for operators ---

@@ -4,7 +4,8 @@ The intake (hub/link/intake.py) gathers messages while earlier batches commit, s
 messages share one commit. Ids are recorded first in one multi-row INSERT ... ON CONFLICT DO
 NOTHING RETURNING; only the messages it returns (new ids) take effect, so a resend is a
 duplicate whichever worker applies it. Orders, the hot type, go in as multi-row INSERTs too;
-other types run their effect one by one, in key order too. Rows are written in key order so two workers' batches
+state reports (bill.changed, device.status) as one upsert per kind; other types run their effect
+one by one, in key order too. Rows are written in key order so two workers' batches
 lock them in the same order and never deadlock each other.
 
 An effect that raises sinks the transaction; ItemFailed says which message did it, so the intake
@@ -61,13 +62,21 @@ def apply_batch(conn: Connection, items: Sequence[Item], effects: dict[str, Effe
         outcomes[i] = outcome
     # In key order, not arrival order: two workers' batches then lock the same state rows in the
     # same order and never deadlock each other (as for agents, the inbox and orders above).
+    many: dict[str, list[tuple[int, dict[str, Any]]]] = {}  # type -> (index, row) written in one statement
     for i, item in sorted(enumerate(items), key=lambda pair: _lock_order(pair[1])):
         if item.env.id not in fresh or isinstance(item.data, OrderPlaced):
             continue
+        effect = effects[item.env.type]
         try:
-            outcomes[i] = effects[item.env.type](conn, item.env, item.data)
+            if hasattr(effect, "write_many"):  # state reports (hub/store/agent_state.LatestState)
+                many.setdefault(item.env.type, []).append((i, effect.row(item.env, item.data)))
+            else:
+                outcomes[i] = effect(conn, item.env, item.data)
         except Exception as exc:
             raise ItemFailed(i, exc) from exc
+    for type_, rows in sorted(many.items()):
+        for (i, _), outcome in zip(rows, effects[type_].write_many(conn, [row for _, row in rows]), strict=True):
+            outcomes[i] = outcome
     return outcomes
 
 

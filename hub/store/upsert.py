@@ -49,6 +49,19 @@ def upsert_newer(conn: Connection, table: Table, values: Mapping[str, Any], keys
     return conn.execute(stmt).first() is not None
 
 
+def upsert_newer_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str], *,
+                      by: str = "seq") -> set[tuple[Any, ...]]:
+    """upsert_newer for many rows in ONE statement (distinct keys: PostgreSQL refuses to update a
+    row twice in a statement); the (keys..., by) of the rows written."""
+    if not rows:
+        return set()
+    stmt = dialect_insert(conn, table).values(list(rows))
+    update = {name: stmt.excluded[name] for name in rows[0] if name not in keys}
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=update, where=table.c[by] < stmt.excluded[by])
+    returned = conn.execute(stmt.returning(*(table.c[k] for k in keys), table.c[by]))
+    return {tuple(row) for row in returned}
+
+
 def insert_many_ignore(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> set[Any]:
     """Insert many rows of a one-column-key table, skipping keys that exist; the keys inserted.
     SQLAlchemy sends them as multi-row INSERTs ("insertmanyvalues"), not one statement a row."""

@@ -98,3 +98,33 @@ def test_state_effects_run_in_key_order_whatever_the_arrival(database_url):
     assert outcomes == ["applied"] * 4  # answered in arrival order all the same
     assert ran == [("bill.changed", "agent-a", 1), ("bill.changed", "agent-a", 2), ("bill.changed", "agent-b", 4),
                    ("device.status", "agent-a", 3)]
+
+
+def test_state_reports_in_one_batch_keep_the_newest_per_key(database_url):
+    """bill.changed and device.status go in as one upsert per kind: per key the highest seq wins,
+    older ones in the batch are stale, and nothing overwrites a newer row already stored."""
+    from hub.store import agent_state
+    from hub.store.tables import agent_bills, agent_devices
+
+    migrate(database_url)
+    engine = create_engine(database_url)
+    with engine.begin() as conn:  # bill-3 already stands at seq 9
+        ingest.apply_batch(conn, [ingest.Item(e, envelope_data(e)) for e in
+                                  [decoded("agent-a", bill_changed("bill-3", total=900), seq=9)]],
+                           {"bill.changed": agent_state.BILLS})
+    arrived = [decoded("agent-a", bill_changed("bill-1", total=300), seq=3),
+               decoded("agent-a", bill_changed("bill-1", total=500), seq=5),
+               decoded("agent-a", bill_changed("bill-1", total=400), seq=4),
+               decoded("agent-a", bill_changed("bill-3", total=100), seq=6),
+               decoded("agent-b", bill_changed("bill-1", total=700), seq=2),
+               decoded("agent-a", device_status("kitchen", state="offline"), seq=7)]
+    with engine.begin() as conn:
+        outcomes = ingest.apply_batch(conn, [ingest.Item(e, envelope_data(e)) for e in arrived],
+                                      {"bill.changed": agent_state.BILLS, "device.status": agent_state.DEVICES})
+    with engine.connect() as conn:
+        bills = {(r.agent_id, r.bill_id): (r.total_minor, r.seq) for r in conn.execute(select(agent_bills))}
+        devices = {(r.agent_id, r.device): r.state for r in conn.execute(select(agent_devices))}
+    engine.dispose()
+    assert outcomes == ["stale", "applied", "stale", "stale", "applied", "applied"]
+    assert bills == {("agent-a", "bill-1"): (500, 5), ("agent-a", "bill-3"): (900, 9), ("agent-b", "bill-1"): (700, 2)}
+    assert devices == {("agent-a", "kitchen"): "offline"}
