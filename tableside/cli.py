@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from tableside import logs
+from tableside.configs import loaded
 
 
 def _port(text: str) -> int:
@@ -111,14 +112,10 @@ def _run_service(name: str, args) -> int:
 
     if name == "agent":
         from agent.app import create_app
-        from agent.config import ConfigError, load_config
     else:
         from hub.app import create_app
-        from hub.config import ConfigError, load_config
-    try:
-        config = load_config(args.config, os.environ)
-    except ConfigError as exc:
-        print(f"tableside {name}: configuration error: {exc}", file=sys.stderr)
+    config = loaded(name, args.config, name)
+    if config is None:
         return 2
     logs.setup(logging.INFO, config.agent.log_format if name == "agent" else config.log_format)
     host, port = (config.http.host, config.http.port) if name == "agent" else (config.http_host, config.http_port)
@@ -155,14 +152,11 @@ def _installer(args) -> int:
 
 def _jobs(args) -> int:
     """Works on the agent's database beside the running agent (SQLite serialises the writers)."""
-    from agent.config import ConfigError, load_config
     from agent.devices import held_jobs
     from agent.store.database import Database
 
-    try:
-        config = load_config(args.config, os.environ)
-    except ConfigError as exc:
-        print(f"tableside jobs: configuration error: {exc}", file=sys.stderr)
+    config = loaded("agent", args.config, "jobs")
+    if config is None:
         return 2
     database = Database(config.data_dir / "agent.sqlite")
     database.start()
@@ -183,30 +177,22 @@ def _jobs(args) -> int:
 
 def _backup(args) -> int:
     from agent.backup.cli import run_backup
-    from agent.config import ConfigError, load_config
 
-    try:
-        config = load_config(args.config, os.environ)
-    except ConfigError as exc:
-        print(f"tableside agent backup: configuration error: {exc}", file=sys.stderr)
-        return 2
-    return run_backup(args, config)
+    config = loaded("agent", args.config, "agent backup")
+    return 2 if config is None else run_backup(args, config)
 
 
 def _add_staff(args) -> int:
     """`tableside agent add-staff`: writes beside a running agent too (SQLite serialises the writers)."""
     import getpass
 
-    from agent.config import ConfigError, load_config
     from agent.staff.accounts import AccountError, create_account
     from agent.staff.secrets import SecretError
     from agent.store.database import Database
     from agent.store.migrations import migrate
 
-    try:
-        config = load_config(args.config, os.environ)
-    except ConfigError as exc:
-        print(f"tableside agent add-staff: configuration error: {exc}", file=sys.stderr)
+    config = loaded("agent", args.config, "agent add-staff")
+    if config is None:
         return 2
     secret = args.secret
     if secret is None:
@@ -243,12 +229,9 @@ def _run_emulator(args) -> int:
 
 def _hub_check(args) -> int:
     from hub.check import check, report
-    from hub.config import ConfigError, load_config
 
-    try:
-        config = load_config(args.config, os.environ)
-    except ConfigError as exc:
-        print(f"tableside hub check: configuration error: {exc}", file=sys.stderr)
+    config = loaded("hub", args.config, "hub check")
+    if config is None:
         return 2
     findings = asyncio.run(check(config))
     print(report(findings))

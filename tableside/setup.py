@@ -172,12 +172,10 @@ def _show_first_table(config) -> bool:
 
 
 def run(args) -> int:
-    from agent.config import ConfigError, load_config
+    from tableside.configs import loaded
 
-    try:
-        config = load_config(args.config, os.environ)
-    except ConfigError as exc:
-        print(f"tableside agent setup: configuration error: {exc}", file=sys.stderr)
+    config = loaded("agent", args.config, "agent setup")
+    if config is None:
         return 2
     if getattr(args, "replace", False) or getattr(args, "from_file", None) or getattr(args, "keep_data", False):
         from agent.backup.cli import run_replace
@@ -194,7 +192,9 @@ def run(args) -> int:
             return status  # nothing else makes sense on an unpaired box
         if args.pair_only:
             return 0
-        config = load_config(args.config, os.environ)  # the pairing names the agent and its broker
+        config = loaded("agent", args.config, "agent setup")  # the pairing names the agent and its broker
+        if config is None:
+            return 2
     ok = True
     if not args.skip_printers:
         _step("2. printers")

@@ -80,18 +80,10 @@ def replace(data_dir: Path, hub_url: str, code: str, recovery: str, *, agent_id:
         raise RestoreRefused(f"{exc}. Nothing was changed") from None
     _refuse_existing(data_dir, force)
     given = restore.open_backup(blob, recovery) if blob is not None else None
-    tls_key = new_tls_key()
-    body = {"code": code, "csr": csr_for(tls_key), "key_id": recovery_code.derive(recovery).key_id,
-            "from_hub": given is None}
+    fields: dict[str, Any] = {"from_hub": given is None}
     if given is not None or agent_id:
-        body["agent_id"] = given.header.get("agent_id") if given is not None else agent_id
-    try:
-        answer = hub_client.claim(hub_url, body, cafile=hub_cafile)
-    except HubRefused as exc:
-        raise PairingError(f"the hub refused the replacement: {exc}. Nothing was changed on this box") from None
-    signer = Credentials(key_pem=tls_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                       serialization.NoEncryption()),
-                         cert_pem=answer["certificate"].encode())
+        fields["agent_id"] = given.header.get("agent_id") if given is not None else agent_id
+    tls_key, answer, signer = _claim(hub_url, code, recovery, fields, hub_cafile)
     the_id = answer["agent_id"]
     skipped: list[tuple[str, str]] = []
     opened, name = given, blob_name
@@ -122,16 +114,8 @@ def pair_restored(data_dir: Path, hub_url: str, code: str, recovery: str, *,
         recovery = recovery_code.normalize(recovery)
     except recovery_code.RecoveryCodeError as exc:
         raise RestoreRefused(f"{exc}. Nothing was changed") from None
-    tls_key = new_tls_key()
-    body = {"code": code, "csr": csr_for(tls_key), "key_id": recovery_code.derive(recovery).key_id,
-            "agent_id": source["agent_id"], "from_hub": False}
-    try:
-        answer = hub_client.claim(hub_url, body, cafile=hub_cafile)
-    except HubRefused as exc:
-        raise PairingError(f"the hub refused the replacement: {exc}. Nothing was changed on this box") from None
-    signer = Credentials(key_pem=tls_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                       serialization.NoEncryption()),
-                         cert_pem=answer["certificate"].encode())
+    tls_key, answer, signer = _claim(hub_url, code, recovery, {"agent_id": source["agent_id"], "from_hub": False},
+                                     hub_cafile)
     gap = hub_client.restored(hub_url, signer, answer["agent_id"], {
         "backup_created_at": source["created_at"], "outbox_seq": source["outbox_seq"]})
     restore.carry_seq(data_dir / restore.DATABASE, int(gap.get("max_seq") or 0), renumber_since=source["restored_at"])
@@ -141,6 +125,21 @@ def pair_restored(data_dir: Path, hub_url: str, code: str, recovery: str, *,
     return Replaced(backup="the data this box kept since its restore", backup_created_at=source["created_at"],
                     seconds=time.monotonic() - started, pairing=pairing, gap=gap,
                     missing_orders=[o for o in gap.get("orders", []) if o.get("id") not in have])
+
+
+def _claim(hub_url: str, code: str, recovery: str, fields: dict[str, Any], hub_cafile: Path | None):
+    """Claim the dead box's agent id with a new TLS key: (the key, the hub's answer, credentials
+    that sign as the new certificate). PairingError, nothing changed, when the hub refuses."""
+    tls_key = new_tls_key()
+    body = {"code": code, "csr": csr_for(tls_key), "key_id": recovery_code.derive(recovery).key_id, **fields}
+    try:
+        answer = hub_client.claim(hub_url, body, cafile=hub_cafile)
+    except HubRefused as exc:
+        raise PairingError(f"the hub refused the replacement: {exc}. Nothing was changed on this box") from None
+    signer = Credentials(key_pem=tls_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()),
+                         cert_pem=answer["certificate"].encode())
+    return tls_key, answer, signer
 
 
 def _newest_that_opens(hub_url: str, signer: Credentials, agent_id: str, backups: list[dict], recovery: str,
