@@ -42,29 +42,26 @@ options = {{ path = "/var/lib/tableside/pos-checks.jsonl" }}
 '''
 
 
-def counts(root: DebianRoot) -> dict[str, int]:
+def _query(root: DebianRoot, sql: str) -> list[tuple]:
+    """Rows from the installed agent's database, opened read-only beside the running agent."""
     db = sqlite3.connect(f"file:{root.file('/var/lib/tableside/agent.sqlite')}?mode=ro", uri=True)
     try:
-        return {table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                for table in ("orders", "order_lines", "outbox", "device_jobs", "tables", "settings")}
+        return db.execute(sql).fetchall()
     finally:
         db.close()
+
+
+def counts(root: DebianRoot) -> dict[str, int]:
+    return {table: _query(root, f"SELECT count(*) FROM {table}")[0][0]
+            for table in ("orders", "order_lines", "outbox", "device_jobs", "tables", "settings")}
 
 
 def migrations(root: DebianRoot) -> set[str]:
-    db = sqlite3.connect(f"file:{root.file('/var/lib/tableside/agent.sqlite')}?mode=ro", uri=True)
-    try:
-        return {row[0] for row in db.execute("SELECT name FROM _migrations")}
-    finally:
-        db.close()
+    return {row[0] for row in _query(root, "SELECT name FROM _migrations")}
 
 
 def tables_in(root: DebianRoot) -> set[str]:
-    db = sqlite3.connect(f"file:{root.file('/var/lib/tableside/agent.sqlite')}?mode=ro", uri=True)
-    try:
-        return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    finally:
-        db.close()
+    return {row[0] for row in _query(root, "SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 def wait_for_ticket(folder: Path, text: str, within: float = 30.0) -> str:
