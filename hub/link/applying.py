@@ -197,6 +197,13 @@ class UpApplier:
             else:
                 items.setdefault(item.env.id, (item, message.payload))
         single_results = asyncio.gather(*(self._alone(m) for m in singles))
+        try:
+            return await self._apply_items(items, singles, single_results)
+        except BaseException:
+            single_results.cancel()  # cancelled mid-batch (the hub stopping): the singles stop too
+            raise
+
+    async def _apply_items(self, items, singles: list[Incoming], single_results) -> tuple[list, list]:
         acks, waiting = [], []
         if items:
             listed = [item for item, _ in items.values()]
