@@ -142,7 +142,7 @@ async def _renewal(config: AgentConfig, link: AgentLink) -> Renewal | None:
     pairing = await asyncio.to_thread(read_pairing, Path(config.data_dir))
     if pairing is None or not config.broker.tls:
         return None
-    return Renewal(pairing.link_dir, config.hub.url, link.reconnect)
+    return Renewal(pairing.link_dir, config.hub.url, link.reconnect, hub_cafile=pairing.hub_cafile)
 
 
 @contextlib.asynccontextmanager

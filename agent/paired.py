@@ -7,6 +7,7 @@ from pathlib import Path
 
 LINK_DIR = "link"
 PAIRING_FILE = "pairing.toml"
+HUB_CA_FILE = "hub-ca.crt"  # the private CA the hub's HTTPS chains to, when paired with --hub-ca
 
 
 class PairingError(Exception):
@@ -30,6 +31,13 @@ class Pairing:
     @property
     def cafile(self) -> Path:
         return self.link_dir / "ca.crt"
+
+    @property
+    def hub_cafile(self) -> Path | None:
+        """What the hub's HTTPS is checked against after pairing (renewal, backups): the --hub-ca
+        given at pairing, or None for the system's CAs."""
+        path = self.link_dir / HUB_CA_FILE
+        return path if path.exists() else None
 
     @property
     def certfile(self) -> Path:

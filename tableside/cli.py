@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     setup.add_argument("--code", help="the enrollment code, e.g. K7QF-2MXD (asked for when left out)")
     setup.add_argument("--re-pair", action="store_true", help="pair again although this box is paired")
     setup.add_argument("--hub-ca", type=Path, help="a CA certificate to trust for the hub's HTTPS "
-                       "(a private hub; default: the system's)")
+                       "(a private hub; kept for renewal and backups; default: the system's)")
     setup.add_argument("--pair-only", action="store_true", help="pair and stop (no printers, service or QR)")
     setup.add_argument("--skip-pairing", action="store_true", help="leave pairing out (a box paired already)")
     setup.add_argument("--skip-printers", action="store_true", help="no printer search and no test pages")

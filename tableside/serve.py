@@ -2,27 +2,30 @@
 
 import asyncio
 import os
+import ssl
 from collections.abc import Coroutine
 
 from aiohttp import web
 
 
 class Server:
-    def __init__(self, app: web.Application, host: str, port: int, *, reuse_port: bool = False) -> None:
+    def __init__(self, app: web.Application, host: str, port: int, *, reuse_port: bool = False,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.app, self.host, self.port = app, host, port
+        self._ssl_context = ssl_context  # HTTPS here rather than in front (tests of a private CA)
         self._reuse_port = reuse_port  # several processes on one port (hub workers)
         self._runner: web.AppRunner | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self._ssl_context else 'http'}://{self.host}:{self.port}"
 
     async def start(self) -> "Server":
         runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await runner.setup()  # runs the app's start-up (cleanup_ctx) first
         try:
             await web.TCPSite(runner, self.host, self.port, reuse_address=True,
-                              reuse_port=self._reuse_port or None).start()
+                              reuse_port=self._reuse_port or None, ssl_context=self._ssl_context).start()
         except BaseException:
             await runner.cleanup()
             raise

@@ -37,6 +37,7 @@ class Credentials:
 
     key_pem: bytes
     cert_pem: bytes
+    hub_cafile: Path | None = None  # a private CA for the hub's HTTPS (--hub-ca at pairing); None: the system's
 
 
 def backups_path(agent_id: str, name: str | None = None, suffix: str = "") -> str:
@@ -51,6 +52,7 @@ def _request(hub_url: str, method: str, path: str, body: bytes = b"", *, headers
         all_headers.update(headers_for(signer.key_pem, signer.cert_pem, method, path, body))
     request = urllib.request.Request(hub_url.rstrip("/") + path, data=body if method != "GET" else None,
                                      method=method, headers=all_headers)
+    cafile = cafile or (signer.hub_cafile if signer is not None else None)
     context = ssl.create_default_context(cafile=str(cafile) if cafile else None)
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S, context=context) as answer:

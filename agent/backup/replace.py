@@ -93,7 +93,7 @@ def replace(data_dir: Path, hub_url: str, code: str, recovery: str, *, agent_id:
         "backup_created_at": opened.header.get("created_at"), "outbox_seq": opened.outbox_seq})
     missing = [o for o in gap.get("orders", []) if o.get("id") not in opened.order_ids]
     restore.install(data_dir, opened, recovery, seq_floor=int(gap.get("max_seq") or 0), config_path=config_path)
-    pairing = install_pairing(data_dir, hub_url, answer, tls_key, None)
+    pairing = install_pairing(data_dir, hub_url, answer, tls_key, None, hub_cafile=hub_cafile)
     return Replaced(backup=name, backup_created_at=opened.header.get("created_at", "?"),
                     seconds=time.monotonic() - started, pairing=pairing, skipped=skipped, gap=gap,
                     missing_orders=missing)
@@ -119,7 +119,7 @@ def pair_restored(data_dir: Path, hub_url: str, code: str, recovery: str, *,
     gap = hub_client.restored(hub_url, signer, answer["agent_id"], {
         "backup_created_at": source["created_at"], "outbox_seq": source["outbox_seq"]})
     restore.carry_seq(data_dir / restore.DATABASE, int(gap.get("max_seq") or 0), renumber_since=source["restored_at"])
-    pairing = install_pairing(data_dir, hub_url, answer, tls_key, None)
+    pairing = install_pairing(data_dir, hub_url, answer, tls_key, None, hub_cafile=hub_cafile)
     with sqlite3.connect(f"file:{data_dir / restore.DATABASE}?mode=ro", uri=True) as db:
         have = {row[0] for row in db.execute("SELECT id FROM orders")}
     return Replaced(backup="the data this box kept since its restore", backup_created_at=source["created_at"],
@@ -138,7 +138,7 @@ def _claim(hub_url: str, code: str, recovery: str, fields: dict[str, Any], hub_c
         raise PairingError(f"the hub refused the replacement: {exc}. Nothing was changed on this box") from None
     signer = Credentials(key_pem=tls_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                        serialization.NoEncryption()),
-                         cert_pem=answer["certificate"].encode())
+                         cert_pem=answer["certificate"].encode(), hub_cafile=hub_cafile)
     return tls_key, answer, signer
 
 

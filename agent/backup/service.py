@@ -237,7 +237,8 @@ def make_backup(config: AgentConfig, database_path: Path, key: BackupKey) -> arc
 
 
 def credentials_of(pairing: Pairing) -> Credentials:
-    return Credentials(key_pem=pairing.keyfile.read_bytes(), cert_pem=pairing.certfile.read_bytes())
+    return Credentials(key_pem=pairing.keyfile.read_bytes(), cert_pem=pairing.certfile.read_bytes(),
+                       hub_cafile=pairing.hub_cafile)
 
 
 def upload_file(pairing: Pairing, path: Path) -> dict:

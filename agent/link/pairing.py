@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 
 from agent.link.identity import KEY_FILE, key_pem, load_key, write_private
-from agent.paired import LINK_DIR, PAIRING_FILE, Pairing, PairingError, read_pairing
+from agent.paired import HUB_CA_FILE, LINK_DIR, PAIRING_FILE, Pairing, PairingError, read_pairing
 from contract.pay_link import public_key_text
 
 TIMEOUT_S = 30.0
@@ -99,6 +99,16 @@ def check_hub_url(hub_url: str) -> str:
     raise PairingError(f"hub URL {hub_url!r}: expected https://... (plain http only to this machine)")
 
 
+def check_hub_ca(hub_cafile: Path | None) -> None:
+    """--hub-ca must be a readable PEM certificate; PairingError before anything is sent."""
+    if hub_cafile is None:
+        return
+    try:
+        x509.load_pem_x509_certificates(Path(hub_cafile).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise PairingError(f"--hub-ca {hub_cafile}: not a readable PEM certificate ({exc}). Nothing was changed") from None
+
+
 def pair(data_dir: Path, hub_url: str, code: str, *, re_pair: bool = False,
          hub_cafile: Path | None = None) -> Pairing:
     """Enroll with `code`; the new pairing. PairingError (and nothing written) when it did not work."""
@@ -109,6 +119,7 @@ def pair(data_dir: Path, hub_url: str, code: str, *, re_pair: bool = False,
                            f"with {current.hub_url} since {current.paired_at}. Nothing was changed. "
                            f"To pair it again (a new code from the operator), add --re-pair")
     hub_url = check_hub_url(hub_url)
+    check_hub_ca(hub_cafile)
     signing_key = load_key(data_dir)
     new_signing_key = signing_key is None
     if signing_key is None:
@@ -121,13 +132,14 @@ def pair(data_dir: Path, hub_url: str, code: str, *, re_pair: bool = False,
         message = (answer.get("error") or {}).get("message") or f"the hub answered HTTP {status}"
         raise PairingError(f"the hub refused the pairing: {message}. Nothing was changed on this box")
     try:
-        return install(data_dir, hub_url, answer, tls_key, signing_key if new_signing_key else None)
+        return install(data_dir, hub_url, answer, tls_key, signing_key if new_signing_key else None,
+                       hub_cafile=hub_cafile)
     except (KeyError, TypeError, ValueError) as exc:
         raise PairingError(f"the hub's answer is not what this version expects ({exc}); nothing was changed") from None
 
 
 def install(data_dir: Path, hub_url: str, answer: dict[str, Any], tls_key: ec.EllipticCurvePrivateKey,
-             new_signing_key: Ed25519PrivateKey | None) -> Pairing:
+            new_signing_key: Ed25519PrivateKey | None, *, hub_cafile: Path | None = None) -> Pairing:
     """Write the hub's answer into link/ at once: a pairing, or a replacement box's claim
     (agent/backup/replace.py), whose answer has the same shape."""
     broker = answer["broker"]
@@ -145,6 +157,8 @@ def install(data_dir: Path, hub_url: str, answer: dict[str, Any], tls_key: ec.El
     staging.mkdir(mode=0o700)
     write_cert_generation(staging, tls_key, answer["certificate"])
     write_private(staging / "ca.crt", answer["ca_certificate"].encode(), 0o644)
+    if hub_cafile is not None:  # it worked for pairing: renewal and backups check the hub with it too
+        write_private(staging / HUB_CA_FILE, Path(hub_cafile).read_bytes(), 0o644)
     text = "# written by `tableside agent setup`; pair again rather than edit\n" + "".join(
         f"{key} = {_toml_value(value)}\n" for key, value in values.items())
     write_private(staging / PAIRING_FILE, text.encode(), 0o644)

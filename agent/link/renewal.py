@@ -13,6 +13,7 @@ import asyncio
 import base64
 import logging
 import shutil
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -105,9 +106,11 @@ class Renewal:
     """Runs beside the link; `on_renewed` is how the link learns to reconnect."""
 
     def __init__(self, link_dir: Path, hub_url: str, on_renewed: Callable[[], None], *,
+                 hub_cafile: Path | None = None,
                  retry_start: float = RETRY_START_S, retry_max: float = RETRY_MAX_S) -> None:
         self.files = Files(Path(link_dir))
         self.hub_url = hub_url.rstrip("/")
+        self.hub_cafile = hub_cafile  # the --hub-ca of pairing (Pairing.hub_cafile); None: the system's CAs
         self.on_renewed = on_renewed
         self.retry_start, self.retry_max = retry_start, retry_max
         self.expires_at: datetime | None = None
@@ -188,13 +191,15 @@ class Renewal:
     async def _post(self, body: dict[str, str]) -> tuple[int, Any]:
         url = f"{self.hub_url}/api/v1/enroll/renew"
         try:
+            context = await asyncio.to_thread(ssl.create_default_context, cafile=self.hub_cafile) \
+                if url.startswith("https:") else None
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)) as http, \
-                    http.post(url, json=body) as resp:
+                    http.post(url, json=body, ssl=context if context is not None else True) as resp:
                 try:
                     return resp.status, await resp.json(content_type=None)
                 except ValueError:
                     return resp.status, {}
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise RenewalFailed(f"cannot reach the hub at {url}: {exc or exc.__class__.__name__}") from None
 
 

@@ -3,7 +3,9 @@ proved by its current key, with back-off while the hub is away; its link reconne
 certificate (shown on a real Mosquitto whose CRL then refuses the old one)."""
 
 import asyncio
+import dataclasses
 import logging
+import ssl
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,9 +16,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import update
 
 from agent.app import create_app as create_agent_app
+from agent.backup import hub_client
+from agent.backup.service import credentials_of
 from agent.config import load_config as load_agent_config
 from agent.link.pairing import csr_for, pair, write_cert_generation
-from agent.link.renewal import Files, Renewal, renew_at
+from agent.link.renewal import Files, Renewal, RenewalFailed, renew_at
+from agent.paired import PairingError
 from agent.state import STATE
 from agent.visits import tables
 from contract import envelope
@@ -28,7 +33,7 @@ from hub.enrollment.ca import CertificateAuthority, pem
 from hub.store.enrollment_tables import agent_certificates
 from tableside.serve import Server
 from tests.hub.enrollment.helpers import AUTH
-from tests.hub.enrollment.tls_broker import new_restaurant, running_hub, tls_broker
+from tests.hub.enrollment.tls_broker import new_restaurant, private_key_pem, running_hub, tls_broker
 from tests.hub.factories import TOKEN
 from tests.services import free_port
 from tests.waiting import eventually
@@ -216,3 +221,51 @@ def _revoke_serial(hub: Server, serial: int) -> None:
     with hub.app[STORE].engine.begin() as conn:
         conn.execute(update(agent_certificates).where(agent_certificates.c.serial == format(serial, "x"))
                      .values(revoked_at=datetime.now(UTC), reason="test: the old certificate only"))
+
+
+def _private_web_ca(tmp_path: Path) -> tuple[Path, ssl.SSLContext]:
+    """A CA of the hub operator's own (not in the system's store) and the hub's HTTPS context."""
+    web_ca = CertificateAuthority.open(tmp_path / "web-ca", name="Operator's private web CA")
+    key = ec.generate_private_key(ec.SECP256R1())
+    (tmp_path / "hub.crt").write_text(pem(web_ca.issue_server(key.public_key(), ["127.0.0.1"], 1)))
+    (tmp_path / "hub.key").write_bytes(private_key_pem(key))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "hub.crt", tmp_path / "hub.key")
+    ca_file = tmp_path / "private-ca.crt"
+    ca_file.write_text(web_ca.cert_pem)
+    return ca_file, context
+
+
+async def test_a_box_paired_with_a_private_hub_ca_keeps_using_it_to_renew_and_back_up(tmp_path):
+    ca_file, server_context = _private_web_ca(tmp_path)
+    hub = await Server(create_hub_app(HubConfig(data_dir=tmp_path / "hub", operator_token=TOKEN,
+                                                broker_port=free_port())), "127.0.0.1", 0,
+                       ssl_context=server_context).start()
+    try:
+        trusting = aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=ca_file))
+        async with aiohttp.ClientSession(base_url=hub.url, headers=AUTH, connector=trusting) as http:
+            rid = await new_restaurant(http)
+            code = (await (await http.post(f"/api/v1/restaurants/{rid}/enrollment-codes", json={})).json())["code"]
+        with pytest.raises(PairingError, match="--hub-ca"):  # a CA file that is not there: nothing sent
+            await asyncio.to_thread(pair, tmp_path / "box", hub.url, code, hub_cafile=tmp_path / "missing.crt")
+        assert not (tmp_path / "box" / "link").exists()
+        pairing = await asyncio.to_thread(pair, tmp_path / "box", hub.url, code, hub_cafile=ca_file)
+        assert pairing.hub_cafile is not None and pairing.hub_cafile.read_text() == ca_file.read_text()
+        old = await _backdate(hub, pairing.link_dir, pairing.agent_id)
+
+        # with the system's CAs only (what renewal did before) the hub's certificate is refused
+        blind = Renewal(pairing.link_dir, hub.url, lambda: None)
+        with pytest.raises(RenewalFailed, match="cannot reach the hub"):
+            await blind.renew_once()
+        renewed = asyncio.Event()
+        await Renewal(pairing.link_dir, hub.url, renewed.set, hub_cafile=pairing.hub_cafile).renew_once()
+        assert renewed.is_set() and _serial_in_use(pairing.link_dir) != old.serial_number
+
+        # the backup calls sign as the box and check the hub with the same CA
+        assert await asyncio.to_thread(hub_client.list_remote, pairing.hub_url, credentials_of(pairing),
+                                       pairing.agent_id) == []
+        blind_signer = dataclasses.replace(credentials_of(pairing), hub_cafile=None)
+        with pytest.raises(hub_client.HubUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+            await asyncio.to_thread(hub_client.list_remote, pairing.hub_url, blind_signer, pairing.agent_id)
+    finally:
+        await hub.stop()
