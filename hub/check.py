@@ -16,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import SQLAlchemyError
 
+from hub import broker_login
 from hub.config import HubConfig
 from hub.payments.providers import ProviderError
 from hub.payments.stripe_provider import StripeProvider
@@ -53,8 +54,7 @@ async def _broker(config: HubConfig) -> Finding:
     where = f"{config.broker_host}:{config.broker_port}"
     try:
         async with asyncio.timeout(TIMEOUT_S), aiomqtt.Client(
-                config.broker_host, config.broker_port, identifier=f"hub-check-{secrets.token_hex(8)}",
-                username=config.broker_username, password=config.broker_password, timeout=TIMEOUT_S):
+                **broker_login.client_args(config), identifier=f"hub-check-{secrets.token_hex(8)}", timeout=TIMEOUT_S):
             pass
     except (aiomqtt.MqttError, OSError, TimeoutError) as exc:
         return Finding("broker", False, f"{where} refused the hub's login or did not answer: {exc or type(exc).__name__}")

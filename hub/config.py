@@ -16,6 +16,8 @@
     port = 1883
     username = "hub"                         # optional
     password = "..."                         # optional
+    tls = false                              # true: TLS to the broker (a hub on another machine)
+    cafile = "/etc/tableside-hub/broker-ca.crt"  # with tls: the broker's CA; default the system's
     shared_subscription = true               # false for brokers without $share (the demo's amqtt)
     client_id = "hub-1"                      # default hub-<random>
 
@@ -229,6 +231,8 @@ class HubConfig:
     broker_port: int = 1883
     broker_username: str | None = None
     broker_password: str | None = field(default=None, repr=False)
+    broker_tls: bool = False  # the password listener over TLS, for hubs not on the broker's machine
+    broker_cafile: Path | None = None  # None: the system's CAs
     shared_subscription: bool = True
     # unguessable: another client taking this id would make the broker drop the hub's connection
     client_id: str = field(default_factory=lambda: f"hub-{secrets.token_hex(16)}")
@@ -276,6 +280,9 @@ class HubConfig:
             _check("broker.username", _text, self.broker_username)
         if self.broker_password is not None:
             _check("broker.password", _secret, self.broker_password)
+        put("broker_tls", _check("broker.tls", _bool, self.broker_tls))
+        if self.broker_cafile is not None:
+            put("broker_cafile", _check("broker.cafile", _path, self.broker_cafile))
         put("shared_subscription", _check("broker.shared_subscription", _bool, self.shared_subscription))
         put("client_id", _check("broker.client_id", _text, self.client_id))
         put("retention_days", _check("link.retention_days", _retention_days, self.retention_days))
@@ -333,6 +340,8 @@ _KEYS: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
     ("broker", "port"): ("broker_port", _port),
     ("broker", "username"): ("broker_username", _text),
     ("broker", "password"): ("broker_password", _secret),
+    ("broker", "tls"): ("broker_tls", _bool),
+    ("broker", "cafile"): ("broker_cafile", _path),
     ("broker", "shared_subscription"): ("shared_subscription", _bool),
     ("broker", "client_id"): ("client_id", _text),
     ("link", "retention_days"): ("retention_days", _retention_days),

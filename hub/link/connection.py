@@ -15,6 +15,7 @@ import logging
 import aiomqtt
 
 from contract import topics
+from hub import broker_login
 from hub.backoff import Backoff
 from hub.config import HubConfig
 from hub.link.applying import Handler, Incoming, UpApplier
@@ -158,8 +159,7 @@ class HubLink:
     def _client(self) -> aiomqtt.Client:
         cfg = self._config
         client = aiomqtt.Client(
-            cfg.broker_host, cfg.broker_port, identifier=cfg.client_id,
-            username=cfg.broker_username, password=cfg.broker_password,
+            **broker_login.client_args(cfg), identifier=cfg.client_id,
             # No broker session: the agents' outboxes resend whatever was not acked.
             clean_session=True, keepalive=KEEPALIVE_S, timeout=10,
             # acks to many agents go out at once; paho's default of 20 unacked would queue them

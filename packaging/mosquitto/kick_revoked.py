@@ -28,6 +28,7 @@ from pathlib import Path
 import aiomqtt
 
 from contract.topics import check_agent_id
+from hub import broker_login
 from hub.config import ConfigError, HubConfig, load_config
 from hub.enrollment.service import REVOKED_AGENTS_ENV
 
@@ -36,8 +37,7 @@ TIMEOUT_S = 10.0
 
 async def kick(config: HubConfig, agent_id: str) -> None:
     """Take the agent's client id over, then leave (clean session: nothing is kept for it)."""
-    async with aiomqtt.Client(config.broker_host, config.broker_port, identifier=agent_id,
-                              username=config.broker_username, password=config.broker_password,
+    async with aiomqtt.Client(**broker_login.client_args(config), identifier=agent_id,
                               clean_session=True, timeout=TIMEOUT_S):
         pass
 
