@@ -43,6 +43,7 @@ from agent.web.security_headers import add_security_headers
 from agent.web.slow_bodies import body_deadline
 from agent.web.staff.routes import staff_routes
 from agent.web.static_files import STATIC
+from contract.openapi import checking as openapi_checks
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,8 @@ MAX_BODY = 64 * 1024  # an order is a few KB; anything bigger is a mistake or an
 def create_app(config: AgentConfig) -> web.Application:
     # timing outermost, so a refusal the error middleware writes is timed with its own status
     app = web.Application(middlewares=[timing_middleware, error_middleware, same_origin,
-                                       body_deadline(config.http.body_timeout)], client_max_size=MAX_BODY)
+                                       body_deadline(config.http.body_timeout), *openapi_checks()],
+                            client_max_size=MAX_BODY)
     app[METRICS] = AgentMetrics()
     app[HOT] = Cache(HOT_SIZE)
     app.add_routes(orders_api.routes)

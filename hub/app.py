@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from contract.openapi import checking as openapi_checks
 from hub.appkeys import BACKUPS, CONFIG, ENROLLMENT, LINK, STORE
 from hub.backups.blobs import BlobStore
 from hub.config import HubConfig
@@ -29,7 +30,7 @@ STORE_THREADS_BESIDES_LINK = 4
 
 
 def create_app(config: HubConfig) -> web.Application:
-    app = web.Application(middlewares=[http_timing, error_middleware])
+    app = web.Application(middlewares=[http_timing, error_middleware, *openapi_checks()])
     app[CONFIG] = config
     app[METRICS] = HubMetrics()
     app.cleanup_ctx.append(_store_and_link)

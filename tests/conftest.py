@@ -1,10 +1,16 @@
-import pytest
-from hypothesis import settings
+import os
 
-from agent.app import create_app
-from drivers.escpos.emulator import PrinterEmulator
-from tests.agent.helpers import make_config
-from tests.services import mosquitto
+# Every JSON success a handler answers is checked against what it declares (contract/openapi.py),
+# in this process and in the agents and hubs the tests start as processes.
+os.environ["TABLESIDE_CHECK_ANSWERS"] = "1"
+
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+from agent.app import create_app  # noqa: E402
+from drivers.escpos.emulator import PrinterEmulator  # noqa: E402
+from tests.agent.helpers import make_config  # noqa: E402
+from tests.services import mosquitto  # noqa: E402
 
 # Hypothesis's per-example deadline (200 ms) measures how loaded the machine is, not the code: on a
 # busy machine one ledger example took 288 ms and the run failed. Wrong answers still fail.
