@@ -1,6 +1,6 @@
 """How the agent and the hub describe their HTTP APIs as OpenAPI 3.1, from their own code.
 
-A handler says what it answers when it succeeds with `@answers(status, Body)`, Body a msgspec
+A handler says what it answers when it succeeds with `@answers(status, body)`, body a msgspec
 struct (msgspec.json.schema describes it), a media type for what is not JSON, or None for no body.
 Each side's openapi.py walks its router, so a route cannot be missing from its description, and
 takes the success answers from the handlers. Bodies are `Answer` structs: exact, so a field the
@@ -28,18 +28,29 @@ class Answer(msgspec.Struct, forbid_unknown_fields=True):
     """A success body: every field named, nothing else."""
 
 
+Body = type | str | None  # a struct, a media type, or nothing (204, 304)
+
+
 @dataclass(frozen=True)
 class Success:
-    body: type | str | tuple[str, ...] | None  # a struct, media types, or nothing (204, 304)
+    bodies: tuple[type | str, ...]  # one status may answer JSON or, asked for, CSV
     why: str = "done"
     headers: dict = field(default_factory=dict)
 
+    @property
+    def struct(self) -> type | None:
+        return next((b for b in self.bodies if isinstance(b, type)), None)
 
-def answers(status: int, body: type | str | tuple[str, ...] | None = None, why: str = "done",
-            headers: dict | None = None):
-    """Declare one success answer of a handler (stack one per status)."""
+
+def answers(status: int, body: Body | tuple[str, ...] = None, why: str = "done", headers: dict | None = None):
+    """Declare one success answer of a handler; stack one per status, or per body of a status."""
+    bodies = body if isinstance(body, tuple) else () if body is None else (body,)
+
     def mark(handler):
-        handler.__dict__.setdefault("answers", {})[status] = Success(body, why, headers or {})
+        found = handler.__dict__.setdefault("answers", {})
+        before = found.get(status)
+        found[status] = Success((*before.bodies, *bodies), before.why, before.headers) if before else \
+            Success(bodies, why, headers or {})
         return handler
     return mark
 
@@ -74,8 +85,8 @@ class Bodies:
 
     def __init__(self, routes: list[web.AbstractRoute], requests=()) -> None:
         """requests: the structs request bodies are decoded into, described beside the answers."""
-        types = {s.body for r in routes for s in declared(r.handler).values() if isinstance(s.body, type)}
-        ordered = sorted(types | set(requests), key=lambda t: t.__name__)
+        types = {b for r in routes for s in declared(r.handler).values() for b in s.bodies if isinstance(b, type)}
+        ordered = sorted(types | set(requests), key=str)
         names, self.components = msgspec.json.schema_components(ordered, ref_template="#/components/schemas/{name}")
         self._ref = dict(zip(ordered, names, strict=True))
 
@@ -86,11 +97,9 @@ class Bodies:
         found = {}
         for status, success in sorted(declared(handler).items()):
             answer: dict = {"description": success.why}
-            if isinstance(success.body, type):
-                answer["content"] = {"application/json": {"schema": self._ref[success.body]}}
-            elif success.body is not None:
-                media = (success.body,) if isinstance(success.body, str) else success.body
-                answer["content"] = {m: {} for m in media}
+            if success.bodies:
+                answer["content"] = {"application/json" if isinstance(b, type) else b:
+                                     {"schema": self._ref[b]} if isinstance(b, type) else {} for b in success.bodies}
             if success.headers:
                 answer["headers"] = success.headers
             found[str(status)] = answer
@@ -117,10 +126,10 @@ async def check_answers(request: web.Request, handler):
     one = success.get(response.status)
     if one is None:
         raise RuntimeError(f"{request.method} {request.path} answered {response.status}, which it does not declare")
-    if isinstance(one.body, type) and response.content_type == "application/json":
+    if one.struct is not None and response.content_type == "application/json":
         try:
-            msgspec.json.decode(_body_of(response), type=one.body)
+            msgspec.json.decode(_body_of(response), type=one.struct)
         except msgspec.ValidationError as exc:
             raise RuntimeError(f"{request.method} {request.path} answered {response.status} unlike "
-                               f"{one.body.__name__}: {exc}") from None
+                               f"{one.struct.__name__}: {exc}") from None
     return response

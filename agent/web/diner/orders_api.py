@@ -10,6 +10,7 @@ from agent.orders import place
 from agent.state import STATE
 from agent.store import outbox
 from agent.visits import tables
+from agent.web import answers as body
 from agent.web import live
 from agent.web.compressed import HOT, respond
 from agent.web.diner import visit_cookie
@@ -17,6 +18,7 @@ from agent.web.errors import json_error
 from agent.web.json_body import json_bytes
 from agent.web.metrics import METRICS, allowed
 from agent.web.rate_limits import LIMITS
+from contract.openapi import answers
 
 routes = web.RouteTableDef()
 
@@ -36,6 +38,8 @@ async def table_of(request: web.Request) -> tables.Table:
 
 
 @routes.get("/api/v1/menu")
+@answers(200, body.Menu)
+@answers(304, why="the phone has this menu (ETag)")
 async def get_menu(request: web.Request) -> web.StreamResponse:
     body, etag = request.app[STATE].menu.public(request.query.get("lang"))
     made = request.app[HOT].get(("menu", etag), lambda: body)  # the etag names this menu in this language
@@ -43,6 +47,7 @@ async def get_menu(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/v1/tables/{table_token}")
+@answers(200, body.TablePage)
 async def get_table(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)
@@ -64,6 +69,7 @@ async def get_table(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/v1/tables/{table_token}/visit")
+@answers(204)
 async def leave_visit(request: web.Request) -> web.Response:
     """Forget this phone's visit ("Start a new order" after it ended).
 
@@ -75,6 +81,7 @@ async def leave_visit(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/tables/{table_token}/orders")
+@answers(201, body.PlacedOrder, why="placed, or placed before under this Idempotency-Key (Idempotent-Replayed: true)")
 async def post_order(request: web.Request) -> web.Response:
     state = request.app[STATE]
     key = request.headers.get("Idempotency-Key", "")
@@ -104,6 +111,7 @@ async def post_order(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/tables/{table_token}/orders/{order_id}")
+@answers(200, body.PlacedOrder)
 async def get_order(request: web.Request) -> web.Response:
     """One order of the phone's visit: an order id alone, or a closed visit, shows nothing."""
     table = await table_of(request)
@@ -123,6 +131,7 @@ async def get_order(request: web.Request) -> web.Response:
 
 
 @routes.get("/healthz")
+@answers(200, body.Alive)
 async def health(request: web.Request) -> web.Response:
     """Alive, for anyone; the link, the queues and each device's errors only for the box's own
     monitoring (loopback): a diner on the Wi-Fi learns nothing about the kitchen from it."""

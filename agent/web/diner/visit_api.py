@@ -12,6 +12,7 @@ from agent.state import STATE, AgentState
 from agent.visits import bills, shares, table_requests, table_sessions
 from agent.visits.table_sessions import now_iso
 from agent.visits.tables import Table
+from agent.web import answers as body
 from agent.web import live, sse
 from agent.web.diner import visit_cookie
 from agent.web.diner.orders_api import IDEMPOTENCY_KEY, table_of
@@ -19,6 +20,7 @@ from agent.web.errors import json_error
 from agent.web.json_body import json_bytes, json_object
 from agent.web.rate_limits import LIMITS
 from contract import pay_link
+from contract.openapi import answers
 
 routes = web.RouteTableDef()
 
@@ -29,6 +31,7 @@ def _rejected(exc: shares.ShareRejected) -> web.Response:
 
 
 @routes.get("/api/v1/tables/{table_token}/orders")
+@answers(200, body.Orders)
 async def get_orders(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)
@@ -45,6 +48,7 @@ def _visit_of_event(kind: str, data: dict) -> str | None:
 
 
 @routes.get("/api/v1/tables/{table_token}/events")
+@answers(200, "text/event-stream")
 async def events(request: web.Request) -> web.StreamResponse:
     """The phone's visit, live: its events only.
 
@@ -71,6 +75,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/api/v1/tables/{table_token}/requests")
+@answers(201, body.OneRequest)
 async def post_request(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)
@@ -92,6 +97,7 @@ def _bill_body(state: AgentState, bill: bills.Bill | None) -> dict:
 
 
 @routes.get("/api/v1/tables/{table_token}/bill")
+@answers(200, body.Bill)
 async def get_bill(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)
@@ -104,6 +110,7 @@ async def get_bill(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/tables/{table_token}/bill/shares")
+@answers(201, body.ShareLink)
 async def post_share(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)
@@ -129,6 +136,7 @@ async def post_share(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/v1/tables/{table_token}/bill/shares/{share_id}")
+@answers(204)
 async def delete_share(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)

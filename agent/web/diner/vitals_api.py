@@ -16,6 +16,7 @@ from aiohttp import web
 
 from agent.web.metrics import METRICS
 from agent.web.rate_limits import Buckets
+from contract.openapi import answers
 
 routes = web.RouteTableDef()
 
@@ -45,6 +46,7 @@ def setup(app: web.Application) -> None:
 
 
 @routes.post("/api/v1/vitals")
+@answers(204)
 async def vitals(request: web.Request) -> web.Response:
     m = request.app[METRICS]
     if request.content_length is not None and request.content_length > MAX_BODY:

@@ -18,7 +18,9 @@ from agent.staff.secrets import SecretError, secret_kind
 from agent.state import STATE
 from agent.web.errors import refusal
 from agent.web.json_body import json_object
+from agent.web.staff import answers as body
 from agent.web.staff.guard import COOKIE, current_session, staff_user
+from contract.openapi import answers
 
 routes = web.RouteTableDef()
 
@@ -32,6 +34,7 @@ def _staff(account_id: str, name: str, role: str) -> dict:
 
 
 @routes.post("/api/v1/staff/session")
+@answers(200, body.Session)
 async def sign_in(request: web.Request) -> web.Response:
     body = await json_object(request)
     try:
@@ -54,6 +57,7 @@ async def sign_in(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/staff/session")
+@answers(200, body.Session)
 async def whoami(request: web.Request) -> web.Response:
     info = await current_session(request)
     return web.json_response({"staff": _staff(info.account_id, info.name, info.role),
@@ -61,6 +65,7 @@ async def whoami(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/v1/staff/session")
+@answers(200, body.SignedOut)
 async def sign_out(request: web.Request) -> web.Response:
     await staff_user(request, change=True)
     await request.app[STATE].database.write(sessions.close_session, request.cookies[COOKIE])
@@ -76,6 +81,7 @@ def _account_refused(exc: accounts.AccountError | SecretError) -> web.HTTPExcept
 
 
 @routes.get("/api/v1/staff/accounts")
+@answers(200, body.Accounts)
 async def list_accounts(request: web.Request) -> web.Response:
     await staff_user(request, "manager")
     found = await request.app[STATE].database.read(accounts.list_accounts)
@@ -88,6 +94,7 @@ async def _hashed(request: web.Request, secret: object) -> tuple[str, str]:
 
 
 @routes.post("/api/v1/staff/accounts")
+@answers(201, body.OneAccount)
 async def add_account(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     body = await json_object(request)
@@ -101,6 +108,7 @@ async def add_account(request: web.Request) -> web.Response:
 
 
 @routes.patch("/api/v1/staff/accounts/{account_id}")
+@answers(200, body.OneAccount)
 async def change_account(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     body = await json_object(request)
@@ -121,6 +129,7 @@ async def change_account(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/v1/staff/accounts/{account_id}")
+@answers(200, body.OneAccount)
 async def disable_account(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     try:

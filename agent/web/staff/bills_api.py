@@ -12,7 +12,9 @@ from agent.visits.table_sessions import now_iso
 from agent.web import live
 from agent.web.errors import domain_error, json_error
 from agent.web.json_body import json_object
+from agent.web.staff import answers as body
 from agent.web.staff.guard import FLOOR, staff_user
+from contract.openapi import answers
 
 routes = web.RouteTableDef()
 PAYMENT_METHODS = ("cash", "terminal")
@@ -33,14 +35,18 @@ def _open_bills(db, tax_mode: str) -> list[dict]:
     return found
 
 
+PAYMENT = ("id", "kind", "status", "amount_minor", "tip_minor", "method", "provider", "fee_minor", "paid_at",
+           "taken_by", "refunded_minor")  # what staff see of a payment (not its keys and hashes)
+
+
 def _payments(db, session_id: str) -> list[dict]:
     return [dict(r) for r in db.query(
-        """SELECT id, kind, status, amount_minor, tip_minor, method, provider, fee_minor, paid_at, taken_by,
-                  refunded_minor
-           FROM bill_shares WHERE session_id = ? AND status IN ('paid', 'overpaid') ORDER BY paid_at""", [session_id])]
+        f"""SELECT {', '.join(PAYMENT)} FROM bill_shares WHERE session_id = ? AND status IN ('paid', 'overpaid')
+            ORDER BY paid_at""", [session_id])]
 
 
 @routes.get("/api/v1/staff/bills")
+@answers(200, body.Bills)
 async def list_bills(request: web.Request) -> web.Response:
     await staff_user(request, *FLOOR)
     state = request.app[STATE]
@@ -57,6 +63,7 @@ async def _session(state: AgentState, request: web.Request) -> dict:
 
 
 @routes.post("/api/v1/staff/bills/{session_id}/payments")
+@answers(201, body.Taken)
 async def take_payment(request: web.Request) -> web.Response:
     """Cash or the restaurant's own card terminal: body {"method", "share": {share request}}."""
     user = await staff_user(request, *FLOOR, change=True)
@@ -81,7 +88,7 @@ async def take_payment(request: web.Request) -> web.Response:
     state.link.wake()
     state.dispatcher.wake()
     await _after_payment(state, session)
-    return web.json_response({"payment": paid}, status=201)
+    return web.json_response({"payment": {k: paid[k] for k in PAYMENT}}, status=201)
 
 
 def _encode(value) -> bytes:
@@ -103,6 +110,7 @@ async def _after_payment(state: AgentState, session: dict) -> None:
 
 
 @routes.post("/api/v1/staff/bills/{session_id}/receipt")
+@answers(202, body.Printing)
 async def receipt(request: web.Request) -> web.Response:
     """Print the customer's receipt (the whole bill, or one payment with {"share_id"})."""
     await staff_user(request, *FLOOR, change=True)
@@ -120,6 +128,7 @@ async def receipt(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/staff/bills/{session_id}/close")
+@answers(200, body.Closed)
 async def close(request: web.Request) -> web.Response:
     user = await staff_user(request, *FLOOR, change=True)
     state = request.app[STATE]
@@ -142,6 +151,7 @@ async def close(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/staff/shares/{share_id}/release")
+@answers(200, body.Released)
 async def release_share(request: web.Request) -> web.Response:
     """One tap when a diner left the pay page without paying: what the share held can be paid by
     the table again. Should that diner still pay, the money shows as paid too much, to refund."""
@@ -163,6 +173,7 @@ async def release_share(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/staff/shares/{share_id}/refunds")
+@answers(202, body.RefundAsked)
 async def refund(request: web.Request) -> web.Response:
     user = await staff_user(request, "manager", change=True)
     state = request.app[STATE]

@@ -7,11 +7,14 @@ from aiohttp import web
 from agent.orders import order_status
 from agent.state import STATE, AgentState
 from agent.visits import bill_feed, table_requests
+from agent.web import answers as visit
 from agent.web import live, sse
 from agent.web.errors import domain_error, json_error
 from agent.web.json_body import json_object
 from agent.web.rate_limits import LIMITS
+from agent.web.staff import answers as body
 from agent.web.staff.guard import ALL, FLOOR, staff_user
+from contract.openapi import answers
 
 routes = web.RouteTableDef()
 
@@ -20,6 +23,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/api/v1/staff/events")
+@answers(200, "text/event-stream")
 async def events(request: web.Request) -> web.StreamResponse:
     await staff_user(request, *ALL)
     state = request.app[STATE]
@@ -28,6 +32,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/v1/staff/orders")
+@answers(200, body.Board)
 async def list_orders(request: web.Request) -> web.Response:
     await staff_user(request, *ALL)
     state = request.app[STATE]
@@ -60,6 +65,7 @@ async def _move(request: web.Request, line: bool) -> web.Response:
 
 
 @routes.post("/api/v1/staff/orders/{order_id}/status")
+@answers(200, visit.OneOrder)
 async def order_to(request: web.Request) -> web.Response:
     return await _move(request, line=False)
 
@@ -72,11 +78,13 @@ def _position(request: web.Request) -> int:
 
 
 @routes.post("/api/v1/staff/orders/{order_id}/lines/{position}/status")
+@answers(200, visit.OneOrder)
 async def line_to(request: web.Request) -> web.Response:
     return await _move(request, line=True)
 
 
 @routes.post("/api/v1/staff/orders/{order_id}/lines/{position}/void")
+@answers(200, visit.OneOrder)
 async def void(request: web.Request) -> web.Response:
     user = await staff_user(request, "manager", change=True)
     state = request.app[STATE]
@@ -94,6 +102,7 @@ async def void(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/staff/flooded")
+@answers(200, body.FloodedTables)
 async def flooded(request: web.Request) -> web.Response:
     """Tables whose diners' changes were refused lately for coming too fast (agent/web/rate_limits.py)."""
     await staff_user(request, *ALL)
@@ -101,12 +110,14 @@ async def flooded(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/staff/requests")
+@answers(200, visit.Requests)
 async def list_requests(request: web.Request) -> web.Response:
     await staff_user(request, *ALL)
     return web.json_response({"requests": await request.app[STATE].database.read(table_requests.open_requests)})
 
 
 @routes.post("/api/v1/staff/requests/{request_id}/ack")
+@answers(200, visit.OneRequest)
 async def ack_request(request: web.Request) -> web.Response:
     user = await staff_user(request, *FLOOR, change=True)
     state = request.app[STATE]

@@ -12,12 +12,14 @@ from aiohttp import web
 
 from agent.devices.jobs import POS_DEVICE
 from agent.menu import csv_format, editor
-from agent.menu.catalog import MenuError, parse_menu
+from agent.menu.catalog import MenuDoc, MenuError, parse_menu
 from agent.menu.pos_sync import sync_from_pos
 from agent.state import STATE
 from agent.web.errors import refusal
 from agent.web.json_body import check_depth, json_bytes, json_object
+from agent.web.staff import answers as body
 from agent.web.staff.guard import staff_user
+from contract.openapi import answers
 
 routes = web.RouteTableDef()
 
@@ -70,6 +72,7 @@ async def _fields(request: web.Request, fields_type: type):
 
 
 @routes.get(BASE)
+@answers(200, body.EditorMenu)
 async def staff_menu(request: web.Request) -> web.Response:
     await staff_user(request, *ALL)
     return web.json_response(await request.app[STATE].database.read(editor.editor_menu))
@@ -83,6 +86,7 @@ async def _available(request: web.Request) -> bool:
 
 
 @routes.post(BASE + "/items/{item_id}/availability")
+@answers(200, body.OneItem)
 async def item_availability(request: web.Request) -> web.Response:
     await staff_user(request, *ALL, change=True)
     item = await _write(request, editor.set_item_available, request.match_info["item_id"],
@@ -91,6 +95,7 @@ async def item_availability(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/modifiers/{modifier_id}/availability")
+@answers(200, body.OneModifier)
 async def modifier_availability(request: web.Request) -> web.Response:
     await staff_user(request, *ALL, change=True)
     modifier = await _write(request, editor.set_modifier_available, request.match_info["modifier_id"],
@@ -102,6 +107,7 @@ async def modifier_availability(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/categories")
+@answers(201, body.OneCategory)
 async def add_category(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     fields = await _fields(request, editor.CategoryFields)
@@ -109,6 +115,7 @@ async def add_category(request: web.Request) -> web.Response:
 
 
 @routes.put(BASE + "/categories/{category_id}")
+@answers(200, body.OneCategory)
 async def edit_category(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     fields = await _fields(request, editor.CategoryFields)
@@ -117,6 +124,7 @@ async def edit_category(request: web.Request) -> web.Response:
 
 
 @routes.delete(BASE + "/categories/{category_id}")
+@answers(200, body.Deleted)
 async def remove_category(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     await _write(request, editor.delete_category, request.match_info["category_id"], _version(request))
@@ -124,6 +132,7 @@ async def remove_category(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/items")
+@answers(201, body.OneItem)
 async def add_item(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     fields = await _fields(request, editor.ItemFields)
@@ -131,6 +140,7 @@ async def add_item(request: web.Request) -> web.Response:
 
 
 @routes.put(BASE + "/items/{item_id}")
+@answers(200, body.OneItem)
 async def edit_item(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     fields = await _fields(request, editor.ItemFields)
@@ -139,6 +149,7 @@ async def edit_item(request: web.Request) -> web.Response:
 
 
 @routes.delete(BASE + "/items/{item_id}")
+@answers(200, body.Deleted)
 async def remove_item(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     await _write(request, editor.delete_item, request.match_info["item_id"], _version(request))
@@ -146,6 +157,7 @@ async def remove_item(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/modifier-groups")
+@answers(201, body.OneGroup)
 async def add_group(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     fields = await _fields(request, editor.GroupFields)
@@ -153,6 +165,7 @@ async def add_group(request: web.Request) -> web.Response:
 
 
 @routes.put(BASE + "/modifier-groups/{group_id}")
+@answers(200, body.OneGroup)
 async def edit_group(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     fields = await _fields(request, editor.GroupFields)
@@ -161,6 +174,7 @@ async def edit_group(request: web.Request) -> web.Response:
 
 
 @routes.delete(BASE + "/modifier-groups/{group_id}")
+@answers(200, body.Deleted)
 async def remove_group(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     await _write(request, editor.delete_group, request.match_info["group_id"], _version(request))
@@ -168,6 +182,7 @@ async def remove_group(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/modifier-groups/{group_id}/modifiers")
+@answers(201, body.OneModifier)
 async def add_modifier(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     fields = await _fields(request, editor.ModifierFields)
@@ -176,6 +191,7 @@ async def add_modifier(request: web.Request) -> web.Response:
 
 
 @routes.put(BASE + "/modifier-groups/{group_id}/modifiers/{modifier_id}")
+@answers(200, body.OneModifier)
 async def edit_modifier(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     fields = await _fields(request, editor.ModifierFields)
@@ -185,6 +201,7 @@ async def edit_modifier(request: web.Request) -> web.Response:
 
 
 @routes.delete(BASE + "/modifier-groups/{group_id}/modifiers/{modifier_id}")
+@answers(200, body.Deleted)
 async def remove_modifier(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     await _write(request, editor.delete_modifier, request.match_info["group_id"],
@@ -202,6 +219,7 @@ def _download(body: bytes | str, content_type: str, filename: str) -> web.Respon
 
 
 @routes.get(BASE + "/export.json")
+@answers(200, MenuDoc, why="the menu document, to import again")
 async def export_json(request: web.Request) -> web.Response:
     await staff_user(request, "manager")
     doc = await request.app[STATE].database.read(editor.export_menu)
@@ -210,6 +228,7 @@ async def export_json(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/import.json")
+@answers(200, body.MenuImported)
 async def import_json(request: web.Request) -> web.Response:
     """Replace the whole menu with a menu document (checked completely first)."""
     await staff_user(request, "manager", change=True)
@@ -221,6 +240,7 @@ async def import_json(request: web.Request) -> web.Response:
 
 
 @routes.get(BASE + "/items.csv")
+@answers(200, "text/csv")
 async def export_csv(request: web.Request) -> web.Response:
     await staff_user(request, "manager")
     text = await request.app[STATE].database.read(csv_format.export_items)
@@ -228,6 +248,7 @@ async def export_csv(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/items.csv")
+@answers(200, body.CsvImported)
 async def import_csv(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     try:
@@ -238,6 +259,7 @@ async def import_csv(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/import-from-pos")
+@answers(200, body.PosImported)
 async def import_from_pos(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     state = request.app[STATE]

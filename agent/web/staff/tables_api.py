@@ -18,7 +18,9 @@ from agent.state import STATE
 from agent.visits import tables
 from agent.web.errors import refusal
 from agent.web.json_body import json_object
+from agent.web.staff import answers as body
 from agent.web.staff.guard import staff_user
+from contract.openapi import answers
 
 routes = web.RouteTableDef()
 
@@ -49,6 +51,7 @@ def _reply(request: web.Request, table: tables.Table, status: int = 200) -> web.
 
 
 @routes.get(BASE)
+@answers(200, body.Tables)
 async def list_tables(request: web.Request) -> web.Response:
     user = await staff_user(request, *ALL)
     state = request.app[STATE]
@@ -58,6 +61,7 @@ async def list_tables(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE)
+@answers(201, body.OneTable)
 async def add_table(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     body = await json_object(request)
@@ -65,6 +69,7 @@ async def add_table(request: web.Request) -> web.Response:
 
 
 @routes.patch(BASE + "/{table_id}")
+@answers(200, body.OneTable)
 async def change_table(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     body = await json_object(request)
@@ -76,6 +81,7 @@ async def change_table(request: web.Request) -> web.Response:
 
 
 @routes.delete(BASE + "/{table_id}")
+@answers(200, body.Deleted)
 async def remove_table(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     await _write(request, tables.remove_table, request.match_info["table_id"])
@@ -83,6 +89,7 @@ async def remove_table(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/{table_id}/rotate-token")
+@answers(200, body.OneTable)
 async def rotate(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     return _reply(request, await _write(request, tables.rotate_token, request.match_info["table_id"]))
@@ -93,6 +100,7 @@ def _filename(name: str) -> str:
 
 
 @routes.get(BASE + "/{table_id}/qr.{kind:svg|png}")
+@answers(200, ("image/svg+xml", "image/png"))
 async def table_qr(request: web.Request) -> web.Response:
     await staff_user(request, *FLOOR)
     state = request.app[STATE]
