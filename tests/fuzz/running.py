@@ -13,7 +13,7 @@ import requests
 from agent.app import create_app as create_agent_app
 from agent.staff.accounts import create_account
 from agent.state import STATE
-from agent.visits import tables
+from agent.visits import table_sessions, tables
 from hub.app import create_app as create_hub_app
 from hub.config import HubConfig
 from tableside.serve import Server
@@ -67,7 +67,9 @@ class Running:
         # real names for half the cases (the rest are the fuzzer's own): Table 1's token for a diner,
         # Table 2's id for staff, so cases get past "no such table" to the handler's own checks
         by_name = {t.name: t for t in await database.read(tables.all_tables)}
-        self.known = {"table_token": by_name["Table 1"].token, "table_id": by_name["Table 2"].id}
+        visit = await database.write(table_sessions.join, by_name["Table 1"].id, None)  # for its receipt
+        self.known = {"table_token": by_name["Table 1"].token, "table_id": by_name["Table 2"].id,
+                      "visit_key": visit.visit_key}
         self.agent_url, self.hub_url = agent.url, hub.url
         self.agent_db, self.hub_db = self.tmp / "agent" / "agent.sqlite", hub_dir / "hub.sqlite"
 

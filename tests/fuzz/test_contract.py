@@ -96,18 +96,22 @@ def test_hub(hub_schema, running, method, path):
 
 
 # The agent's pages are not in its API description; the same run asks for each with a real and a
-# made-up table token, signed in and not, and checks finding 10's page headers on every answer.
+# made-up table token (and visit key), signed in and not, and checks finding 10's page headers on
+# every answer.
 PAGES = ["/", "/t", "/t/back", "/t/{table_token}", "/t/{table_token}/manifest.webmanifest", "/staff",
-         "/staff/tables/cards"]
+         "/staff/tables/cards", "/receipt/{visit_key}"]
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_agent_pages_carry_the_headers(running, page):
-    for token in (running.known["table_token"], "not-a-table"):
+    real = {"table_token": running.known["table_token"], "visit_key": running.known["visit_key"]}
+    for names in (real, {"table_token": "not-a-table", "visit_key": "not-a-visit-key"}):
         for cookies in ({}, {"tableside_staff": running.staff_cookie}):
-            resp = requests.get(running.agent_url + page.format(table_token=token), cookies=cookies,
+            resp = requests.get(running.agent_url + page.format(**names), cookies=cookies,
                                 timeout=30, allow_redirects=False)
             assert resp.status_code < 500, (page, resp.status_code)
+            if names is real and page == "/receipt/{visit_key}":
+                assert resp.status_code == 200 and "Receipt" in resp.text
             assert resp.headers.get("X-Content-Type-Options") == "nosniff", page
             if resp.headers.get("Content-Type", "").startswith("text/html"):
                 assert resp.headers.get("Content-Security-Policy") == CSP, page
