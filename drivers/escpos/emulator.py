@@ -105,7 +105,9 @@ class PrinterBrain:
                     self._next_number = _next_file_number(self.out_dir)
                 path = self.out_dir / f"ticket-{self._next_number:04d}.txt"
                 self._next_number += 1
-                path.write_text(text, encoding="utf-8")
+                partial = path.with_suffix(".part")  # renamed whole: a reader never sees half a ticket
+                partial.write_text(text, encoding="utf-8")
+                partial.replace(path)
                 self.files.append(path)
             self.tickets.append(text)
             self._changed.notify_all()
