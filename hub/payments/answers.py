@@ -2,9 +2,11 @@
 webhook.py; contract/openapi.py). Money is in minor units, as everywhere."""
 
 from datetime import datetime
+from typing import Literal
 
 import msgspec
 
+from contract.messages import PaymentMethod
 from contract.openapi import Answer
 
 
@@ -48,7 +50,7 @@ class Refund(Answer):
     payment_id: str
     amount_minor: int
     fee_refunded_minor: int | None  # set when it succeeded
-    status: str  # pending | succeeded | failed
+    status: Literal["pending", "succeeded", "failed"]
     provider_refund_id: str | None
     reason: str
     requested_by: str  # operator | staff:<agent id> | stripe
@@ -69,7 +71,7 @@ class Payment(Answer):
     tip_minor: int
     fee_minor: int
     provider: str  # stripe | demo | external
-    method: str  # card | cash | terminal
+    method: PaymentMethod
     status: str
     attempt_id: str | None
     checkout_session_id: str | None

@@ -5,6 +5,7 @@ Times the hub keeps are date-times; times as an agent wrote them (placed_at, cha
 """
 
 from datetime import datetime
+from typing import Literal
 
 from contract.messages import LineModifier
 from contract.openapi import Answer
@@ -60,7 +61,7 @@ class Presence(Answer):
 
 class DeviceSummary(Answer):
     device: str
-    kind: str
+    kind: Literal["printer", "pos"]
     state: str
     held: int
     waiting: int
@@ -89,7 +90,7 @@ class Agents(Answer):
 
 class Device(Answer):
     device: str
-    kind: str  # printer | pos
+    kind: Literal["printer", "pos"]
     state: str  # online, offline, paper_out, ...
     detail: str
     waiting: int
@@ -110,7 +111,7 @@ class Bill(Answer):
     total_minor: int
     paid_minor: int
     left_minor: int
-    status: str  # open | settled | closed
+    status: Literal["open", "settled", "closed"]
     changed_at: str
     seq: int
 
@@ -122,7 +123,7 @@ class AgentBills(Answer):
 
 class RefusedSender(Answer):
     agent_id: str
-    verdict: str  # unknown | revoked
+    verdict: Literal["unknown", "revoked"]  # never enrolled, or revoked
     messages: int
     last_type: str
     first_at: datetime

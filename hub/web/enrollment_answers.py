@@ -2,6 +2,7 @@
 credentials, enrollment codes as operators see them, backups held and the gap after a restore."""
 
 from datetime import datetime
+from typing import Literal
 
 from contract.openapi import Answer
 
@@ -37,7 +38,7 @@ class Code(Answer):
     id: str
     restaurant_id: str
     replaces: bool
-    state: str  # active | used | expired | cancelled
+    state: Literal["active", "used", "expired", "cancelled"]
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None
