@@ -136,6 +136,7 @@ def fingerprint(url: str, side: str) -> dict[str, str]:
             if name in COUNTED_ONLY[side]:
                 out[name] = str(db.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one())
             else:
-                rows = db.execute(text(f'SELECT * FROM "{name}" ORDER BY 1')).all()
-                out[name] = hashlib.sha256(repr(rows).encode()).hexdigest()
+                # sorted here, not by ORDER BY: rows that tie on it may come back in either order
+                rows = sorted(repr(tuple(row)) for row in db.execute(text(f'SELECT * FROM "{name}"')))
+                out[name] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
         return out
