@@ -8,8 +8,8 @@ from aiohttp import web
 
 from contract.openapi import declared
 from hub.app import create_app
-from hub.web import openapi
 from hub.config import HubConfig
+from hub.web import openapi
 from tests.hub.factories import TOKEN
 from tests.services import free_port
 
