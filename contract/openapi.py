@@ -49,8 +49,8 @@ def answers(status: int, body: Body | tuple[str, ...] = None, why: str = "done",
     def mark(handler):
         found = handler.__dict__.setdefault("answers", {})
         before = found.get(status)
-        found[status] = Success((*before.bodies, *bodies), before.why, before.headers) if before else \
-            Success(bodies, why, headers or {})
+        found[status] = Success((*before.bodies, *bodies), why if why != "done" else before.why,
+                                {**before.headers, **(headers or {})}) if before else Success(bodies, why, headers or {})
         return handler
     return mark
 

@@ -104,6 +104,28 @@ def postgres_url() -> str:
     return POSTGRES_URL
 
 
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A private, empty schema in the PostgreSQL test database, dropped afterwards: its URL."""
+    import secrets
+
+    from sqlalchemy import NullPool, create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = postgres_url()
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = create_engine(base, poolclass=NullPool)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def chromium_path() -> str:
     if not Path(CHROMIUM).exists():
         missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")

@@ -10,7 +10,18 @@ import msgspec
 from aiohttp import web
 
 from contract.money import MAX_MINOR, exponent
+from contract.openapi import answers
 from hub.payments import reports
+from hub.payments.answers import (
+    CreatedRestaurant,
+    DailyReport,
+    OnboardingLink,
+    PaymentList,
+    PaymentWithRefunds,
+    Refund,
+    Restaurant,
+    Restaurants,
+)
 from hub.payments.context import PAYMENTS, Payments
 from hub.payments.fees import FeePlan, FeePlanError
 from hub.payments.providers import ProviderError
@@ -134,6 +145,7 @@ async def create_restaurant(payments: Payments, fields: dict[str, Any]) -> tuple
 
 
 @operator_only
+@answers(201, CreatedRestaurant, "created (kept even when Stripe failed: see onboarding_error)")
 async def post_restaurant(request: web.Request) -> web.Response:
     payments = request.app[PAYMENTS]
     fields = parse_restaurant(await _body(request))
@@ -152,17 +164,20 @@ async def _restaurant_or_404(payments: Payments, restaurant_id: str) -> Row:
 
 
 @operator_only
+@answers(200, Restaurants)
 async def get_restaurants(request: web.Request) -> web.Response:
     rows = await request.app[PAYMENTS].service.restaurants()
     return _json({"restaurants": [restaurant_view(r) for r in rows]})
 
 
 @operator_only
+@answers(200, Restaurant)
 async def get_restaurant(request: web.Request) -> web.Response:
     return _json(restaurant_view(await _restaurant_or_404(request.app[PAYMENTS], request.match_info["id"])))
 
 
 @operator_only
+@answers(201, OnboardingLink, "a fresh onboarding link")
 async def post_onboarding_link(request: web.Request) -> web.Response:
     payments = request.app[PAYMENTS]
     row = await _restaurant_or_404(payments, request.match_info["id"])
@@ -176,6 +191,7 @@ async def post_onboarding_link(request: web.Request) -> web.Response:
 
 
 @operator_only
+@answers(200, PaymentList)
 async def get_payments(request: web.Request) -> web.Response:
     day = _day(request.query.get("date"))
     start, end = reports.day_bounds(day) if day else (None, None)
@@ -185,6 +201,7 @@ async def get_payments(request: web.Request) -> web.Response:
 
 
 @operator_only
+@answers(200, PaymentWithRefunds)
 async def get_payment(request: web.Request) -> web.Response:
     row = await request.app[PAYMENTS].service.payment(request.match_info["id"])
     if row is None:
@@ -193,6 +210,7 @@ async def get_payment(request: web.Request) -> web.Response:
 
 
 @operator_only
+@answers(201, Refund, "the refund as it stands")
 async def post_refund(request: web.Request) -> web.Response:
     body = await _body(request)
     _check_fields(body, {"amount_minor", "reason"})
@@ -211,6 +229,8 @@ async def post_refund(request: web.Request) -> web.Response:
 
 
 @operator_only
+@answers(200, DailyReport, "the report (?format=csv: as text/csv)")
+@answers(200, "text/csv")
 async def get_daily_report(request: web.Request) -> web.Response:
     payments = request.app[PAYMENTS]
     text = request.query.get("date")

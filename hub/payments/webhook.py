@@ -5,7 +5,9 @@ import logging
 import stripe
 from aiohttp import web
 
+from contract.openapi import answers
 from hub.metrics import METRICS
+from hub.payments.answers import WebhookReceived
 from hub.payments.context import PAYMENTS
 from hub.payments.events import handle_event
 from hub.web.errors import ApiError
@@ -13,6 +15,7 @@ from hub.web.errors import ApiError
 log = logging.getLogger(__name__)
 
 
+@answers(200, WebhookReceived, "handled, or seen before")
 async def stripe_webhook(request: web.Request) -> web.Response:
     """Counted (tableside_hub_stripe_webhooks_total, and the lag from the event's `created`)."""
     metrics = request.app.get(METRICS)

@@ -16,9 +16,11 @@ from aiohttp import web
 
 from contract.envelope import now_iso
 from contract.messages import MenuPublished, SettingsPushed
+from contract.openapi import answers
 from hub.appkeys import LINK, STORE
 from hub.link.roster import refused_list
 from hub.store.agent_state import BILL_STATUSES
+from hub.web.answers import AgentBills, AgentDevices, Queued, RefusedSenders
 from hub.web.auth import operator_only
 from hub.web.errors import ApiError
 from hub.web.json_body import json_kind, read_json_object
@@ -51,12 +53,14 @@ async def _known_agent(request: web.Request) -> str:
 # --- what the agent reported ---
 
 @operator_only
+@answers(200, AgentDevices)
 async def list_devices(request: web.Request) -> web.Response:
     agent_id = await _known_agent(request)
     return json({"agent_id": agent_id, "devices": await request.app[STORE].agent_devices(agent_id)})
 
 
 @operator_only
+@answers(200, AgentBills)
 async def list_bills(request: web.Request) -> web.Response:
     """?status=open|settled|closed (optional), ?limit=1..1000 (default 200); most recent first."""
     agent_id = await _known_agent(request)
@@ -68,6 +72,7 @@ async def list_bills(request: web.Request) -> web.Response:
 
 
 @operator_only
+@answers(200, RefusedSenders)
 async def list_refused_senders(request: web.Request) -> web.Response:
     """Agent ids whose link messages the hub refused (never enrolled, or revoked): who knocked, how
     often, when last; most recent first, ?limit=1..1000."""
@@ -92,6 +97,7 @@ def _limit(text: str | None) -> int:
 # --- what to push to the agent ---
 
 @operator_only
+@answers(202, Queued, "queued for the agent: it gets it when it is online")
 async def publish_menu(request: web.Request) -> web.Response:
     """Body: the agent's menu document ({"restaurant": {...}, "categories": [...], ...})."""
     agent_id = await _known_agent(request)
@@ -101,6 +107,7 @@ async def publish_menu(request: web.Request) -> web.Response:
 
 
 @operator_only
+@answers(202, Queued, "queued for the agent: it gets it when it is online")
 async def push_settings(request: web.Request) -> web.Response:
     """Body: some of close_when_paid, hold_minutes, wifi_ssid, wifi_password; the rest stay as
     the agent has them."""

@@ -13,12 +13,14 @@ import msgspec
 from aiohttp import web
 
 from contract import signed_request
+from contract.openapi import answers
 from hub.appkeys import BACKUPS, CONFIG, ENROLLMENT, STORE
 from hub.backups import claim as claiming
 from hub.backups import gap, signed
 from hub.backups.blobs import BadName
 from hub.enrollment.service import EnrollmentRefused
 from hub.web.auth import require_operator
+from hub.web.enrollment_answers import Backups, Claimed, Gap, Uploaded
 from hub.web.enrollment_api import FailedTries
 from hub.web.errors import ApiError
 from hub.web.json_body import json_kind, read_json_object, read_limited
@@ -64,6 +66,7 @@ def _meta(request: web.Request) -> dict:
     return {"created_at": created_at, "key_id": key_id, "outbox_seq": int(seq)}
 
 
+@answers(201, Uploaded, "kept")
 async def upload(request: web.Request) -> web.Response:
     """A box's sealed backup (application/octet-stream), signed by the box; kept, the newest `keep`.
     Answers also the highest seq the hub holds from the box (hub_max_seq)."""
@@ -90,6 +93,7 @@ async def upload(request: web.Request) -> web.Response:
 upload.public = True  # type: ignore[attr-defined]  (signed by the box, no operator token)
 
 
+@answers(200, Backups)
 async def listing(request: web.Request) -> web.Response:
     """The agent's backups held here, newest first: for the box itself (signed) or the operator."""
     if signed_request.SIGNATURE in request.headers:
@@ -106,6 +110,7 @@ async def listing(request: web.Request) -> web.Response:
 listing.public = True  # type: ignore[attr-defined]
 
 
+@answers(200, "application/octet-stream", "the sealed file")
 async def download(request: web.Request) -> web.Response:
     """One sealed backup, for the box (signed) that made it or took its place."""
     _require_signature_headers(request)
@@ -122,6 +127,7 @@ async def download(request: web.Request) -> web.Response:
 download.public = True  # type: ignore[attr-defined]
 
 
+@answers(200, Gap)
 async def restored(request: web.Request) -> web.Response:
     """The box runs from a backup ({backup_created_at, outbox_seq}): what the hub sent since goes
     again; answers what the hub knows of the gap."""
@@ -152,6 +158,7 @@ async def restored(request: web.Request) -> web.Response:
 restored.public = True  # type: ignore[attr-defined]
 
 
+@answers(201, Claimed, "taken over")
 async def claim(request: web.Request) -> web.Response:
     """A replacement box takes over the dead box's agent id: {code (a replacement code), csr, key_id
     (from the recovery code), agent_id?, from_hub? (false: it restores its own file)}; answers its

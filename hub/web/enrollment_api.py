@@ -12,9 +12,11 @@ from collections import deque
 
 from aiohttp import web
 
+from contract.openapi import answers
 from hub.appkeys import ENROLLMENT
 from hub.enrollment.service import EnrollmentRefused
 from hub.web.auth import operator_only
+from hub.web.enrollment_answers import Code, Codes, Enrolled, NewCode, Renewed, Revoked
 from hub.web.errors import ApiError
 from hub.web.json_body import json_kind, read_json_object
 from hub.web.operator_api import json
@@ -82,6 +84,7 @@ def _refused(exc: EnrollmentRefused) -> ApiError:
     return ApiError(exc.status, exc.code, str(exc))
 
 
+@answers(201, Enrolled, "paired")
 async def enroll(request: web.Request) -> web.Response:
     """Pair a box: a one-time code, a CSR for its TLS key and its pay-link key; answers its agent id,
     certificate, the CA's certificate and where the broker is."""
@@ -102,6 +105,7 @@ async def enroll(request: web.Request) -> web.Response:
 enroll.public = True  # type: ignore[attr-defined]  (hub/web/openapi.py: no operator token)
 
 
+@answers(200, Renewed)
 async def renew(request: web.Request) -> web.Response:
     """A new certificate for an agent that proves it holds its current one (signed_at and a signature
     over the CSR by the current key)."""
@@ -118,6 +122,7 @@ renew.public = True  # type: ignore[attr-defined]
 
 
 @operator_only
+@answers(201, NewCode, "made; its value is shown this once")
 async def make_code(request: web.Request) -> web.Response:
     """A new enrollment code for the restaurant, shown once (`replaces`: the new box takes over and
     the restaurant's current agents are revoked when it enrolls)."""
@@ -138,12 +143,14 @@ async def make_code(request: web.Request) -> web.Response:
 
 
 @operator_only
+@answers(200, Codes)
 async def list_codes(request: web.Request) -> web.Response:
     """The restaurant's enrollment codes and their state (never their values)."""
     return json({"codes": await request.app[ENROLLMENT].list_codes(request.match_info["id"])})
 
 
 @operator_only
+@answers(200, Code, "the code as it now stands")
 async def cancel_code(request: web.Request) -> web.Response:
     """Cancel an enrollment code that is not used yet."""
     view = await request.app[ENROLLMENT].cancel_code(request.match_info["code_id"])
@@ -153,6 +160,7 @@ async def cancel_code(request: web.Request) -> web.Response:
 
 
 @operator_only
+@answers(200, Revoked)
 async def revoke(request: web.Request) -> web.Response:
     """Revoke an agent: its certificates go on the CRL, the hub applies nothing more from it."""
     agent_id = request.match_info["agent_id"]

@@ -6,9 +6,11 @@ import msgspec
 from aiohttp import web
 from sqlalchemy import func, select
 
+from contract.openapi import answers
 from hub.appkeys import LINK, STORE
 from hub.store.tables import inbox
 from hub.web import html
+from hub.web.answers import Agents, Health, Order
 from hub.web.auth import operator_only
 from hub.web.errors import ApiError
 
@@ -32,6 +34,7 @@ code{{background:#f2f2f2;padding:0 .25rem}}</style></head><body><main>
 </main></body></html>"""
 
 
+@answers(200, "text/html")
 async def home(request: web.Request) -> web.Response:
     """A human page for whoever opens the hub's URL; nothing private on it."""
     link = request.app.get(LINK)
@@ -39,12 +42,14 @@ async def home(request: web.Request) -> web.Response:
     return web.Response(text=_HOME.format(link=state), content_type="text/html", headers=html.PAGE_HEADERS)
 
 
+@answers(200, Health)
 async def healthz(request: web.Request) -> web.Response:
     link = request.app.get(LINK)
     return json({"ok": True, "link": {"connected": bool(link and link.connected)}})
 
 
 @operator_only
+@answers(200, Order)
 async def get_order(request: web.Request) -> web.Response:
     order_id = request.match_info["order_id"]
     order = await request.app[STORE].get_order(order_id)
@@ -54,6 +59,7 @@ async def get_order(request: web.Request) -> web.Response:
 
 
 @operator_only
+@answers(200, Agents)
 async def list_agents(request: web.Request) -> web.Response:
     """Every agent with its presence and what waits on the link: `down_waiting` is exact (the
     hub's own outbox); the agent's outbox is on the agent, so up is what the hub last applied

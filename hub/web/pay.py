@@ -13,6 +13,7 @@ from aiohttp import web
 
 from contract import pay_link
 from contract.money import exponent
+from contract.openapi import answers
 from contract.pay_link import PayLinkError, ShareToPay
 from hub.payments.context import PAYMENTS, Payments
 from hub.payments.providers import ProviderError
@@ -26,6 +27,9 @@ EXPIRY_LEEWAY_S = 30  # clocks measured over MQTT are good to a few seconds; be 
 # retry a failed create with the same parameters (service.STALE_CREATING_S)
 SESSION_TTL_S = 35 * 60
 REFRESH_S = 3
+# a 303's header, in the description
+ONWARD = {"Location": {"description": "where the diner goes next", "required": True,
+                       "schema": {"type": "string"}}}
 
 
 def _token_head(token: str) -> str:
@@ -43,6 +47,8 @@ async def verified_share(payments: Payments, token: str) -> ShareToPay:
     return share
 
 
+@answers(200, "text/html", "a page: paid already, or the demo card page")
+@answers(303, None, "on to the checkout", headers=ONWARD)
 async def pay(request: web.Request) -> web.StreamResponse:
     payments = request.app[PAYMENTS]
     lang = html.language(request)
@@ -104,6 +110,8 @@ def _demo_page(lang: str, token: str, attempt: Row) -> web.Response:
     return html.page(lang, "demo_title", "demo_check", extra=extra)  # the DEMO line is the form's own
 
 
+@answers(200, "text/html", "paid already")
+@answers(303, None, "on to the outcome page", headers=ONWARD)
 async def demo_submit(request: web.Request) -> web.StreamResponse:
     """The demo card page's Pay / Decline: the same service calls a Stripe webhook makes."""
     payments = request.app[PAYMENTS]
@@ -140,6 +148,7 @@ async def demo_submit(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/pay/done/{attempt['id']}{html.carried(request, form.get('lang'))}")
 
 
+@answers(200, "text/html", "the outcome, from the hub's records")
 async def done(request: web.Request) -> web.Response:
     """success_url: what the hub's records say, refreshing itself while the webhook is on its way."""
     payments = request.app[PAYMENTS]
@@ -160,6 +169,7 @@ async def done(request: web.Request) -> web.Response:
     return html.page(lang, "processing_title", "processing_body", back=back, refresh_s=REFRESH_S)
 
 
+@answers(200, "text/html", "the cancel page")
 async def cancelled(request: web.Request) -> web.Response:
     payments = request.app[PAYMENTS]
     lang = html.language(request)
@@ -169,6 +179,7 @@ async def cancelled(request: web.Request) -> web.Response:
     return html.page(lang, "cancelled_title", "cancelled_body", back=attempt["return_url"])
 
 
+@answers(200, "text/html", "back from Stripe's onboarding")
 async def onboarding_returned(request: web.Request) -> web.Response:
     """Stripe's return_url / refresh_url after onboarding: nothing private here; an expired link is
     renewed by the operator (POST /api/v1/restaurants/{id}/onboarding-link)."""

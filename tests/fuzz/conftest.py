@@ -2,6 +2,7 @@
 with the credentials each route needs (what the run checks: docs/security.md, "The contract, fuzzed")."""
 
 from collections import Counter
+from dataclasses import dataclass
 
 import pytest
 import schemathesis
@@ -12,6 +13,7 @@ import schemathesis
 import schemathesis.specs.openapi.schemas  # noqa: F401
 
 from tests.fuzz.running import OPERATOR_TOKEN, Running
+from tests.services import postgres_schema
 
 ANSWERS = pytest.StashKey[Counter]()
 
@@ -51,7 +53,26 @@ def agent_schema(running):
     return schemathesis.openapi.from_url(f"{running.agent_url}/api/v1/openapi.json", config=config)
 
 
+@dataclass(frozen=True)
+class FuzzedHub:
+    url: str
+    db: str  # its database's URL, for fingerprints
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.service)])
+def hub(running, request):
+    """The hub fuzzed on each database it runs on: the agent's own (SQLite), and one on PostgreSQL."""
+    if request.param == "sqlite":
+        yield FuzzedHub(running.hub_url, running.hub_db)
+        return
+    with postgres_schema() as database_url:
+        try:
+            yield FuzzedHub(running.add_hub(database_url), database_url)
+        finally:
+            running.stop_hub(database_url)  # before its schema is dropped
+
+
 @pytest.fixture(scope="session")
-def hub_schema(running):
+def hub_schema(hub):
     config = _config({"operator": {"bearer": OPERATOR_TOKEN}})
-    return schemathesis.openapi.from_url(f"{running.hub_url}/api/v1/openapi.json", config=config)
+    return schemathesis.openapi.from_url(f"{hub.url}/api/v1/openapi.json", config=config)

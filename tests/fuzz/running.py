@@ -2,13 +2,14 @@
 them synchronously, through requests) can fuzz them from a plain pytest test."""
 
 import asyncio
+import functools
 import hashlib
-import sqlite3
 import threading
 from collections import Counter
 from pathlib import Path
 
 import requests
+from sqlalchemy import Engine, NullPool, create_engine, inspect, text
 
 from agent.app import create_app as create_agent_app
 from agent.staff.accounts import create_account
@@ -29,13 +30,15 @@ HIGH_LIMITS = {"per_table_per_minute": 1e6, "per_table_burst": 1_000_000,
 
 
 class Running:
-    """agent_url, hub_url; staff's cookie and CSRF token; fingerprints of both databases."""
+    """agent_url, hub_url; staff's cookie and CSRF token; both databases' URLs (agent_db, hub_db).
+    The agent's hub is on SQLite; add_hub serves another on a database of the caller's."""
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fuzzed-servers", daemon=True)
         self._servers: list[Server] = []
+        self._hubs: dict[str, Server] = {}  # added by add_hub, by their database's URL
         self.answers: Counter = Counter()  # (side, status) -> cases, shown after the run
 
     def _run(self, coro, timeout: float = 60):
@@ -53,11 +56,7 @@ class Running:
 
     async def _start(self) -> None:
         hub_dir = self.tmp / "hub"
-        hub_dir.mkdir()
-        # a webhook secret, so /stripe/webhook checks signatures (without one it answers 503 on purpose)
-        hub = await Server(create_hub_app(HubConfig(data_dir=hub_dir, operator_token=OPERATOR_TOKEN,
-                                                    stripe_webhook_secret="whsec_fuzz0123456789abcdef",
-                                                    broker_port=_closed_port())), "127.0.0.1", 0).start()
+        hub = await _hub(_hub_config(hub_dir))
         self._servers.append(hub)
         config = make_config(self.tmp, limits=HIGH_LIMITS, hub={"url": hub.url})
         agent = await Server(with_staff_routes(create_agent_app(config)), "127.0.0.1", 0).start()
@@ -71,11 +70,20 @@ class Running:
         self.known = {"table_token": by_name["Table 1"].token, "table_id": by_name["Table 2"].id,
                       "visit_key": visit.visit_key}
         self.agent_url, self.hub_url = agent.url, hub.url
-        self.agent_db, self.hub_db = self.tmp / "agent" / "agent.sqlite", hub_dir / "hub.sqlite"
+        self.agent_db, self.hub_db = _read_only(self.tmp / "agent" / "agent.sqlite"), _read_only(hub_dir / "hub.sqlite")
+
+    def add_hub(self, database_url: str) -> str:
+        """Another hub, on `database_url`, fuzzed like the first; its URL. stop_hub before the database goes."""
+        hub = self._run(_hub(_hub_config(self.tmp / f"hub-{len(self._hubs) + 1}", database_url)))
+        self._hubs[database_url] = hub
+        return hub.url
+
+    def stop_hub(self, database_url: str) -> None:
+        self._run(self._hubs.pop(database_url).stop())
 
     def stop(self) -> None:
         async def stop_all():
-            for server in reversed(self._servers):
+            for server in [*self._hubs.values(), *reversed(self._servers)]:
                 await server.stop()
         try:
             self._run(stop_all())
@@ -83,6 +91,21 @@ class Running:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
             self._loop.close()
+
+
+def _hub_config(data_dir: Path, database_url: str = "") -> HubConfig:
+    data_dir.mkdir()
+    # a webhook secret, so /stripe/webhook checks signatures (without one it answers 503 on purpose)
+    return HubConfig(data_dir=data_dir, database_url=database_url, operator_token=OPERATOR_TOKEN,
+                     stripe_webhook_secret="whsec_fuzz0123456789abcdef", broker_port=_closed_port())
+
+
+async def _hub(config: HubConfig) -> Server:
+    return await Server(create_hub_app(config), "127.0.0.1", 0).start()
+
+
+def _read_only(path: Path) -> str:
+    return f"sqlite:///file:{path}?mode=ro&uri=true"
 
 
 def _closed_port() -> int:
@@ -99,21 +122,23 @@ COUNTED_ONLY = {
 SKIPPED = {"staff_sign_in_failures"}  # a refused sign-in is counted on purpose (finding 1)
 
 
-def fingerprint(path: Path, side: str) -> dict[str, str]:
+@functools.cache
+def _engine(url: str) -> Engine:
+    # no pool: nothing held open between cases (a SQLite writer, a schema to drop at the end)
+    return create_engine(url, poolclass=NullPool, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+
+
+def fingerprint(url: str, side: str) -> dict[str, str]:
     """Per table, a hash of its rows (or only their count): what a refused request must not change."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    try:
-        names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                          "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    with _engine(url).connect() as db:
         out = {}
-        for name in names:
+        for name in sorted(inspect(db).get_table_names()):
             if name in SKIPPED:
                 continue
             if name in COUNTED_ONLY[side]:
-                out[name] = str(db.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+                out[name] = str(db.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one())
             else:
-                rows = db.execute(f'SELECT * FROM "{name}" ORDER BY 1').fetchall()
-                out[name] = hashlib.sha256(repr(rows).encode()).hexdigest()
+                # sorted here, not by ORDER BY: rows that tie on it may come back in either order
+                rows = sorted(repr(tuple(row)) for row in db.execute(text(f'SELECT * FROM "{name}"')))
+                out[name] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
         return out
-    finally:
-        db.close()

@@ -91,8 +91,8 @@ def test_agent(agent_schema, running, method, path):
 
 
 @pytest.mark.parametrize(("method", "path"), hub_operations(), ids=lambda v: v)
-def test_hub(hub_schema, running, method, path):
-    _fuzz(hub_schema, method, path, running.hub_db, "hub", hub_headers, answers=running.answers)
+def test_hub(hub_schema, hub, running, method, path):
+    _fuzz(hub_schema, method, path, hub.db, "hub", hub_headers, answers=running.answers)
 
 
 # The agent's pages are not in its API description; the same run asks for each with a real and a

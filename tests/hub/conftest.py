@@ -1,12 +1,8 @@
-import secrets
-
 import pytest
-from sqlalchemy import NullPool, create_engine, text
-from sqlalchemy.engine import make_url
 
 from hub.store import HubStore, migrate
 from tests.hub.factories import TEST_AGENTS, enroll
-from tests.services import postgres_url
+from tests.services import postgres_schema
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.service)])
@@ -15,18 +11,8 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/hub.sqlite"
         return
-    base = postgres_url()
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = create_engine(base, poolclass=NullPool)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture
