@@ -216,6 +216,26 @@ def print_top(raw: Path, n: int = 15) -> None:
             print(f"    {100 * count / max(samples, 1):5.1f} %  {frame}")
 
 
+def fsynced_commits_per_second(directory: Path, seconds: float = 2.0) -> float:
+    """The reference for orders: SQLite on the same disk, as the agent opens it (WAL,
+    synchronous=FULL), one small insert per commit, one after another."""
+    path = directory / "reference.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT)")
+    commits, began = 0, time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO t (v) VALUES ('an order')")
+        conn.execute("COMMIT")
+        commits += 1
+    elapsed = time.perf_counter() - began
+    conn.close()
+    path.unlink()
+    return commits / elapsed
+
+
 def count_orders(db: Path) -> int:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
@@ -263,6 +283,14 @@ def run(root: Path, duration: int, connections: list[int], pinned: bool, *, read
             script.write_text(ORDER_SCRIPT % json.dumps(ORDER).replace("'", "\\'"))
             if reads:
                 rows += reads_beside_nginx(root, base, menu, tokens[0], connections, duration, agent_cpus, load_cpus)
+            if agent_cpus:
+                reference = subprocess.run(["taskset", "-c", agent_cpus, sys.executable, __file__, "--fsync-reference",
+                                            str(data)], capture_output=True, text=True, check=True).stdout
+                rate = float(reference)
+            else:
+                rate = fsynced_commits_per_second(data)
+            rows.append(("SQLite fsynced commits", 1, {"rps": rate, "requests": 0, "p50": "", "p99": "",
+                                                       "non2xx": 0, "socket_errors": "reference, same disk"}))
             for label, spread in (("orders, 100 tables", tokens), ("orders, one table", tokens[:1])):
                 c = 20
                 before = count_orders(data / "agent.sqlite")
@@ -287,7 +315,11 @@ def main() -> None:
                         help="orders: only the order cases (no nginx, no menu or table page)")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="record the agent with py-spy during each order case: DIR/<case>.svg, top functions")
+    parser.add_argument("--fsync-reference", type=Path, help=argparse.SUPPRESS)  # the bench's own child
     args = parser.parse_args()
+    if args.fsync_reference:
+        print(fsynced_commits_per_second(args.fsync_reference))
+        return
     for tool in ("wrk", "nginx", "taskset"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
             sys.exit(f"{tool} is needed: apt-get install wrk nginx-light util-linux")
