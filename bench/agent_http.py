@@ -10,7 +10,9 @@ POS, no broker: the outbox grows, as with the uplink down) and nginx with one wo
 wrk for --duration seconds; then everything again with the agent pinned to one core (`taskset`),
 wrk and the rest on the other, as the stand-in for a small box. Orders use a fresh
 Idempotency-Key per request; afterwards the bench checks that every 201 wrk counted is an order on
-disk exactly once.
+disk exactly once, counts the device jobs (tickets, POS orders) not yet delivered when wrk stopped
+and waits until they are (at most 30 s) before the next case. Beside the orders, SQLite's own
+fsynced commits per second on the same disk are the reference.
 """
 
 import argparse
@@ -241,6 +243,22 @@ def count_orders(db: Path) -> int:
         return conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
 
 
+def tickets_waiting(db: Path) -> int:
+    """Device jobs (kitchen tickets, POS orders) not yet delivered."""
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT COUNT(*) FROM device_jobs WHERE status IN ('pending', 'sending')").fetchone()[0]
+
+
+def drain_seconds(db: Path, limit: float = 30) -> float | None:
+    """How long after the load stops the devices' queues take to empty (None: not within limit)."""
+    began = time.monotonic()
+    while tickets_waiting(db):
+        if time.monotonic() - began > limit:
+            return None
+        time.sleep(0.1)
+    return time.monotonic() - began
+
+
 def reads_beside_nginx(root: Path, base: str, menu: bytes, token: str, connections: list[int], duration: int,
                        agent_cpus: str | None, load_cpus: str | None) -> list[tuple]:
     """The menu from nginx (the reference) and from the agent, and a table page, at each count."""
@@ -300,6 +318,8 @@ def run(root: Path, duration: int, connections: list[int], pinned: bool, *, read
                     result = wrk(base + "/", c, duration, script=script, args=[uuid.uuid4().hex, *spread],
                                  cpus=load_cpus)
                 created = count_orders(data / "agent.sqlite") - before
+                result["jobs_waiting"] = tickets_waiting(data / "agent.sqlite")
+                result["drained_in"] = drain_seconds(data / "agent.sqlite")
                 # wrk counts requests it sent; ones still in flight when it stops may land after it
                 result["on_disk"] = created
                 rows.append((label, c, result))
@@ -337,6 +357,8 @@ def main() -> None:
             notes = r["socket_errors"]
             if "on_disk" in r:
                 notes += f" orders on disk {r['on_disk']} for {r['requests'] - r['non2xx']} answered 201"
+                drained = "not in 30 s" if r["drained_in"] is None else f"in {r['drained_in']:.1f} s"
+                notes += f"; device jobs waiting at the end {r['jobs_waiting']}, delivered {drained}"
             print(f"{label:28} {c:5d} {r['rps']:9.0f} {r['p50']:>9} {r['p99']:>9} {r['non2xx']:8d}  {notes}")
 
 
