@@ -1,14 +1,18 @@
 """The agent at the limit of its box: wrk against the agent and, in the same run, nginx serving the
 same menu bytes, for the menu, the table page and orders (over many tables and over one long tab).
 
-One command: `.venv/bin/python bench/agent_http.py [--duration 10] [--connections 100,500]`.
+One command: `.venv/bin/python bench/agent_http.py [--duration 10] [--connections 100,500]`;
+`--only orders` runs the order cases alone, `--profile DIR` records the agent with py-spy while they run
+(a flame graph per case and its top functions printed).
 Needs wrk and nginx (Debian: `apt-get install wrk nginx-light`). It starts, as processes of their
 own on loopback: a printer emulator, the agent (`tableside agent run`, sample menu, the simulator
 POS, no broker: the outbox grows, as with the uplink down) and nginx with one worker. Each case runs
 wrk for --duration seconds; then everything again with the agent pinned to one core (`taskset`),
 wrk and the rest on the other, as the stand-in for a small box. Orders use a fresh
 Idempotency-Key per request; afterwards the bench checks that every 201 wrk counted is an order on
-disk exactly once.
+disk exactly once, counts the device jobs (tickets, POS orders) not yet delivered when wrk stopped
+and waits until they are (at most 30 s) before the next case. Beside the orders, SQLite's own
+fsynced commits per second on the same disk are the reference.
 """
 
 import argparse
@@ -170,14 +174,114 @@ def wrk(url: str, connections: int, duration: int, *, script: Path | None = None
             "non2xx": int(errors.group(1)) if errors else 0, "socket_errors": sock.group(1) if sock else ""}
 
 
+@contextmanager
+def profiled(pid: int, out: Path | None):
+    """py-spy (a profiling tool, not a dependency) sampling the agent while the block runs: a flame
+    graph and the raw stacks, whose top functions are then printed."""
+    if out is None:
+        yield
+        return
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    raw = out.with_suffix(".txt")
+    procs = [subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "200", "--nonblocking", "--format", fmt,
+                               "--output", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for fmt, path in (("flamegraph", out), ("raw", raw))]
+    try:
+        yield
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+            proc.wait(30)
+    print_top(raw)
+
+
+def print_top(raw: Path, n: int = 15) -> None:
+    """The functions with the most samples of their own (self) and with what they call (total),
+    as shares of the samples of the threads that were busy."""
+    own: dict[str, int] = {}
+    total: dict[str, int] = {}
+    samples = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [f for f in stack.split(";")[1:] if f]  # the first is the thread
+        if not frames:
+            continue
+        n_samples = int(count)
+        samples += n_samples
+        own[frames[-1]] = own.get(frames[-1], 0) + n_samples
+        for frame in set(frames):
+            total[frame] = total.get(frame, 0) + n_samples
+    print(f"  py-spy, {raw.stem}: {samples} samples, flame graph {raw.with_suffix('.svg')}")
+    for title, table in (("self", own), ("total", total)):
+        print(f"  top by {title}:")
+        for frame, count in sorted(table.items(), key=lambda kv: -kv[1])[:n]:
+            print(f"    {100 * count / max(samples, 1):5.1f} %  {frame}")
+
+
+def fsynced_commits_per_second(directory: Path, seconds: float = 2.0) -> float:
+    """The reference for orders: SQLite on the same disk, as the agent opens it (WAL,
+    synchronous=FULL), one small insert per commit, one after another."""
+    path = directory / "reference.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT)")
+    commits, began = 0, time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO t (v) VALUES ('an order')")
+        conn.execute("COMMIT")
+        commits += 1
+    elapsed = time.perf_counter() - began
+    conn.close()
+    path.unlink()
+    return commits / elapsed
+
+
 def count_orders(db: Path) -> int:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
 
 
-def run(root: Path, duration: int, connections: list[int], pinned: bool) -> list[tuple]:
+def tickets_waiting(db: Path) -> int:
+    """Device jobs (kitchen tickets, POS orders) not yet delivered."""
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT COUNT(*) FROM device_jobs WHERE status IN ('pending', 'sending')").fetchone()[0]
+
+
+def drain_seconds(db: Path, limit: float = 30) -> float | None:
+    """How long after the load stops the devices' queues take to empty (None: not within limit)."""
+    began = time.monotonic()
+    while tickets_waiting(db):
+        if time.monotonic() - began > limit:
+            return None
+        time.sleep(0.1)
+    return time.monotonic() - began
+
+
+def reads_beside_nginx(root: Path, base: str, menu: bytes, token: str, connections: list[int], duration: int,
+                       agent_cpus: str | None, load_cpus: str | None) -> list[tuple]:
+    """The menu from nginx (the reference) and from the agent, and a table page, at each count."""
+    rows = []
+    nginx_port = free_port()
+    (root / "nginx-tmp").mkdir(exist_ok=True)
+    nginx_cmd = ["nginx", "-c", str(nginx_config(root, nginx_port, menu)), "-p", str(root)]
+    if agent_cpus:
+        nginx_cmd = ["taskset", "-c", agent_cpus, *nginx_cmd]
+    with process(nginx_cmd, root / "nginx.log"):
+        wait_http(f"http://127.0.0.1:{nginx_port}/api/v1/menu")
+        for c in connections:
+            ref = wrk(f"http://127.0.0.1:{nginx_port}/api/v1/menu", c, duration, cpus=load_cpus)
+            rows.append(("nginx menu (gzip_static)", c, ref))
+            rows.append(("agent menu", c, wrk(base + "/api/v1/menu", c, duration, cpus=load_cpus)))
+            rows.append(("agent table page", c, wrk(f"{base}/t/{token}", c, duration, cpus=load_cpus)))
+    return rows
+
+
+def run(root: Path, duration: int, connections: list[int], pinned: bool, *, reads: bool = True,
+        profile: Path | None = None) -> list[tuple]:
     agent_cpus, load_cpus = ("0", "1") if pinned else (None, None)
-    printer_port, agent_port, nginx_port = free_port(), free_port(), free_port()
+    printer_port, agent_port = free_port(), free_port()
     tableside = [sys.executable, "-m", "tableside.cli"]
     data = root / "data"
     shutil.rmtree(data, ignore_errors=True)
@@ -187,7 +291,7 @@ def run(root: Path, duration: int, connections: list[int], pinned: bool) -> list
         agent_cmd = tableside + ["agent", "run", "--config", str(agent_config(root, agent_port, printer_port))]
         if agent_cpus:
             agent_cmd = ["taskset", "-c", agent_cpus, *agent_cmd]
-        with process(agent_cmd, root / "agent.log"):
+        with process(agent_cmd, root / "agent.log") as agent:
             base = f"http://127.0.0.1:{agent_port}"
             wait_http(base + "/api/v1/menu")
             menu = urllib.request.urlopen(base + "/api/v1/menu").read()
@@ -195,22 +299,27 @@ def run(root: Path, duration: int, connections: list[int], pinned: bool) -> list
                 tokens = [r[0] for r in conn.execute("SELECT token FROM tables ORDER BY name")]
             script = root / "orders.lua"
             script.write_text(ORDER_SCRIPT % json.dumps(ORDER).replace("'", "\\'"))
-            (root / "nginx-tmp").mkdir(exist_ok=True)
-            nginx_cmd = ["nginx", "-c", str(nginx_config(root, nginx_port, menu)), "-p", str(root)]
+            if reads:
+                rows += reads_beside_nginx(root, base, menu, tokens[0], connections, duration, agent_cpus, load_cpus)
             if agent_cpus:
-                nginx_cmd = ["taskset", "-c", agent_cpus, *nginx_cmd]
-            with process(nginx_cmd, root / "nginx.log"):
-                wait_http(f"http://127.0.0.1:{nginx_port}/api/v1/menu")
-                for c in connections:
-                    ref = wrk(f"http://127.0.0.1:{nginx_port}/api/v1/menu", c, duration, cpus=load_cpus)
-                    rows.append(("nginx menu (gzip_static)", c, ref))
-                    rows.append(("agent menu", c, wrk(base + "/api/v1/menu", c, duration, cpus=load_cpus)))
-                    rows.append(("agent table page", c, wrk(f"{base}/t/{tokens[0]}", c, duration, cpus=load_cpus)))
+                reference = subprocess.run(["taskset", "-c", agent_cpus, sys.executable, __file__, "--fsync-reference",
+                                            str(data)], capture_output=True, text=True, check=True).stdout
+                rate = float(reference)
+            else:
+                rate = fsynced_commits_per_second(data)
+            rows.append(("SQLite fsynced commits", 1, {"rps": rate, "requests": 0, "p50": "", "p99": "",
+                                                       "non2xx": 0, "socket_errors": "reference, same disk"}))
             for label, spread in (("orders, 100 tables", tokens), ("orders, one table", tokens[:1])):
                 c = 20
                 before = count_orders(data / "agent.sqlite")
-                result = wrk(base + "/", c, duration, script=script, args=[uuid.uuid4().hex, *spread], cpus=load_cpus)
+                flame = profile / f"{'pinned' if pinned else 'both'}-{'one' if len(spread) == 1 else 'many'}.svg" \
+                    if profile else None
+                with profiled(agent.pid, flame):  # taskset execs the agent: the same pid
+                    result = wrk(base + "/", c, duration, script=script, args=[uuid.uuid4().hex, *spread],
+                                 cpus=load_cpus)
                 created = count_orders(data / "agent.sqlite") - before
+                result["jobs_waiting"] = tickets_waiting(data / "agent.sqlite")
+                result["drained_in"] = drain_seconds(data / "agent.sqlite")
                 # wrk counts requests it sent; ones still in flight when it stops may land after it
                 result["on_disk"] = created
                 rows.append((label, c, result))
@@ -222,7 +331,15 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", default="100,500")
     parser.add_argument("--no-pinned", action="store_true", help="skip the run with the agent on one core")
+    parser.add_argument("--only", choices=("all", "orders"), default="all",
+                        help="orders: only the order cases (no nginx, no menu or table page)")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="record the agent with py-spy during each order case: DIR/<case>.svg, top functions")
+    parser.add_argument("--fsync-reference", type=Path, help=argparse.SUPPRESS)  # the bench's own child
     args = parser.parse_args()
+    if args.fsync_reference:
+        print(fsynced_commits_per_second(args.fsync_reference))
+        return
     for tool in ("wrk", "nginx", "taskset"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
             sys.exit(f"{tool} is needed: apt-get install wrk nginx-light util-linux")
@@ -233,10 +350,15 @@ def main() -> None:
     for pinned in ([False] if args.no_pinned else [False, True]):
         print(f"\n{'agent pinned to one core' if pinned else 'agent on both cores'}")
         print(f"{'case':28} {'conns':>5} {'req/s':>9} {'p50':>9} {'p99':>9} {'non-2xx':>8}  notes")
-        for label, c, r in run(root, args.duration, connections, pinned):
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+        for label, c, r in run(root, args.duration, connections, pinned, reads=args.only == "all",
+                               profile=args.profile):
             notes = r["socket_errors"]
             if "on_disk" in r:
                 notes += f" orders on disk {r['on_disk']} for {r['requests'] - r['non2xx']} answered 201"
+                drained = "not in 30 s" if r["drained_in"] is None else f"in {r['drained_in']:.1f} s"
+                notes += f"; device jobs waiting at the end {r['jobs_waiting']}, delivered {drained}"
             print(f"{label:28} {c:5d} {r['rps']:9.0f} {r['p50']:>9} {r['p99']:>9} {r['non2xx']:8d}  {notes}")
 
 

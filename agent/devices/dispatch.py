@@ -4,10 +4,18 @@ never holds up another. A job is retried with growing back-off until it gets thr
 A job is marked `sending` before delivery starts. If the agent dies mid-delivery, the job is
 found `sending` at the next start: a retry-safe device (POS) gets it again; a printer's is held
 for staff, because printing it again could give the kitchen the order twice.
+
+Under a rush a worker takes the jobs waiting for its device together (up to BATCH): one write
+marks them all `sending`, they are delivered one by one in order, and each one's `done` mark joins
+the next group commit without the worker waiting for it (the marks of a batch are awaited once, at
+its end). A job costs its delivery, not two commit round trips, so the kitchen keeps up with the
+orders. The price: a crash in a rush holds the batch's undelivered tickets for staff too (they are
+`sending`), not only the one being printed. When it is quiet a batch is one job, as before.
 """
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import random
@@ -34,6 +42,7 @@ CANNOT_PRINT = frozenset(state.value for state in NOT_PRINTING)  # device states
 # never take (a payment on a check someone closed by hand) cannot hold up every order behind it.
 # A device that does not answer (PosUnavailable) keeps its queue waiting in order instead.
 HOLD_REFUSED_AFTER = 5
+BATCH = 32  # jobs of one device marked sending together: bounds what a crash mid-rush holds for staff
 
 
 @dataclass
@@ -90,11 +99,20 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def next_job(db: sqlite_utils.Database, device: str) -> Job | None:
-    row = db.execute("""SELECT id, kind, payload, created_at FROM device_jobs
-                        WHERE device = ? AND status = 'pending' ORDER BY created_at, id LIMIT 1""",
-                     [device]).fetchone()
-    return Job(row[0], row[1], json.loads(row[2]), datetime.fromisoformat(row[3])) if row else None
+def next_jobs(db: sqlite_utils.Database, device: str, limit: int = 1) -> list[Job]:
+    """The device's oldest pending jobs, in the order they are to be delivered."""
+    rows = db.execute("""SELECT id, kind, payload, created_at FROM device_jobs
+                         WHERE device = ? AND status = 'pending' ORDER BY created_at, id LIMIT ?""",
+                      [device, limit]).fetchall()
+    return [Job(row[0], row[1], json.loads(row[2]), datetime.fromisoformat(row[3])) for row in rows]
+
+
+def together(jobs: list[Job]) -> list[Job]:
+    """The jobs from the head that may be sent as one batch: a POS payment goes alone, once the
+    orders before it are marked done, since it needs the check references their results hold."""
+    if jobs[0].kind == "pos_payment":
+        return jobs[:1]
+    return list(itertools.takewhile(lambda job: job.kind != "pos_payment", jobs))
 
 
 def hold_stale(db: sqlite_utils.Database, device: str, max_age: float) -> int:
@@ -106,8 +124,16 @@ def hold_stale(db: sqlite_utils.Database, device: str, max_age: float) -> int:
                          WHERE device = ? AND status = 'pending' AND created_at < ?""", [device, cutoff]).rowcount
 
 
-def mark_sending(db: sqlite_utils.Database, job_id: str) -> None:
-    db.execute("UPDATE device_jobs SET status = 'sending', attempts = attempts + 1 WHERE id = ?", [job_id])
+def mark_sending(db: sqlite_utils.Database, job_ids: list[str]) -> None:
+    db.conn.executemany("UPDATE device_jobs SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
+                        [(job_id,) for job_id in job_ids])
+
+
+def mark_unsent(db: sqlite_utils.Database, job_ids: list[str]) -> None:
+    """Jobs of a batch its worker never tried (one before them failed): back in the queue, their
+    attempt not counted."""
+    db.conn.executemany("""UPDATE device_jobs SET status = 'pending', attempts = attempts - 1
+                           WHERE id = ? AND status = 'sending'""", [(job_id,) for job_id in job_ids])
 
 
 def mark_done(db: sqlite_utils.Database, job_id: str, result: str | None = None) -> None:
@@ -208,8 +234,8 @@ class Dispatcher:
         backoff = BACKOFF_START
         while True:
             wake.clear()
-            job = await self.database.read(next_job, name)
-            if job is None:
+            jobs = await self.database.read(next_jobs, name, BATCH)
+            if not jobs:
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
                 # comes as the wait ends, and the worker would outlive the agent's shutdown
                 with contextlib.suppress(TimeoutError):
@@ -217,40 +243,59 @@ class Dispatcher:
                         await wake.wait()
                 continue
             # the queue is oldest first, so only a stale head means there is a backlog to hold
-            if not device.retry_safe and job.older_than(self.settings.hold_after):
+            if not device.retry_safe and jobs[0].older_than(self.settings.hold_after):
                 held = await self.database.write(hold_stale, name, self.settings.hold_after)
                 log.warning("stale jobs held for staff", extra={"device": name, "jobs": held})
                 continue
-            await self.database.write(mark_sending, job.id)
-            payload = job.payload
-            if job.kind == "pos_payment":
-                payload = await self.database.read(with_check_refs, payload)
-            asked = time.monotonic()
+            batch = together(jobs)
+            await self.database.write(mark_sending, [job.id for job in batch])
+            marks = []  # each delivered job's done mark, on its way to the next group commit
             try:
-                async with asyncio.timeout(self.settings.deliver_timeout):
-                    result = await device.deliver(job.kind, payload)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a driver may raise anything; it must not stop the queue
-                hung = isinstance(exc, TimeoutError)
-                error = (f"the driver did not finish within {self.settings.deliver_timeout:g} s" if hung
-                         else f"{exc.__class__.__name__}: {exc}")
-                self.health[name].failed(error)
-                if isinstance(exc, PrinterError) and exc.status is not None:
-                    self.health[name].said(exc.status, asked)
-                log.warning("device delivery failed", extra={"device": name, "job": job.id, "error": error})
-                # after a hang or a cut-off, a printer may have printed: a person decides
-                maybe_done = isinstance(exc, PrinterMaybePrinted) or (hung and not device.retry_safe)
-                refused = isinstance(exc, PosError) and not isinstance(exc, PosUnavailable)
-                if refused and await self.database.read(attempts_of, job.id) >= HOLD_REFUSED_AFTER:
-                    error = f"refused {HOLD_REFUSED_AFTER} times, held for staff: {error}"
-                    log.error("device job held after repeated refusals", extra={"device": name, "job": job.id})
-                    maybe_done = True
-                await self.database.write(mark_failed, job.id, error, maybe_done)
-                await self._maybe_redirect(name)
-                await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
-                backoff = min(backoff * 2, BACKOFF_MAX)
+                for i, job in enumerate(batch):
+                    delivered, result = await self._deliver(name, job)
+                    if not delivered:
+                        if batch[i + 1:]:
+                            await self.database.write(mark_unsent, [later.id for later in batch[i + 1:]])
+                        break
+                    marks.append(asyncio.ensure_future(self.database.write(mark_done, job.id, result)))
+            finally:
+                await asyncio.gather(*marks)
+            if delivered:
+                backoff = BACKOFF_START
                 continue
-            self.health[name].delivered(result if isinstance(result, PrinterStatus) else None, asked)
-            backoff = BACKOFF_START
-            await self.database.write(mark_done, job.id, result if isinstance(result, str) else None)
+            await self._maybe_redirect(name)
+            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+            backoff = min(backoff * 2, BACKOFF_MAX)
+
+    async def _deliver(self, name: str, job: Job) -> tuple[bool, str | None]:
+        """Send one job (already marked sending); (delivered, the device's reference for it). A job
+        that failed is marked so here: back in the queue, or held for staff."""
+        device = self.devices[name]
+        payload = job.payload
+        if job.kind == "pos_payment":
+            payload = await self.database.read(with_check_refs, payload)
+        asked = time.monotonic()
+        try:
+            async with asyncio.timeout(self.settings.deliver_timeout):
+                result = await device.deliver(job.kind, payload)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a driver may raise anything; it must not stop the queue
+            hung = isinstance(exc, TimeoutError)
+            error = (f"the driver did not finish within {self.settings.deliver_timeout:g} s" if hung
+                     else f"{exc.__class__.__name__}: {exc}")
+            self.health[name].failed(error)
+            if isinstance(exc, PrinterError) and exc.status is not None:
+                self.health[name].said(exc.status, asked)
+            log.warning("device delivery failed", extra={"device": name, "job": job.id, "error": error})
+            # after a hang or a cut-off, a printer may have printed: a person decides
+            maybe_done = isinstance(exc, PrinterMaybePrinted) or (hung and not device.retry_safe)
+            refused = isinstance(exc, PosError) and not isinstance(exc, PosUnavailable)
+            if refused and await self.database.read(attempts_of, job.id) >= HOLD_REFUSED_AFTER:
+                error = f"refused {HOLD_REFUSED_AFTER} times, held for staff: {error}"
+                log.error("device job held after repeated refusals", extra={"device": name, "job": job.id})
+                maybe_done = True
+            await self.database.write(mark_failed, job.id, error, maybe_done)
+            return False, None
+        self.health[name].delivered(result if isinstance(result, PrinterStatus) else None, asked)
+        return True, result if isinstance(result, str) else None

@@ -5,6 +5,7 @@ An order's status is the least advanced status of its lines that are not voided,
 """
 
 import json
+from collections.abc import Iterable, Mapping
 
 import sqlite_utils
 
@@ -75,13 +76,20 @@ def order_view(db: sqlite_utils.Database, order_id: str) -> dict:
     row = db.execute("""SELECT o.id, o.number, o.status, o.currency, o.total_minor, o.created_at, o.session_id,
                                o.table_id, t.name FROM orders o JOIN tables t ON t.id = o.table_id WHERE o.id = ?""",
                      [order_id]).fetchone()
-    lines = [{"position": r["position"], "item_id": r["item_id"], "name": r["name"], "qty": r["qty"],
-              "unit_price_minor": r["unit_price_minor"], "line_total_minor": r["line_total_minor"],
-              "modifiers": [{"name": m["name"]} for m in json.loads(r["modifiers"])], "note": r["note"],
-              "stations": json.loads(r["stations"]), "status": r["status"], "voided": r["voided_at"] is not None}
-             for r in db.query("SELECT * FROM order_lines WHERE order_id = ? ORDER BY position", [order_id])]
+    return view(row, db.query("SELECT * FROM order_lines WHERE order_id = ? ORDER BY position", [order_id]))
+
+
+def view(row: tuple, lines: Iterable[Mapping]) -> dict:
+    """order_view from the order's row (its columns as order_view selects them) and its lines' rows,
+    whether read back or just written (place_order, which need not read them again)."""
     return {"id": row[0], "number": row[1], "status": row[2], "currency": row[3], "total_minor": row[4],
-            "created_at": row[5], "session_id": row[6], "table": {"id": row[7], "name": row[8]}, "lines": lines}
+            "created_at": row[5], "session_id": row[6], "table": {"id": row[7], "name": row[8]},
+            "lines": [{"position": r["position"], "item_id": r["item_id"], "name": r["name"], "qty": r["qty"],
+                       "unit_price_minor": r["unit_price_minor"], "line_total_minor": r["line_total_minor"],
+                       "modifiers": [{"name": m["name"]} for m in json.loads(r["modifiers"])], "note": r["note"],
+                       "stations": json.loads(r["stations"]), "status": r["status"],
+                       "voided": r["voided_at"] is not None}
+                      for r in lines]}
 
 
 def session_orders(db: sqlite_utils.Database, session_id: str) -> list[dict]:

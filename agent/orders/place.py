@@ -12,6 +12,7 @@ import sqlite_utils
 from agent.config import AgentConfig
 from agent.devices.jobs import POS_DEVICE, add_job
 from agent.menu.pricing import OrderRejected, PricedLine, PricedOrder
+from agent.orders import order_status
 from agent.orders.routing import route
 from agent.store import outbox
 from agent.visits import bill_feed, table_sessions
@@ -25,6 +26,7 @@ class PlacedOrder:
     order: dict
     replayed: bool  # True when the Idempotency-Key had already made this order
     visit_key: str = ""  # the key of the visit it belongs to, for the phone that sent it
+    view: dict | None = None  # a new order as open pages see it (order_status.order_view), for its event
 
 
 def _line_dict(line: PricedLine) -> dict:
@@ -60,11 +62,17 @@ def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, pr
                [order_id, number, table.id, session.id, idempotency_key, request_hash, priced.currency,
                 priced.total_minor, now, now])
     line_dicts = [_line_dict(line) for line in priced.lines]
-    db["order_lines"].insert_all(
-        {**d, "order_id": order_id, "position": i, "modifiers": json.dumps(d["modifiers"]),
-         "stations": json.dumps(line.stations), "course": line.course,
-         "tax_rate_bp": _tax_rate(db, line.item_id, config.restaurant.tax_rate_bp)}
-        for i, (d, line) in enumerate(zip(line_dicts, priced.lines, strict=True)))
+    rows = [{**d, "order_id": order_id, "position": i, "modifiers": json.dumps(d["modifiers"]),
+             "stations": json.dumps(line.stations), "course": line.course, "status": "received", "voided_at": None,
+             "tax_rate_bp": _tax_rate(db, line.item_id, config.restaurant.tax_rate_bp)}
+            for i, (d, line) in enumerate(zip(line_dicts, priced.lines, strict=True))]
+    # plain executemany, not sqlite-utils' insert_all: that asks SQLite for the table's columns on
+    # every call, the biggest cost of the whole transaction
+    db.conn.executemany(
+        """INSERT INTO order_lines (order_id, position, item_id, name, qty, unit_price_minor, line_total_minor,
+                                    modifiers, note, stations, course, tax_rate_bp)
+           VALUES (:order_id, :position, :item_id, :name, :qty, :unit_price_minor, :line_total_minor,
+                   :modifiers, :note, :stations, :course, :tax_rate_bp)""", rows)
 
     ticket_base = {"order_id": order_id, "table_name": table.name, "order_number": number, "placed_at": now}
     for printer, lines in route(priced.lines, config.printers).items():
@@ -82,7 +90,10 @@ def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, pr
         currency=priced.currency, total_minor=priced.total_minor,
         lines=[msgspec.convert(d, messages.OrderLine) for d in line_dicts]))
     bill_feed.report(db, config, session.id)
-    return PlacedOrder(get_order(db, order_id), replayed=False, visit_key=session.visit_key)
+    # both answers from what was just written, not read back
+    row = (order_id, number, "received", priced.currency, priced.total_minor, now, session.id, table.id, table.name)
+    return PlacedOrder(_public(row, rows), replayed=False, visit_key=session.visit_key,
+                       view=order_status.view(row, rows))
 
 
 def _tax_rate(db: sqlite_utils.Database, item_id: str, default_bp: int) -> int:
@@ -99,13 +110,18 @@ def _pos_id(db: sqlite_utils.Database, item_id: str) -> str | None:
 
 
 def get_order(db: sqlite_utils.Database, order_id: str) -> dict | None:
-    row = db.execute("""SELECT o.id, o.number, o.status, o.currency, o.total_minor, o.created_at, t.name
-                        FROM orders o JOIN tables t ON t.id = o.table_id WHERE o.id = ?""", [order_id]).fetchone()
+    row = db.execute("""SELECT o.id, o.number, o.status, o.currency, o.total_minor, o.created_at, o.session_id,
+                               o.table_id, t.name FROM orders o JOIN tables t ON t.id = o.table_id WHERE o.id = ?""",
+                     [order_id]).fetchone()
     if row is None:
         return None
-    lines = [{"item_id": r["item_id"], "name": r["name"], "qty": r["qty"],
-              "unit_price_minor": r["unit_price_minor"], "line_total_minor": r["line_total_minor"],
-              "modifiers": json.loads(r["modifiers"]), "note": r["note"]}
-             for r in db.query("SELECT * FROM order_lines WHERE order_id = ? ORDER BY position", [order_id])]
+    return _public(row, db.query("SELECT * FROM order_lines WHERE order_id = ? ORDER BY position", [order_id]))
+
+
+def _public(row: tuple, lines) -> dict:
+    """The order as the phone that placed it sees it, from the row order_status.view takes."""
     return {"id": row[0], "number": row[1], "status": row[2], "currency": row[3], "total_minor": row[4],
-            "created_at": row[5], "table": {"name": row[6]}, "lines": lines}
+            "created_at": row[5], "table": {"name": row[8]},
+            "lines": [{"item_id": r["item_id"], "name": r["name"], "qty": r["qty"],
+                       "unit_price_minor": r["unit_price_minor"], "line_total_minor": r["line_total_minor"],
+                       "modifiers": json.loads(r["modifiers"]), "note": r["note"]} for r in lines]}

@@ -3,7 +3,9 @@
 Why one writer: SQLite allows one writer at a time anyway; serialising writes on our own thread
 means no `database is locked` retries, transactions that never interleave, and an event loop
 that never waits on disk. Writes that arrive together share one commit (one fsync), each in its
-own savepoint. Readers use WAL snapshots and never block the writer.
+own savepoint; work they share (a bill's report to the hub after several orders on one table) is
+done once for the group, just before its COMMIT (`once_before_commit`). Readers use WAL snapshots
+and never block the writer.
 """
 
 import asyncio
@@ -26,7 +28,29 @@ _STOP = object()
 GROUP_LIMIT = 64  # writes that may share one commit: bounds how long the first one waits for the rest
 
 
-def connect(path: Path, *, readonly: bool = False) -> sqlite_utils.Database:
+class WriterDb(sqlite_utils.Database):
+    """The writer thread's connection, with the work the writes of its current group share."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__(conn)
+        self.before_commit: dict[Any, Callable[[sqlite_utils.Database], None]] = {}
+
+
+def once_before_commit(db: sqlite_utils.Database, key: Any, fn: Callable[[sqlite_utils.Database], None]) -> None:
+    """Run fn(db) once in this transaction, however many of its writes ask by the same key, after
+    the last of them and before the COMMIT: work whose result only the last asker's view needs (a
+    state report that each write would otherwise redo, replacing the one before). fn must read what
+    it needs from the database, since the asker's own write may have been undone meanwhile. On a
+    connection that is not the writer's (a tool, a test), fn runs now."""
+    pending = getattr(db, "before_commit", None)
+    if pending is None:
+        fn(db)
+    else:
+        pending.setdefault(key, fn)
+
+
+def connect(path: Path, *, readonly: bool = False, cls: type[sqlite_utils.Database] = sqlite_utils.Database
+            ) -> sqlite_utils.Database:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves; sqlite-utils nests with savepoints.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -36,7 +60,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite_utils.Database:
     conn.execute("PRAGMA busy_timeout=10000")
     if readonly:
         conn.execute("PRAGMA query_only=ON")
-    return sqlite_utils.Database(conn)
+    return cls(conn)
 
 
 class Database:
@@ -55,7 +79,7 @@ class Database:
 
     def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer_db = connect(self.path)
+        self._writer_db = connect(self.path, cls=WriterDb)
         self._writer.start()
         self._started = True
 
@@ -100,7 +124,7 @@ class Database:
                 db.close()
                 return
 
-    def _commit_group(self, db: sqlite_utils.Database, writes: list) -> None:
+    def _commit_group(self, db: WriterDb, writes: list) -> None:
         """Group commit: the writes waiting together share one transaction and one fsync. Each runs
         in a savepoint of its own, so one that fails is undone alone and the others still commit;
         every caller hears only after the COMMIT that made its write durable."""
@@ -119,10 +143,13 @@ class Database:
                 else:
                     db.execute("RELEASE one_write")
                     done.append((future, result))
+            while db.before_commit:  # in the order asked; one may ask for more (a report that reports)
+                db.before_commit.pop(next(iter(db.before_commit)))(db)
             db.execute("COMMIT")
             self.commits += 1
             self.writes += len(done)
         except BaseException as exc:  # nothing of the group is on disk: every caller gets the error
+            db.before_commit.clear()
             with contextlib.suppress(sqlite3.Error):
                 if db.conn.in_transaction:
                     db.execute("ROLLBACK")

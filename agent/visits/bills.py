@@ -10,6 +10,7 @@ paid or is paying. Refunds are shown apart and do not reopen a bill. "Overpaid" 
 the bill did not need: paid beyond its total, and whole payments for shares that had been released.
 """
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 
@@ -71,6 +72,7 @@ class Bill:
     tax_mode: str
     lines: list[BillLine] = field(default_factory=list)
     shares: list[dict] = field(default_factory=list)
+    version: str = ""  # version(): the same as a bill event's when nothing changed between them
 
     def _active(self) -> list[BillLine]:
         return [line for line in self.lines if not line.voided]
@@ -126,7 +128,7 @@ class Bill:
         total, paid, held = self.total_minor, self.paid_minor, self.held_minor  # each a pass: once
         left = max(0, total - paid - held)
         return {
-            "id": self.session_id, "currency": self.currency, "tax_mode": self.tax_mode,
+            "id": self.session_id, "version": self.version, "currency": self.currency, "tax_mode": self.tax_mode,
             "lines": [line.as_dict() for line in self.lines],
             "subtotal_minor": self.subtotal_minor, "taxes": self.taxes, "total_minor": total,
             "paid_minor": paid, "held_minor": held, "left_minor": left,
@@ -173,7 +175,22 @@ def load(db: sqlite_utils.Database, session_id: str, tax_mode: str, now: str) ->
             line.paid_minor += r["amount_minor"]
         else:
             line.held_minor += r["amount_minor"]
+    bill.version = version(db, session_id, now)
     return bill
+
+
+def version(db: sqlite_utils.Database, session_id: str, now: str) -> str:
+    """Names what the bill shows as of `now`, from counts SQLite keeps in its indexes, so a phone can
+    tell whether the bill it shows is still the bill without fetching its lines. It changes with
+    every order (lines), void, share held, paid, released or expired (the shares that count, per
+    status, and the newest of them: ids are time-ordered) and refund; a line's price never changes."""
+    lines, voided = db.execute("""SELECT COUNT(*), COUNT(l.voided_at) FROM order_lines l JOIN orders o ON o.id = l.order_id
+                                  WHERE o.session_id = ?""", [session_id]).fetchone()
+    shares = db.execute("""SELECT status, COUNT(*), MAX(id), SUM(refunded_minor) FROM bill_shares
+                           WHERE session_id = ? AND NOT (status = 'held' AND expires_at <= ?)
+                           GROUP BY status ORDER BY status""", [session_id, now]).fetchall()
+    seen = json.dumps([lines, voided, [list(s) for s in shares]])
+    return hashlib.blake2b(seen.encode(), digest_size=8).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -216,8 +233,17 @@ def totals(db: sqlite_utils.Database, session_id: str, tax_mode: str, now: str) 
 
 
 def bill_event(db: sqlite_utils.Database, session_id: str, tax_mode: str) -> tuple[str, dict, str] | None:
-    bill = load(db, session_id, tax_mode, now_iso())
-    return ("bill", bill.as_dict(), bill.table_id) if bill else None
+    """What open pages hear when a bill changes: its totals and version, not its lines, so a long
+    tab's event costs what a short one's does (summed by SQLite, built and sent small). A phone that
+    shows the bill fetches it (GET .../bill) when the version is not the one it shows."""
+    now = now_iso()
+    row = db.execute("SELECT table_id FROM table_sessions WHERE id = ?", [session_id]).fetchone()
+    bill = totals(db, session_id, tax_mode, now)
+    if row is None or bill is None:
+        return None
+    return ("bill", {"id": session_id, "version": version(db, session_id, now), "currency": bill.currency,
+                     "total_minor": bill.total_minor, "paid_minor": bill.paid_minor, "held_minor": bill.held_minor,
+                     "left_minor": bill.left_minor, "settled": bill.settled}, row[0])
 
 
 def restaurant_currency(db: sqlite_utils.Database) -> str:

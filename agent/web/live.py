@@ -30,6 +30,13 @@ async def publish_order(state: AgentState, order_id: str) -> None:
         bill_soon(state, order["session_id"])
 
 
+def order_placed(state: AgentState, view: dict) -> None:
+    """A new order's news, from the view its write made (publish_order without reading it again)."""
+    publish(state, order_event(view))
+    if view["session_id"]:
+        bill_soon(state, view["session_id"])
+
+
 def bill_soon(state: AgentState, session_id: str) -> None:
     if session_id not in state.bill_news:
         state.bill_news[session_id] = asyncio.create_task(_bill_after_a_moment(state, session_id),

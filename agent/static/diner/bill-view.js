@@ -23,7 +23,14 @@ export async function loadBill() {
   showBill(data.bill, data.pay.hub_online);
 }
 
-export function billEvent(data) { events++; showBill(data, hubOnline); }
+// A bill event is the bill's totals and version, not its lines (a long tab's would be large):
+// the page fetches the bill when it shows it and the version is not the one shown. Hidden, it
+// fetches when the bill tab opens (visit.js route -> refresh).
+export function billEvent(data) {
+  events++;
+  if (bill && bill.version === data.version) return;
+  if (!$("view-bill").hidden) loadBill().catch(() => {});
+}
 export function setHubOnline(online) { if (bill) showBill(bill, online); else hubOnline = online; }
 export function resetBill() { sessionStorage.removeItem(PENDING); bill = null; shape = ""; choice.items.clear(); $("bill-box").replaceChildren(); $("pay-box").replaceChildren(); }
 

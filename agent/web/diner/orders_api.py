@@ -103,7 +103,7 @@ async def post_order(request: web.Request) -> web.Response:
         request.app[METRICS].orders.inc()
         state.dispatcher.wake()
         state.link.wake()
-        await live.publish_order(state, placed.order["id"])
+        live.order_placed(state, placed.view)
     headers = {"Idempotent-Replayed": "true"} if placed.replayed else {}
     response = web.json_response({"order": placed.order}, status=201, headers=headers)
     visit_cookie.remember(request, response, table, placed.visit_key)

@@ -241,3 +241,81 @@ async def test_a_worker_woken_just_as_the_agent_stops_still_stops(tmp_path):
             assert done, f"the dispatcher did not stop when cancelled {steps} steps after a wake"
     finally:
         await asyncio.to_thread(database.close)
+
+
+class _Recording(Device):
+    """A POS that takes jobs in order and refuses the ones named in `refuse` once."""
+
+    retry_safe = True
+
+    def __init__(self, name, refuse=()):
+        super().__init__(name)
+        self.refuse, self.delivered = set(refuse), []
+
+    async def deliver(self, kind, payload):
+        if payload["n"] in self.refuse:
+            self.refuse.discard(payload["n"])
+            raise RuntimeError("not now")
+        self.delivered.append(payload["n"])
+        return f"check-{payload['n']}"
+
+
+async def test_a_rush_of_jobs_goes_out_in_batches_in_order_and_a_failure_puts_the_rest_back(tmp_path):
+    """Under a rush a worker marks the waiting jobs sending together, delivers them in order and
+    marks each done without waiting: the kitchen keeps up with the orders. A job that fails sends
+    the untried rest of its batch back to the queue, their attempt not counted."""
+    from agent.config import DispatchSection
+    from agent.devices import dispatch
+
+    database = Database(tmp_path / "r.sqlite")
+    database.start()
+    migrate(database)
+    jobs = 2 * dispatch.BATCH + 5
+
+    def seed(db):
+        for n in range(jobs):
+            db.execute("INSERT INTO device_jobs (id, device, kind, payload, created_at) VALUES (?, 'pos', 'pos_order', ?, ?)",
+                       [f"job-{n:03d}", f'{{"n": {n}}}', f"2999-01-01T00:00:00.{n:03d}+00:00"])
+
+    await database.write(seed)
+    device = _Recording("pos", refuse={7})
+    dispatcher = dispatch.Dispatcher(database, {"pos": device}, DispatchSection())
+    writes = database.writes
+    task = asyncio.create_task(dispatcher.run())
+    try:
+        await eventually(lambda: len(device.delivered) == jobs, what="every job delivered")
+        assert device.delivered == list(range(jobs))  # in order, 7 again after its refusal, nothing twice
+
+        def rows(db):
+            return db.execute("SELECT id, status, attempts, result FROM device_jobs ORDER BY id").fetchall()
+
+        await eventually(lambda: _all_done(database), what="every job marked done")
+        stored = await database.read(rows)
+        assert [r[3] for r in stored] == [f"check-{n}" for n in range(jobs)]
+        # 7 was tried twice; the ones after it in its batch were put back untried, so once each
+        assert {r[0]: r[2] for r in stored if r[2] != 1} == {"job-007": 2}
+        # a mark per job (done) plus a few per batch, not two round trips per job
+        assert database.writes - writes < jobs + 12
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        database.close()
+
+
+async def _all_done(database):
+    return await database.read(lambda db: db.execute(
+        "SELECT COUNT(*) FROM device_jobs WHERE status != 'done'").fetchone()[0]) == 0
+
+
+def test_a_pos_payment_goes_alone_after_the_orders_before_it():
+    from datetime import UTC, datetime
+
+    from agent.devices.dispatch import Job, together
+
+    def job(n, kind):
+        return Job(f"j{n}", kind, {}, datetime.now(UTC))
+
+    queue = [job(1, "pos_order"), job(2, "pos_order"), job(3, "pos_payment"), job(4, "pos_order")]
+    assert [j.id for j in together(queue)] == ["j1", "j2"]  # the payment waits for their done marks
+    assert [j.id for j in together(queue[2:])] == ["j3"]

@@ -1,6 +1,9 @@
 """What the agent tells the hub about state: each bill after every change, each device when its
 state changes; only the latest undelivered report of each waits in the outbox."""
 
+import asyncio
+import threading
+
 import msgspec
 
 from agent.devices.feed import DeviceFeed
@@ -57,6 +60,33 @@ async def test_each_bill_change_reaches_the_outbox_and_only_the_latest_waits(age
     assert closed.status == 200, await closed.text()
     table1 = next(r for r in await _bill_reports(agent_client) if r.bill_id == session)
     assert table1.status == "closed"
+
+
+async def test_orders_committed_together_on_one_bill_report_it_once_with_all_of_them(agent_client):
+    """A rush on one long tab: the orders of one group commit share one report, summed after the last."""
+    tokens = await table_tokens(agent_client)
+    assert (await place(agent_client, tokens["Table 1"], [{"item_id": SOUP, "qty": 1}])).status == 201
+    database = agent_client.app[STATE].database
+    seq_before = await database.read(lambda db: db.execute("SELECT MAX(seq) FROM outbox").fetchone()[0])
+    release, entered = threading.Event(), threading.Event()
+    held = asyncio.ensure_future(database.write(lambda db: (entered.set(), release.wait(10))))
+    await asyncio.to_thread(entered.wait, 10)
+    orders = [asyncio.ensure_future(place(agent_client, tokens["Table 1"], [{"item_id": ESCARGOTS, "qty": 1}]))
+              for _ in range(8)]
+    await eventually(lambda: database._queue.qsize() >= 8)  # the eight wait together behind the held write
+    release.set()
+    await held
+    assert [a.status for a in await asyncio.gather(*orders)] == [201] * 8
+
+    rows = await database.read(lambda db: db.execute(
+        "SELECT seq, type FROM outbox WHERE seq > ? ORDER BY seq", [seq_before]).fetchall())
+    placed = [seq for seq, kind in rows if kind == messages.OrderPlaced.TYPE]
+    [(bill_seq, report)] = [(seq, data) for seq, data in await _waiting_reports(agent_client, messages.BillChanged.TYPE)]
+    assert len(placed) == 8 and bill_seq > max(placed)  # reported after the last order of the group
+    assert report.total_minor == 950 + 8 * 1350
+    # one report for the group, not one per order (each would have taken a seq of its own)
+    others = sum(1 for _, kind in rows if kind not in (messages.OrderPlaced.TYPE, messages.BillChanged.TYPE))
+    assert bill_seq - seq_before == 8 + 1 + others
 
 
 async def test_a_card_payment_from_the_hub_is_reported_with_the_bill_settled(agent_client):

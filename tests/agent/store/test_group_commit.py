@@ -4,7 +4,7 @@ import asyncio
 import sqlite3
 import threading
 
-from agent.store.database import GROUP_LIMIT, Database
+from agent.store.database import GROUP_LIMIT, Database, connect, once_before_commit
 
 
 def _insert(key: str):
@@ -78,3 +78,46 @@ async def test_when_the_commit_fails_every_write_of_the_group_fails(database):
     assert all(isinstance(r, sqlite3.Error) for r in results)
     assert await database.read(lambda db: db.execute("SELECT COUNT(*) FROM settings").fetchone()[0]) == 0
     assert await database.write(_insert("after")) == "after"  # the writer lives on
+
+
+def _asking(key: str, shared_key: str, calls: list):
+    """A write that inserts `key` and asks for work shared by `shared_key`: the work records what it sees."""
+    def write(db):
+        db.execute("INSERT INTO settings (key, value) VALUES (?, 'v')", [key])
+        once_before_commit(db, shared_key, lambda db: calls.append(
+            (shared_key, sorted(r[0] for r in db.execute("SELECT key FROM settings")))))
+        return key
+    return write
+
+
+async def test_work_the_writes_of_a_group_share_runs_once_after_the_last_of_them(database):
+    calls: list = []
+    results = await _with_writer_held(database, [_asking("a", "bill-1", calls), _asking("b", "bill-1", calls),
+                                                 _asking("c", "bill-2", calls)])
+    assert results == ["a", "b", "c"]
+    # once per key, in the order first asked, each seeing every write of the group
+    assert calls == [("bill-1", ["a", "b", "c"]), ("bill-2", ["a", "b", "c"])]
+    calls.clear()
+    await database.write(_asking("d", "bill-1", calls))  # the next group asks afresh
+    assert calls == [("bill-1", ["a", "b", "c", "d"])]
+
+
+async def test_shared_work_that_fails_fails_its_whole_group(database):
+    def fails(db):
+        raise RuntimeError("report broke")
+
+    def write(db):
+        db.execute("INSERT INTO settings (key, value) VALUES ('a', 'v')")
+        once_before_commit(db, "k", fails)
+
+    results = await _with_writer_held(database, [write, _insert("b")])
+    assert all(isinstance(r, RuntimeError) for r in results)  # nothing half-written: neither is on disk
+    assert await database.read(lambda db: db.execute("SELECT COUNT(*) FROM settings").fetchone()[0]) == 0
+    assert await database.write(_insert("after")) == "after"  # and nothing of it is left for the next group
+
+
+def test_outside_the_writer_the_shared_work_runs_at_once(tmp_path):
+    db = connect(tmp_path / "plain.sqlite")
+    calls = []
+    once_before_commit(db, "k", lambda db: calls.append("ran"))
+    assert calls == ["ran"]

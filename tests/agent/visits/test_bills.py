@@ -197,7 +197,7 @@ async def test_paid_bill_frees_the_table_for_the_next_party_while_the_party_keep
     first = (await _share(agent_client, token, {"kind": "amount", "amount_minor": 1000}))["share"]
     events = await _pay(agent_client, first["id"], 1000, 150)
     assert [e[0] for e in events] == ["bill"] and events[0][1]["paid_minor"] == 1000
-    assert events[0][1]["tips_minor"] == 150
+    assert (await _bill(agent_client, token))["tips_minor"] == 150  # the event has the totals; the phone fetches the rest
     rest = (await _share(agent_client, token, {"kind": "remaining"}))["share"]
     assert rest["amount_minor"] == 1300
     events = await _pay(agent_client, rest["id"], 1300)
@@ -272,3 +272,59 @@ async def test_summed_totals_match_the_full_bill(aiohttp_client, tmp_path, tax_m
         full.total_minor, full.paid_minor, full.held_minor, full.left_minor, full.settled)
     assert full.paid_minor == 1234 and full.held_minor == 500 and full.total_minor > 0
     assert summed.currency == full.currency == "EUR"
+
+
+async def _news(client, token) -> dict:
+    """The bill event open pages would hear now."""
+    state = client.app[STATE]
+    session = (await (await client.get(f"/api/v1/tables/{token}")).json())["session"]["id"]
+    kind, data, _ = await state.database.read(bills.bill_event, session, state.config.restaurant.tax_mode)
+    assert kind == "bill"
+    return data
+
+
+async def test_the_bill_event_is_its_totals_and_a_version_the_bill_shows_too(agent_client):
+    token = await _setup(agent_client, SOUP, ESCARGOTS)
+    news, bill = await _news(agent_client, token), await _bill(agent_client, token)
+    assert news == {"id": bill["id"], "version": bill["version"], "currency": "EUR", "total_minor": 2300,
+                    "paid_minor": 0, "held_minor": 0, "left_minor": 2300, "settled": False}
+    assert await _news(agent_client, token) == news  # nothing changed: the same version, nothing to fetch
+
+    seen = {news["version"]}
+
+    async def changed() -> dict:
+        now = await _news(agent_client, token)
+        assert now["version"] not in seen and now["version"] == (await _bill(agent_client, token))["version"]
+        seen.add(now["version"])
+        return now
+
+    assert (await place(agent_client, token, [{"item_id": PATE, "qty": 1}])).status == 201
+    assert (await changed())["total_minor"] == 3450
+    # a share held on one line, released, and the same amount held on another line: each is news
+    bill = await _bill(agent_client, token)
+    soup, pate = bill["lines"][0]["id"], bill["lines"][2]["id"]
+    share = (await _share(agent_client, token, {"kind": "items", "items": [{"line_id": soup}]}))["share"]
+    assert (await changed())["held_minor"] == 950
+    assert (await agent_client.delete(f"/api/v1/tables/{token}/bill/shares/{share['id']}")).status == 204
+    assert (await changed())["held_minor"] == 0
+    other = (await _share(agent_client, token, {"kind": "items", "items": [{"line_id": pate}]}))["share"]
+    assert (await changed())["held_minor"] == 1150
+    await _pay(agent_client, other["id"], 1150)
+    paid = await changed()
+    assert paid["paid_minor"] == 1150
+    # a hold that runs out changes what the bill shows without any write: back to what it showed before
+    third = (await _share(agent_client, token, {"kind": "items", "items": [{"line_id": soup}]}))["share"]
+    await changed()
+    await agent_client.app[STATE].database.write(lambda db: db.execute(
+        "UPDATE bill_shares SET expires_at = '2000-01-01T00:00:00.000+00:00' WHERE id = ?", [third["id"]]))
+    assert await _news(agent_client, token) == paid
+
+
+async def test_a_long_tabs_bill_event_is_as_small_as_a_short_ones(agent_client):
+    token = await _setup(agent_client, SOUP)
+    short = await _news(agent_client, token)
+    for _ in range(20):
+        assert (await place(agent_client, token, [{"item_id": SOUP, "qty": 1}] * 10)).status == 201
+    long = await _news(agent_client, token)
+    assert long["total_minor"] == 201 * 950 and len((await _bill(agent_client, token))["lines"]) == 201
+    assert set(long) == set(short) and len(str(long)) < 250  # no lines: only the figures grow

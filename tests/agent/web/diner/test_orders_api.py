@@ -1,5 +1,7 @@
 """The diner-facing JSON API of the agent, through a real aiohttp server and client."""
 
+from agent.orders import order_status
+from agent.state import STATE
 from tests.agent.helpers import count, place, table_tokens
 from tests.waiting import eventually
 
@@ -178,3 +180,20 @@ async def test_staff_url_answers_and_health_reports_devices_and_link(agent_clien
 
 async def _equals(value, expected) -> bool:
     return await value == expected
+
+
+async def test_a_new_order_is_answered_and_announced_as_it_reads_back_from_disk(agent_client):
+    """The 201 and the order's event are made from what the write stored, not read again: they must be
+    exactly what reading the order back gives."""
+    state = agent_client.app[STATE]
+    token = (await table_tokens(agent_client))["Table 1"]
+    with state.events.subscribe(staff=True) as events:
+        placed = await place(agent_client, token, [STEAK, SOUP])
+        assert placed.status == 201
+        answered = (await placed.json())["order"]
+        event = await events.queue.get()
+    assert event.kind == "order"
+    assert event.data == await state.database.read(order_status.order_view, answered["id"])
+    again = await agent_client.get(f"/api/v1/tables/{token}/orders/{answered['id']}")
+    assert again.status == 200 and (await again.json())["order"] == answered
+    assert answered["lines"][0]["note"] == "no salt" and len(answered["lines"][0]["modifiers"]) == 2

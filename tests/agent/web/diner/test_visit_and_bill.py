@@ -179,3 +179,33 @@ async def test_with_the_restaurant_offline_the_page_offers_mobile_data_or_the_co
     await expect(page.locator("#pending")).to_contain_text("1. Switch off Wi-Fi on your phone.")
     await expect(page.get_by_role("button", name="Cancel that payment")).to_be_visible()
     assert await count(agent_client, "SELECT COUNT(*) FROM bill_shares WHERE status = 'held'") == 1
+
+
+async def test_the_bill_shown_follows_each_order_and_a_hidden_one_waits_for_its_tab(agent_client, phone, table_url):
+    """Bill events carry totals and a version only: the page showing the bill fetches it when it
+    changed, a page on another tab fetches nothing until the bill tab opens."""
+    tokens = await table_tokens(agent_client)
+    await place(agent_client, tokens["Table 1"], [STEAK])  # another phone at the table
+    page = await phone()
+    bill_fetches: list[str] = []
+    page.on("request", lambda r: bill_fetches.append(r.url) if r.url.endswith("/bill") else None)
+    await open_table(page, (await table_url()) + "#bill")
+    await expect(page.locator(".totals .left")).to_contain_text("28.90")
+    await place(agent_client, tokens["Table 1"], [WINE])
+    await expect(page.locator(".totals .left")).to_contain_text("44.70")  # no reload
+    await expect(page.locator(".bill-lines li")).to_have_count(2)
+
+    await page.locator("#tab-menu").click()
+    fetched = len(bill_fetches)
+    await place(agent_client, tokens["Table 1"], [STEAK])
+    state = agent_client.app[STATE]
+    first, session = await state.database.read(lambda db: db.execute(
+        "SELECT id, session_id FROM orders WHERE number = 1").fetchone())
+    await live.publish_bill(state, session)  # the bill's news now, then a marker after it on the stream
+    await state.database.write(order_status.set_order_status, first, "ready")
+    await live.publish_order(state, first)
+    await expect(page.locator("#order-live")).to_have_text("Order #1: Ready")  # the page heard both
+    assert len(bill_fetches) == fetched  # and left the bill it does not show alone
+    await page.locator("#tab-bill").click()
+    await expect(page.locator(".totals .left")).to_contain_text("73.60")
+    await expect(page.locator(".bill-lines li")).to_have_count(3)
