@@ -236,6 +236,7 @@ class BillShare(Answer):
 
 class BillView(Answer):
     id: str | None  # None: nothing ordered yet
+    version: str  # as in the bill's live event: the page fetches the bill when it changes ("" for none yet)
     currency: str
     tax_mode: Literal["inclusive", "exclusive"]
     lines: list[BillLine]
