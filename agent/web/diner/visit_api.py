@@ -85,7 +85,7 @@ async def post_request(request: web.Request) -> web.Response:
 
 def _bill_body(state: AgentState, bill: bills.Bill | None) -> dict:
     currency = state.menu.restaurant["currency"]
-    empty = {"id": None, "currency": currency, "tax_mode": state.config.restaurant.tax_mode, "lines": [],
+    empty = {"id": None, "version": "", "currency": currency, "tax_mode": state.config.restaurant.tax_mode, "lines": [],
              "subtotal_minor": 0, "taxes": [], "total_minor": 0, "paid_minor": 0, "held_minor": 0, "left_minor": 0,
              "tips_minor": 0, "overpaid_minor": 0, "refunded_minor": 0, "settled": False, "shares": []}
     return {"bill": bill.as_dict() if bill else empty, "pay": {"hub_online": state.link.connected}}
