@@ -15,6 +15,10 @@ broker) runs on core 0. The reference, in the same run and on the same core, is 
 same page and menu bytes and answering the order's POST with a fixed 201: what this load
 generator and loopback cost on their own. Afterwards the orders on disk are counted against the
 201s seen.
+
+`--first-visit`: each phone also loads the scripts and styles the page names, as a phone does the
+first time (later its service worker and cache answer, with 304s at most); nginx serves the same
+files for the reference.
 """
 
 import argparse
@@ -23,6 +27,7 @@ import gzip
 import json
 import os
 import random
+import re
 import shutil
 import sqlite3
 import sys
@@ -41,6 +46,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from agent_http import ORDER, agent_config, count_orders, process, wait_http  # noqa: E402
 
+from agent.web.static_files import STATIC  # noqa: E402
 from tests.services import free_port  # noqa: E402
 
 AGENT_CORE, LOAD_CORE = "0", 1
@@ -78,7 +84,7 @@ async def _timed(out: Outcomes, kind: str, started_run: float, call) -> aiohttp.
 
 
 async def diner(n: int, base: str, token: str, opens_at: float, orders_at: float | None, started: float,
-                out: Outcomes) -> None:
+                out: Outcomes, assets: list[str]) -> None:
     await asyncio.sleep(max(0.0, started + opens_at - time.monotonic()))
     address = f"127.10.{n // 250}.{n % 250 + 1}"  # one phone, one address: the per-client limit is per phone
     connector = aiohttp.TCPConnector(local_addr=(address, 0), limit=6)
@@ -86,6 +92,7 @@ async def diner(n: int, base: str, token: str, opens_at: float, orders_at: float
     async with aiohttp.ClientSession(base, connector=connector, timeout=timeout,
                                      headers={"Accept-Language": "en"}) as http:
         await _timed(out, "table page", started, lambda: http.get(f"/t/{token}"))
+        await asyncio.gather(*(_timed(out, "static", started, lambda a=a: http.get(a)) for a in assets))
         await asyncio.gather(
             _timed(out, "menu", started, lambda: http.get("/api/v1/menu?lang=en")),
             _timed(out, "visit", started, lambda: http.get(f"/api/v1/tables/{token}")))
@@ -96,7 +103,8 @@ async def diner(n: int, base: str, token: str, opens_at: float, orders_at: float
             f"/api/v1/tables/{token}/orders", json=ORDER, headers={"Idempotency-Key": str(uuid.uuid4())}))
 
 
-async def rush(base: str, tokens: list[str], diners: int, ordering: int, window: float, seed: int) -> Outcomes:
+async def rush(base: str, tokens: list[str], diners: int, ordering: int, window: float, seed: int,
+               assets: list[str]) -> Outcomes:
     rng = random.Random(seed)
     who_orders = set(rng.sample(range(diners), ordering))
     plan = []
@@ -105,13 +113,14 @@ async def rush(base: str, tokens: list[str], diners: int, ordering: int, window:
         plan.append((n, tokens[n % len(tokens)], opens_at, rng.uniform(opens_at, window) if n in who_orders else None))
     out = Outcomes()
     started = time.monotonic()
-    await asyncio.gather(*(diner(n, base, token, o, a, started, out) for n, token, o, a in plan))
+    await asyncio.gather(*(diner(n, base, token, o, a, started, out, assets) for n, token, o, a in plan))
     return out
 
 
 def nginx_config(root: Path, port: int, page: bytes, menu: bytes) -> Path:
     site = root / "nginx"
     (site / "api" / "v1").mkdir(parents=True, exist_ok=True)
+    shutil.copytree(STATIC, site / "static", dirs_exist_ok=True)  # the same scripts and styles
     for path, body in ((site / "page.html", page), (site / "api" / "v1" / "menu", menu)):
         path.write_bytes(body)
         path.with_name(path.name + ".gz").write_bytes(gzip.compress(body, 9))
@@ -151,8 +160,10 @@ def report(label: str, out: Outcomes, window: float, cpu: float | None) -> None:
     print(f"\n{label}: {len(everything)} requests, last answered {out.finished_at:.1f} s after the start "
           f"(window {window:g} s){busy}")
     print(f"{'what':12} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  answers")
-    for kind in ("table page", "menu", "visit", "order"):
+    for kind in ("table page", "static", "menu", "visit", "order"):
         values = out.latencies.get(kind, [])
+        if not values:
+            continue
         statuses = ", ".join(f"{s}: {n}" for s, n in sorted(out.statuses.get(kind, {}).items()))
         print(f"{kind:12} {len(values):8d} {percentile(values, .5) * 1000:8.1f} {percentile(values, .99) * 1000:8.1f} "
               f"{max(values, default=0) * 1000:8.1f}  {statuses}")
@@ -167,6 +178,8 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--no-reference", action="store_true", help="skip the nginx run")
+    parser.add_argument("--first-visit", action="store_true",
+                        help="each phone also loads the page's scripts and styles (a first visit: no cache yet)")
     args = parser.parse_args()
     for tool in ("nginx", "taskset"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
@@ -191,17 +204,18 @@ def main() -> None:
                 tokens = [r[0] for r in conn.execute("SELECT token FROM tables ORDER BY name")]
             page = urllib.request.urlopen(f"{base}/t/{tokens[0]}").read()
             menu = urllib.request.urlopen(base + "/api/v1/menu?lang=en").read()
+            assets = sorted(set(re.findall(r'(?:href|src)="(/static/[^"]+)"', page.decode()))) if args.first_visit else []
             if not args.no_reference:
                 nginx = ["taskset", "-c", AGENT_CORE, "nginx", "-c", str(nginx_config(root, nginx_port, page, menu)),
                          "-p", str(root)]
                 with process(nginx, root / "nginx.log"):
                     wait_http(f"http://127.0.0.1:{nginx_port}/api/v1/menu")
                     ref = asyncio.run(rush(f"http://127.0.0.1:{nginx_port}", tokens, args.diners, args.ordering,
-                                           args.window, args.seed))
+                                           args.window, args.seed, assets))
                 report("reference: nginx on core 0, same page and menu bytes, a fixed 201 for orders", ref,
                        args.window, None)
             before_orders, before_cpu = count_orders(db), cpu_seconds(agent.pid)
-            out = asyncio.run(rush(base, tokens, args.diners, args.ordering, args.window, args.seed))
+            out = asyncio.run(rush(base, tokens, args.diners, args.ordering, args.window, args.seed, assets))
             cpu = cpu_seconds(agent.pid) - before_cpu
             created = count_orders(db) - before_orders
     report("agent pinned to core 0, default rate limits", out, args.window, cpu)
