@@ -63,8 +63,8 @@ _loading: dict[Path, asyncio.Future] = {}
 
 async def get_asset(path: Path) -> _Asset | None:
     """The file from memory when it was looked at within the last second, else from disk in a thread:
-    one look per file however many requests find it due (a hundred phones at the second's turn
-    were a hundred thread hops, the table page's p99 in bench/README.md)."""
+    one look per file however many requests find it due (under load, every table page in flight
+    at the second's turn went to a thread to stat the same template: a hundred hops at once)."""
     asset = fresh_asset(path)
     if asset is not None:
         return asset
