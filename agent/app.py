@@ -71,16 +71,8 @@ def create_app(config: AgentConfig) -> web.Application:
     app[LIMITS] = DinerLimits(config.limits)
     app.cleanup_ctx.append(partial(_lifecycle, config))
     app.on_shutdown.append(_end_streams)
-    app.on_response_prepare.append(_revalidate_static)
-    app.on_response_prepare.append(add_security_headers)
+    app.on_response_prepare.append(add_security_headers)  # one hook: each costs every request a coroutine
     return app
-
-
-async def _revalidate_static(request: web.Request, response: web.StreamResponse) -> None:
-    """Static files without their own caching rule are revalidated on each use (Last-Modified), so a
-    tablet never keeps yesterday's dashboard scripts after the agent is upgraded."""
-    if request.path.startswith("/static/") and "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = "no-cache"
 
 
 async def _end_streams(app: web.Application) -> None:

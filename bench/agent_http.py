@@ -91,7 +91,16 @@ def process(args: list[str], log: Path, env: dict | None = None):
                 proc.wait()
 
 
-def agent_config(root: Path, port: int, printer_port: int) -> Path:
+# wrk is one client standing for a thousand phones, and the one-table case is a long tab on purpose:
+# the per-client and per-table limits would refuse it (by design), so here they are out of the way
+BENCH_LIMITS = """[limits]
+per_table_per_minute = 1000000000.0
+per_table_burst = 1000000
+per_client_per_minute = 1000000000.0
+per_client_burst = 1000000"""
+
+
+def agent_config(root: Path, port: int, printer_port: int, *, default_limits: bool = False) -> Path:
     tables = "\n".join(f'[[tables]]\nname = "Table {i}"' for i in range(1, TABLES + 1))
     path = root / "agent.toml"
     path.write_text(f"""
@@ -104,13 +113,7 @@ port = {port}
 [broker]
 host = "127.0.0.1"
 port = 1
-[limits]
-# wrk is one client standing for a thousand phones, and the one-table case is a long tab on purpose:
-# the per-client and per-table limits would refuse it (by design), so here they are out of the way
-per_table_per_minute = 1000000000.0
-per_table_burst = 1000000
-per_client_per_minute = 1000000000.0
-per_client_burst = 1000000
+{"" if default_limits else BENCH_LIMITS}
 {tables}
 [[printers]]
 name = "kitchen"

@@ -7,6 +7,11 @@ from collections.abc import Coroutine
 
 from aiohttp import web
 
+# Connections the kernel holds for us until the loop accepts them (capped by net.core.somaxconn).
+# aiohttp's default, 128, is less than a half-time rush's burst of new connections (a thousand
+# phones, up to six each): past it the kernel drops the SYN and the phone retries only after 1 s.
+LISTEN_BACKLOG = 2048
+
 
 class Server:
     def __init__(self, app: web.Application, host: str, port: int, *, reuse_port: bool = False,
@@ -25,7 +30,8 @@ class Server:
         await runner.setup()  # runs the app's start-up (cleanup_ctx) first
         try:
             await web.TCPSite(runner, self.host, self.port, reuse_address=True,
-                              reuse_port=self._reuse_port or None, ssl_context=self._ssl_context).start()
+                              reuse_port=self._reuse_port or None, ssl_context=self._ssl_context,
+                              backlog=LISTEN_BACKLOG).start()
         except BaseException:
             await runner.cleanup()
             raise

@@ -30,6 +30,7 @@ from agent.store import outbox
 
 SECONDS = (.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1.0, 2.5, 5.0, 10.0)
 STREAMS = ("/events",)  # live streams stay open for hours: their duration says nothing
+MAX_CACHED_LABELS = 1000
 
 
 class AgentMetrics:
@@ -60,6 +61,18 @@ class AgentMetrics:
                                       buckets=(.01, .05, .1, .25, .5, 1.0), registry=r)
         self.beacons = Counter("tableside_agent_diner_beacons_total", "Beacons from diners' phones by outcome.",
                                ["outcome"], registry=r)
+        self._http_by_labels: dict[tuple[str, str, int], object] = {}
+
+    def observe_http(self, route: str, method: str, status: int, seconds: float) -> None:
+        """One request's duration. The labelled child is looked up once per route, method and status
+        rather than for every request (labels() takes a lock and builds its key each time)."""
+        key = (route, method, status)
+        child = self._http_by_labels.get(key)
+        if child is None:
+            child = self.http.labels(route, method, str(status))
+            if len(self._http_by_labels) < MAX_CACHED_LABELS:  # methods come from clients: stay bounded
+                self._http_by_labels[key] = child
+        child.observe(seconds)
 
 
 METRICS = web.AppKey("metrics", AgentMetrics)
@@ -84,8 +97,7 @@ async def timing_middleware(request: web.Request, handler):
     finally:
         route = _route(request)
         if not route.endswith(STREAMS):
-            request.app[METRICS].http.labels(route, request.method, str(status)).observe(
-                time.perf_counter() - started)
+            request.app[METRICS].observe_http(route, request.method, status, time.perf_counter() - started)
 
 
 def allowed(remote: str | None, allow_from: list[str]) -> bool:

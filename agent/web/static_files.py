@@ -58,9 +58,22 @@ def load_asset(path: Path) -> _Asset | None:
     return asset
 
 
+_loading: dict[Path, asyncio.Future] = {}
+
+
 async def get_asset(path: Path) -> _Asset | None:
-    """The file from memory when it was looked at within the last second, else from disk in a thread."""
-    return fresh_asset(path) or await asyncio.to_thread(load_asset, path)
+    """The file from memory when it was looked at within the last second, else from disk in a thread:
+    one look per file however many requests find it due (under load, every table page in flight
+    at the second's turn went to a thread to stat the same template: a hundred hops at once)."""
+    asset = fresh_asset(path)
+    if asset is not None:
+        return asset
+    loop = asyncio.get_running_loop()
+    loading = _loading.get(path)
+    if loading is None or loading.get_loop() is not loop:  # tests run several loops in one process
+        loading = _loading[path] = asyncio.ensure_future(asyncio.to_thread(load_asset, path))
+        loading.add_done_callback(lambda done: _loading.pop(path) if _loading.get(path) is done else None)
+    return await asyncio.shield(loading)  # one waiter cancelled does not cancel the others' look
 
 
 async def send_asset(request: web.Request, path: Path, cache_control: str) -> web.Response:

@@ -42,8 +42,9 @@ async def table_of(request: web.Request) -> tables.Table:
 @answers(304, why="the phone has this menu (ETag)")
 async def get_menu(request: web.Request) -> web.StreamResponse:
     body, etag = request.app[STATE].menu.public(request.query.get("lang"))
-    made = request.app[HOT].get(("menu", etag), lambda: body)  # the etag names this menu in this language
-    return respond(request, made, "application/json", {"Cache-Control": "no-cache"})
+    # the etag names this menu in this language
+    ready = request.app[HOT].get(("menu", etag), lambda: body, "application/json", {"Cache-Control": "no-cache"})
+    return respond(request, ready)
 
 
 @routes.get("/api/v1/tables/{table_token}")

@@ -55,11 +55,11 @@ async def table_page(request: web.Request) -> web.StreamResponse:
     menu_json, menu_etag = state.menu.public(lang)
     # everything the page is made of names its version here, so a cached page is never stale
     key = ("page", table, lang, menu_etag, template.etag, restaurant.get("name", ""))
-    made = request.app[HOT].get(key, lambda: _table_page(
-        template.body.decode(), lang, restaurant.get("name", ""), table, menu_json).encode())
-    return respond(request, made, "text/html", {
+    ready = request.app[HOT].get(key, lambda: _table_page(
+        template.body.decode(), lang, restaurant.get("name", ""), table, menu_json).encode(), "text/html", {
         "Cache-Control": "no-cache", "Vary": "Accept-Language, Accept-Encoding", "Content-Language": lang,
         "Referrer-Policy": "no-referrer"})  # the table token is in the URL: never leak it to photo hosts etc.
+    return respond(request, ready)
 
 
 @routes.get("/t/{table_token}/manifest.webmanifest")

@@ -69,3 +69,19 @@ async def test_a_flood_of_beacons_is_limited_and_orders_go_on(agent_client):
     assert (await place(agent_client, token, [{"item_id": "onion-soup", "qty": 1}])).status == 201
     samples = await _scrape(agent_client)
     assert _sum(samples, "tableside_agent_diner_beacons_total", outcome="limited") == 50 - vitals_api.BEACON_BURST
+
+
+def test_request_timings_count_every_request_with_a_bounded_cache_of_labels():
+    from agent.web.metrics import MAX_CACHED_LABELS, AgentMetrics
+
+    metrics = AgentMetrics()
+    for _ in range(3):
+        metrics.observe_http("/api/v1/menu", "GET", 200, 0.001)
+    for n in range(MAX_CACHED_LABELS + 50):  # a client inventing methods
+        metrics.observe_http("unmatched", f"X{n}", 405, 0.001)
+    assert len(metrics._http_by_labels) == MAX_CACHED_LABELS
+    assert metrics.registry.get_sample_value("tableside_agent_http_request_duration_seconds_count",
+                                             {"route": "/api/v1/menu", "method": "GET", "status": "200"}) == 3
+    assert metrics.registry.get_sample_value("tableside_agent_http_request_duration_seconds_count",
+                                             {"route": "unmatched", "method": f"X{MAX_CACHED_LABELS + 49}",
+                                              "status": "405"}) == 1

@@ -62,3 +62,52 @@ async def test_the_page_follows_a_menu_change_and_a_renamed_table(staff_client):
     assert resp.status == 200, await resp.text()
     renamed = await staff_client.get(f"/t/{token}")
     assert "Terrace 1" in await renamed.text()
+
+
+async def test_hot_answers_carry_what_the_security_hook_would_add(agent_client):
+    """The menu and the table page build their security headers in once and skip the hook: every
+    variant (gzipped, plain, 304) must still carry exactly what the hook gives any other answer."""
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from agent.web.security_headers import add_security_headers
+
+    token = (await table_tokens(agent_client))["Table 1"]
+    security = ("X-Content-Type-Options", "Content-Security-Policy", "X-Frame-Options", "Referrer-Policy",
+                "Cache-Control")
+    for path, content_type in (("/api/v1/menu", "application/json"), (f"/t/{token}", "text/html")):
+        hooked = web.Response(body=b"x", content_type=content_type, headers={"Cache-Control": "no-cache"})
+        await add_security_headers(make_mocked_request("GET", path), hooked)
+        expected = {name: hooked.headers.get(name) for name in security}
+        first = await agent_client.get(path, headers={"Accept-Encoding": "gzip"})
+        plain = await agent_client.get(path, headers={"Accept-Encoding": "identity"})
+        again = await agent_client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+        assert (first.status, plain.status, again.status) == (200, 200, 304)
+        for resp in (first, plain, again):
+            assert {name: resp.headers.get(name) for name in security} == expected, (path, resp.status)
+        assert expected["X-Content-Type-Options"] == "nosniff"
+        assert (expected["Content-Security-Policy"] is not None) == (content_type == "text/html")
+        assert first.headers["Content-Type"] == plain.headers["Content-Type"] == f"{content_type}; charset=utf-8"
+
+
+async def test_a_due_recheck_of_the_page_template_is_one_look_for_all_waiting_requests(monkeypatch):
+    """A hundred requests finding the template due for its once-a-second look share one thread hop."""
+    import asyncio
+
+    from agent.web import static_files
+    from agent.web.diner.pages import DINER
+
+    path = DINER / "index.html"
+    looks = []
+    real = static_files.load_asset
+
+    def counted(p):
+        looks.append(p)
+        return real(p)
+
+    monkeypatch.setattr(static_files, "load_asset", counted)
+    monkeypatch.setitem(static_files._checked_at, path, 0.0)  # long due
+    assets = await asyncio.gather(*(static_files.get_asset(path) for _ in range(100)))
+    assert looks == [path]
+    assert all(a is assets[0] for a in assets) and b"<html" in assets[0].body.lower()
+    assert static_files.fresh_asset(path) is assets[0]  # and fresh again for the next second
