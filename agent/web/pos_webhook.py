@@ -13,7 +13,7 @@ from agent.devices.jobs import POS_DEVICE
 from agent.menu.pos_sync import apply_and_reload
 from agent.state import STATE
 from agent.web.errors import json_error
-from agent.web.staff import answers as body
+from agent.web.staff import answers as reply
 from contract.openapi import answers
 from drivers.pos.base import PosError
 
@@ -23,7 +23,7 @@ routes = web.RouteTableDef()
 
 
 @routes.post("/pos/webhook")
-@answers(200, body.PosWebhook)
+@answers(200, reply.PosWebhook)
 async def pos_webhook(request: web.Request) -> web.Response:
     state = request.app[STATE]
     device = state.dispatcher.devices.get(POS_DEVICE)

@@ -10,7 +10,7 @@ from agent.orders import place
 from agent.state import STATE
 from agent.store import outbox
 from agent.visits import tables
-from agent.web import answers as body
+from agent.web import answers as reply
 from agent.web import live
 from agent.web.compressed import HOT, respond
 from agent.web.diner import visit_cookie
@@ -38,7 +38,7 @@ async def table_of(request: web.Request) -> tables.Table:
 
 
 @routes.get("/api/v1/menu")
-@answers(200, body.Menu)
+@answers(200, reply.Menu)
 @answers(304, why="the phone has this menu (ETag)")
 async def get_menu(request: web.Request) -> web.StreamResponse:
     body, etag = request.app[STATE].menu.public(request.query.get("lang"))
@@ -48,7 +48,7 @@ async def get_menu(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/v1/tables/{table_token}")
-@answers(200, body.TablePage)
+@answers(200, reply.TablePage)
 async def get_table(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)
@@ -82,7 +82,7 @@ async def leave_visit(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/tables/{table_token}/orders")
-@answers(201, body.PlacedOrder, why="placed, or placed before under this Idempotency-Key (Idempotent-Replayed: true)")
+@answers(201, reply.PlacedOrder, why="placed, or placed before under this Idempotency-Key (Idempotent-Replayed: true)")
 async def post_order(request: web.Request) -> web.Response:
     state = request.app[STATE]
     key = request.headers.get("Idempotency-Key", "")
@@ -112,7 +112,7 @@ async def post_order(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/tables/{table_token}/orders/{order_id}")
-@answers(200, body.PlacedOrder)
+@answers(200, reply.PlacedOrder)
 async def get_order(request: web.Request) -> web.Response:
     """One order of the phone's visit: an order id alone, or a closed visit, shows nothing."""
     table = await table_of(request)
@@ -132,7 +132,7 @@ async def get_order(request: web.Request) -> web.Response:
 
 
 @routes.get("/healthz")
-@answers(200, body.Alive)
+@answers(200, reply.Alive)
 async def health(request: web.Request) -> web.Response:
     """Alive, for anyone; the link, the queues and each device's errors only for the box's own
     monitoring (loopback): a diner on the Wi-Fi learns nothing about the kitchen from it."""

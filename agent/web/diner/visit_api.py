@@ -12,7 +12,7 @@ from agent.state import STATE, AgentState
 from agent.visits import bills, shares, table_requests, table_sessions
 from agent.visits.table_sessions import now_iso
 from agent.visits.tables import Table
-from agent.web import answers as body
+from agent.web import answers as reply
 from agent.web import live, sse
 from agent.web.diner import visit_cookie
 from agent.web.diner.orders_api import IDEMPOTENCY_KEY, table_of
@@ -31,7 +31,7 @@ def _rejected(exc: shares.ShareRejected) -> web.Response:
 
 
 @routes.get("/api/v1/tables/{table_token}/orders")
-@answers(200, body.Orders)
+@answers(200, reply.Orders)
 async def get_orders(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)
@@ -75,7 +75,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/api/v1/tables/{table_token}/requests")
-@answers(201, body.OneRequest)
+@answers(201, reply.OneRequest)
 async def post_request(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)
@@ -97,7 +97,7 @@ def _bill_body(state: AgentState, bill: bills.Bill | None) -> dict:
 
 
 @routes.get("/api/v1/tables/{table_token}/bill")
-@answers(200, body.Bill)
+@answers(200, reply.Bill)
 async def get_bill(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)
@@ -110,7 +110,7 @@ async def get_bill(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/tables/{table_token}/bill/shares")
-@answers(201, body.ShareLink)
+@answers(201, reply.ShareLink)
 async def post_share(request: web.Request) -> web.Response:
     state = request.app[STATE]
     table = await table_of(request)

@@ -18,7 +18,7 @@ from agent.staff.secrets import SecretError, secret_kind
 from agent.state import STATE
 from agent.web.errors import refusal
 from agent.web.json_body import json_object
-from agent.web.staff import answers as body
+from agent.web.staff import answers as reply
 from agent.web.staff.guard import COOKIE, current_session, staff_user
 from contract.openapi import answers
 
@@ -34,7 +34,7 @@ def _staff(account_id: str, name: str, role: str) -> dict:
 
 
 @routes.post("/api/v1/staff/session")
-@answers(200, body.Session)
+@answers(200, reply.Session)
 async def sign_in(request: web.Request) -> web.Response:
     body = await json_object(request)
     try:
@@ -57,7 +57,7 @@ async def sign_in(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/staff/session")
-@answers(200, body.Session)
+@answers(200, reply.Session)
 async def whoami(request: web.Request) -> web.Response:
     info = await current_session(request)
     return web.json_response({"staff": _staff(info.account_id, info.name, info.role),
@@ -65,7 +65,7 @@ async def whoami(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/v1/staff/session")
-@answers(200, body.SignedOut)
+@answers(200, reply.SignedOut)
 async def sign_out(request: web.Request) -> web.Response:
     await staff_user(request, change=True)
     await request.app[STATE].database.write(sessions.close_session, request.cookies[COOKIE])
@@ -81,7 +81,7 @@ def _account_refused(exc: accounts.AccountError | SecretError) -> web.HTTPExcept
 
 
 @routes.get("/api/v1/staff/accounts")
-@answers(200, body.Accounts)
+@answers(200, reply.Accounts)
 async def list_accounts(request: web.Request) -> web.Response:
     await staff_user(request, "manager")
     found = await request.app[STATE].database.read(accounts.list_accounts)
@@ -94,7 +94,7 @@ async def _hashed(request: web.Request, secret: object) -> tuple[str, str]:
 
 
 @routes.post("/api/v1/staff/accounts")
-@answers(201, body.OneAccount)
+@answers(201, reply.OneAccount)
 async def add_account(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     body = await json_object(request)
@@ -108,7 +108,7 @@ async def add_account(request: web.Request) -> web.Response:
 
 
 @routes.patch("/api/v1/staff/accounts/{account_id}")
-@answers(200, body.OneAccount)
+@answers(200, reply.OneAccount)
 async def change_account(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     body = await json_object(request)
@@ -129,7 +129,7 @@ async def change_account(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/v1/staff/accounts/{account_id}")
-@answers(200, body.OneAccount)
+@answers(200, reply.OneAccount)
 async def disable_account(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     try:

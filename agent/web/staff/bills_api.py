@@ -12,7 +12,7 @@ from agent.visits.table_sessions import now_iso
 from agent.web import live
 from agent.web.errors import domain_error, json_error
 from agent.web.json_body import json_object
-from agent.web.staff import answers as body
+from agent.web.staff import answers as reply
 from agent.web.staff.guard import FLOOR, staff_user
 from contract.openapi import answers
 
@@ -46,7 +46,7 @@ def _payments(db, session_id: str) -> list[dict]:
 
 
 @routes.get("/api/v1/staff/bills")
-@answers(200, body.Bills)
+@answers(200, reply.Bills)
 async def list_bills(request: web.Request) -> web.Response:
     await staff_user(request, *FLOOR)
     state = request.app[STATE]
@@ -63,7 +63,7 @@ async def _session(state: AgentState, request: web.Request) -> dict:
 
 
 @routes.post("/api/v1/staff/bills/{session_id}/payments")
-@answers(201, body.Taken)
+@answers(201, reply.Taken)
 async def take_payment(request: web.Request) -> web.Response:
     """Cash or the restaurant's own card terminal: body {"method", "share": {share request}}."""
     user = await staff_user(request, *FLOOR, change=True)
@@ -110,7 +110,7 @@ async def _after_payment(state: AgentState, session: dict) -> None:
 
 
 @routes.post("/api/v1/staff/bills/{session_id}/receipt")
-@answers(202, body.Printing)
+@answers(202, reply.Printing)
 async def receipt(request: web.Request) -> web.Response:
     """Print the customer's receipt (the whole bill, or one payment with {"share_id"})."""
     await staff_user(request, *FLOOR, change=True)
@@ -128,7 +128,7 @@ async def receipt(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/staff/bills/{session_id}/close")
-@answers(200, body.Closed)
+@answers(200, reply.Closed)
 async def close(request: web.Request) -> web.Response:
     user = await staff_user(request, *FLOOR, change=True)
     state = request.app[STATE]
@@ -151,7 +151,7 @@ async def close(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/staff/shares/{share_id}/release")
-@answers(200, body.Released)
+@answers(200, reply.Released)
 async def release_share(request: web.Request) -> web.Response:
     """One tap when a diner left the pay page without paying: what the share held can be paid by
     the table again. Should that diner still pay, the money shows as paid too much, to refund."""
@@ -173,7 +173,7 @@ async def release_share(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/staff/shares/{share_id}/refunds")
-@answers(202, body.RefundAsked)
+@answers(202, reply.RefundAsked)
 async def refund(request: web.Request) -> web.Response:
     user = await staff_user(request, "manager", change=True)
     state = request.app[STATE]

@@ -12,7 +12,7 @@ from agent.web import live, sse
 from agent.web.errors import domain_error, json_error
 from agent.web.json_body import json_object
 from agent.web.rate_limits import LIMITS
-from agent.web.staff import answers as body
+from agent.web.staff import answers as reply
 from agent.web.staff.guard import ALL, FLOOR, staff_user
 from contract.openapi import answers
 
@@ -32,7 +32,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/v1/staff/orders")
-@answers(200, body.Board)
+@answers(200, reply.Board)
 async def list_orders(request: web.Request) -> web.Response:
     await staff_user(request, *ALL)
     state = request.app[STATE]
@@ -102,7 +102,7 @@ async def void(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/staff/flooded")
-@answers(200, body.FloodedTables)
+@answers(200, reply.FloodedTables)
 async def flooded(request: web.Request) -> web.Response:
     """Tables whose diners' changes were refused lately for coming too fast (agent/web/rate_limits.py)."""
     await staff_user(request, *ALL)

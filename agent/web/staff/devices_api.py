@@ -13,7 +13,7 @@ from agent.store import outbox
 from agent.visits.table_sessions import now_iso
 from agent.web.errors import json_error
 from agent.web.rate_limits import LIMITS
-from agent.web.staff import answers as body
+from agent.web.staff import answers as reply
 from agent.web.staff.guard import ALL, staff_user
 from contract.openapi import answers
 
@@ -21,7 +21,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/api/v1/staff/link")
-@answers(200, body.Link)
+@answers(200, reply.Link)
 async def link_status(request: web.Request) -> web.Response:
     await staff_user(request, *ALL)
     state = request.app[STATE]
@@ -41,7 +41,7 @@ def _devices_snapshot(db, dispatcher) -> dict:
 
 
 @routes.get("/api/v1/staff/devices")
-@answers(200, body.Devices)
+@answers(200, reply.Devices)
 async def devices(request: web.Request) -> web.Response:
     """Each printer and the POS with live status, queue and held tickets, and the hub link."""
     await staff_user(request, *ALL)
@@ -78,7 +78,7 @@ def _alerts(snapshot: dict) -> list[str]:
 
 
 @routes.post("/api/v1/staff/devices/{name}/test-print")
-@answers(202, body.Queued)
+@answers(202, reply.Queued)
 async def test_print(request: web.Request) -> web.Response:
     user = await staff_user(request, *ALL, change=True)
     state = request.app[STATE]
@@ -94,7 +94,7 @@ async def test_print(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/staff/jobs/{job_id}/{action}")
-@answers(200, body.JobDone)
+@answers(200, reply.JobDone)
 async def held_job(request: web.Request) -> web.Response:
     """A held ticket: "release" (print as is), "reprint" (marked REPRINT) or "drop"."""
     await staff_user(request, *ALL, change=True)

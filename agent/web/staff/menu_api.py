@@ -17,7 +17,7 @@ from agent.menu.pos_sync import sync_from_pos
 from agent.state import STATE
 from agent.web.errors import refusal
 from agent.web.json_body import check_depth, json_bytes, json_object
-from agent.web.staff import answers as body
+from agent.web.staff import answers as reply
 from agent.web.staff.guard import staff_user
 from contract.openapi import answers
 
@@ -72,7 +72,7 @@ async def _fields(request: web.Request, fields_type: type):
 
 
 @routes.get(BASE)
-@answers(200, body.EditorMenu)
+@answers(200, reply.EditorMenu)
 async def staff_menu(request: web.Request) -> web.Response:
     await staff_user(request, *ALL)
     return web.json_response(await request.app[STATE].database.read(editor.editor_menu))
@@ -86,7 +86,7 @@ async def _available(request: web.Request) -> bool:
 
 
 @routes.post(BASE + "/items/{item_id}/availability")
-@answers(200, body.OneItem)
+@answers(200, reply.OneItem)
 async def item_availability(request: web.Request) -> web.Response:
     await staff_user(request, *ALL, change=True)
     item = await _write(request, editor.set_item_available, request.match_info["item_id"],
@@ -95,7 +95,7 @@ async def item_availability(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/modifiers/{modifier_id}/availability")
-@answers(200, body.OneModifier)
+@answers(200, reply.OneModifier)
 async def modifier_availability(request: web.Request) -> web.Response:
     await staff_user(request, *ALL, change=True)
     modifier = await _write(request, editor.set_modifier_available, request.match_info["modifier_id"],
@@ -107,7 +107,7 @@ async def modifier_availability(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/categories")
-@answers(201, body.OneCategory)
+@answers(201, reply.OneCategory)
 async def add_category(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     fields = await _fields(request, editor.CategoryFields)
@@ -115,7 +115,7 @@ async def add_category(request: web.Request) -> web.Response:
 
 
 @routes.put(BASE + "/categories/{category_id}")
-@answers(200, body.OneCategory)
+@answers(200, reply.OneCategory)
 async def edit_category(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     fields = await _fields(request, editor.CategoryFields)
@@ -124,7 +124,7 @@ async def edit_category(request: web.Request) -> web.Response:
 
 
 @routes.delete(BASE + "/categories/{category_id}")
-@answers(200, body.Deleted)
+@answers(200, reply.Deleted)
 async def remove_category(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     await _write(request, editor.delete_category, request.match_info["category_id"], _version(request))
@@ -132,7 +132,7 @@ async def remove_category(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/items")
-@answers(201, body.OneItem)
+@answers(201, reply.OneItem)
 async def add_item(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     fields = await _fields(request, editor.ItemFields)
@@ -140,7 +140,7 @@ async def add_item(request: web.Request) -> web.Response:
 
 
 @routes.put(BASE + "/items/{item_id}")
-@answers(200, body.OneItem)
+@answers(200, reply.OneItem)
 async def edit_item(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     fields = await _fields(request, editor.ItemFields)
@@ -149,7 +149,7 @@ async def edit_item(request: web.Request) -> web.Response:
 
 
 @routes.delete(BASE + "/items/{item_id}")
-@answers(200, body.Deleted)
+@answers(200, reply.Deleted)
 async def remove_item(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     await _write(request, editor.delete_item, request.match_info["item_id"], _version(request))
@@ -157,7 +157,7 @@ async def remove_item(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/modifier-groups")
-@answers(201, body.OneGroup)
+@answers(201, reply.OneGroup)
 async def add_group(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     fields = await _fields(request, editor.GroupFields)
@@ -165,7 +165,7 @@ async def add_group(request: web.Request) -> web.Response:
 
 
 @routes.put(BASE + "/modifier-groups/{group_id}")
-@answers(200, body.OneGroup)
+@answers(200, reply.OneGroup)
 async def edit_group(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     fields = await _fields(request, editor.GroupFields)
@@ -174,7 +174,7 @@ async def edit_group(request: web.Request) -> web.Response:
 
 
 @routes.delete(BASE + "/modifier-groups/{group_id}")
-@answers(200, body.Deleted)
+@answers(200, reply.Deleted)
 async def remove_group(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     await _write(request, editor.delete_group, request.match_info["group_id"], _version(request))
@@ -182,7 +182,7 @@ async def remove_group(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/modifier-groups/{group_id}/modifiers")
-@answers(201, body.OneModifier)
+@answers(201, reply.OneModifier)
 async def add_modifier(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     fields = await _fields(request, editor.ModifierFields)
@@ -191,7 +191,7 @@ async def add_modifier(request: web.Request) -> web.Response:
 
 
 @routes.put(BASE + "/modifier-groups/{group_id}/modifiers/{modifier_id}")
-@answers(200, body.OneModifier)
+@answers(200, reply.OneModifier)
 async def edit_modifier(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     fields = await _fields(request, editor.ModifierFields)
@@ -201,7 +201,7 @@ async def edit_modifier(request: web.Request) -> web.Response:
 
 
 @routes.delete(BASE + "/modifier-groups/{group_id}/modifiers/{modifier_id}")
-@answers(200, body.Deleted)
+@answers(200, reply.Deleted)
 async def remove_modifier(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     await _write(request, editor.delete_modifier, request.match_info["group_id"],
@@ -228,7 +228,7 @@ async def export_json(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/import.json")
-@answers(200, body.MenuImported)
+@answers(200, reply.MenuImported)
 async def import_json(request: web.Request) -> web.Response:
     """Replace the whole menu with a menu document (checked completely first)."""
     await staff_user(request, "manager", change=True)
@@ -248,7 +248,7 @@ async def export_csv(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/items.csv")
-@answers(200, body.CsvImported)
+@answers(200, reply.CsvImported)
 async def import_csv(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     try:
@@ -259,7 +259,7 @@ async def import_csv(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/import-from-pos")
-@answers(200, body.PosImported)
+@answers(200, reply.PosImported)
 async def import_from_pos(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     state = request.app[STATE]

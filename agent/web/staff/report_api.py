@@ -6,7 +6,7 @@ from aiohttp import web
 from agent.state import STATE
 from agent.visits import reports
 from agent.web.errors import json_error
-from agent.web.staff import answers as body
+from agent.web.staff import answers as reply
 from agent.web.staff.guard import staff_user
 from contract.openapi import answers
 
@@ -17,7 +17,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/api/v1/staff/report")
-@answers(200, body.Report)
+@answers(200, reply.Report)
 @answers(200, "text/csv")
 async def day_report(request: web.Request) -> web.Response:
     await staff_user(request, "manager")

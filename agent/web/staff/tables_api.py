@@ -18,7 +18,7 @@ from agent.state import STATE
 from agent.visits import tables
 from agent.web.errors import refusal
 from agent.web.json_body import json_object
-from agent.web.staff import answers as body
+from agent.web.staff import answers as reply
 from agent.web.staff.guard import staff_user
 from contract.openapi import answers
 
@@ -51,7 +51,7 @@ def _reply(request: web.Request, table: tables.Table, status: int = 200) -> web.
 
 
 @routes.get(BASE)
-@answers(200, body.Tables)
+@answers(200, reply.Tables)
 async def list_tables(request: web.Request) -> web.Response:
     user = await staff_user(request, *ALL)
     state = request.app[STATE]
@@ -61,7 +61,7 @@ async def list_tables(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE)
-@answers(201, body.OneTable)
+@answers(201, reply.OneTable)
 async def add_table(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     body = await json_object(request)
@@ -69,7 +69,7 @@ async def add_table(request: web.Request) -> web.Response:
 
 
 @routes.patch(BASE + "/{table_id}")
-@answers(200, body.OneTable)
+@answers(200, reply.OneTable)
 async def change_table(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     body = await json_object(request)
@@ -81,7 +81,7 @@ async def change_table(request: web.Request) -> web.Response:
 
 
 @routes.delete(BASE + "/{table_id}")
-@answers(200, body.Deleted)
+@answers(200, reply.Deleted)
 async def remove_table(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     await _write(request, tables.remove_table, request.match_info["table_id"])
@@ -89,7 +89,7 @@ async def remove_table(request: web.Request) -> web.Response:
 
 
 @routes.post(BASE + "/{table_id}/rotate-token")
-@answers(200, body.OneTable)
+@answers(200, reply.OneTable)
 async def rotate(request: web.Request) -> web.Response:
     await staff_user(request, "manager", change=True)
     return _reply(request, await _write(request, tables.rotate_token, request.match_info["table_id"]))
