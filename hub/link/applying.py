@@ -222,16 +222,19 @@ class UpApplier:
         return acks, waiting
 
     async def _admitted(self, batch: list[Incoming]) -> list[Incoming]:
-        kept = []
+        senders: list[tuple[Incoming, topics.Topic | None]] = []
         for message in batch:
             try:
-                where = topics.parse(message.topic)
+                senders.append((message, topics.parse(message.topic)))
             except ValueError:
-                kept.append(message)  # process() logs and drops it
-                continue
-            if where.direction != "up" or await self._roster.admits(where.agent_id, where.type):
+                senders.append((message, None))  # process() logs and drops it
+        verdicts = await self._roster.verdicts({w.agent_id for _, w in senders if w and w.direction == "up"})
+        kept = []
+        for message, where in senders:
+            if where is None or where.direction != "up" or verdicts[where.agent_id] == "enrolled":
                 kept.append(message)
             else:
+                await self._roster.refuse(where.agent_id, where.type, verdicts[where.agent_id])
                 self._count(where.type, "refused")
         return kept
 
