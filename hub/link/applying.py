@@ -132,10 +132,12 @@ class UpApplier:
             return None
 
         data, reason = check(where, env)
-        online = data.online if isinstance(data, Presence) else None
-        await self._presence.touch(agent_id, online, retained)
-        if reason is None and not retained:  # a retained message was sent who knows when
-            await self._presence.measure_clock(agent_id, env, force=online is not None)
+        if isinstance(data, Presence) and reason is None:
+            await self._presence.arrived(agent_id, env, data, retained)  # one transaction
+        else:
+            await self._presence.touch(agent_id, None, retained)
+            if reason is None and not retained:  # a retained message was sent who knows when
+                await self._presence.measure_clock(agent_id, env)
         if reason is not None:
             recorded = await self._store.record_rejected(env.id, agent_id, env.type, reason, payload)
             log.warning("message rejected agent=%s id=%s type=%s recorded=%s reason=%s",
@@ -150,7 +152,6 @@ class UpApplier:
         elif isinstance(data, Presence):
             # DEBUG: 2,000 agents reconnecting after a broker restart are 2,000 lines (counted instead)
             log.debug("agent presence agent=%s online=%s retained=%s", agent_id, data.online, retained)
-            await self._presence.remember_key(agent_id, data)
             self._pump.presence_changed(agent_id, data.online)
         elif isinstance(data, Ack):
             await self._pump.acked(agent_id, data.ids)
