@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import errno
 import faulthandler
 import logging
 import os
@@ -9,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from tableside import logs
+from tableside import exits, logs
 from tableside.configs import loaded
 
 
@@ -122,7 +123,14 @@ def _run_service(name: str, args) -> int:
     # a worker of `hub run --workers N` shares the port with its siblings (tableside/workers.py)
     reuse_port = name == "hub" and os.environ.get("TABLESIDE_HUB_REUSE_PORT") == "1"
     server = Server(create_app(config), host, port, reuse_port=reuse_port)
-    serve.run(_serve_until_signal(server.start, server.stop))
+    try:
+        serve.run(_serve_until_signal(server.start, server.stop))
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        # HTTP or metrics: say which address, and exit with a code that says "do not restart me"
+        print(f"tableside {name}: cannot listen: {exc}", file=sys.stderr)
+        return exits.CANNOT_LISTEN
     return 0
 
 

@@ -1,7 +1,8 @@
 """`tableside hub enroll|codes|revoke|broker-cert`: the operator's enrollment commands.
 
 They work on the hub's database and CA directly, with the hub's own config, beside a running hub
-(whose workers heed a revocation within hub/link/roster.py's CACHE_S).
+(whose workers heed a revocation within hub/link/roster.py's ENROLLED_TTL_S, 30 s; the worker that
+revokes, at once).
 """
 
 import argparse

@@ -132,10 +132,12 @@ class UpApplier:
             return None
 
         data, reason = check(where, env)
-        online = data.online if isinstance(data, Presence) else None
-        await self._presence.touch(agent_id, online, retained)
-        if reason is None and not retained:  # a retained message was sent who knows when
-            await self._presence.measure_clock(agent_id, env, force=online is not None)
+        if isinstance(data, Presence) and reason is None:
+            await self._presence.arrived(agent_id, env, data, retained)  # one transaction
+        else:
+            await self._presence.touch(agent_id, None, retained)
+            if reason is None and not retained:  # a retained message was sent who knows when
+                await self._presence.measure_clock(agent_id, env)
         if reason is not None:
             recorded = await self._store.record_rejected(env.id, agent_id, env.type, reason, payload)
             log.warning("message rejected agent=%s id=%s type=%s recorded=%s reason=%s",
@@ -150,7 +152,6 @@ class UpApplier:
         elif isinstance(data, Presence):
             # DEBUG: 2,000 agents reconnecting after a broker restart are 2,000 lines (counted instead)
             log.debug("agent presence agent=%s online=%s retained=%s", agent_id, data.online, retained)
-            await self._presence.remember_key(agent_id, data)
             self._pump.presence_changed(agent_id, data.online)
         elif isinstance(data, Ack):
             await self._pump.acked(agent_id, data.ids)
@@ -222,16 +223,19 @@ class UpApplier:
         return acks, waiting
 
     async def _admitted(self, batch: list[Incoming]) -> list[Incoming]:
-        kept = []
+        senders: list[tuple[Incoming, topics.Topic | None]] = []
         for message in batch:
             try:
-                where = topics.parse(message.topic)
+                senders.append((message, topics.parse(message.topic)))
             except ValueError:
-                kept.append(message)  # process() logs and drops it
-                continue
-            if where.direction != "up" or await self._roster.admits(where.agent_id, where.type):
+                senders.append((message, None))  # process() logs and drops it
+        verdicts = await self._roster.verdicts({w.agent_id for _, w in senders if w and w.direction == "up"})
+        kept = []
+        for message, where in senders:
+            if where is None or where.direction != "up" or verdicts[where.agent_id] == "enrolled":
                 kept.append(message)
             else:
+                await self._roster.refuse(where.agent_id, where.type, verdicts[where.agent_id])
                 self._count(where.type, "refused")
         return kept
 

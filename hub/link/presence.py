@@ -57,27 +57,38 @@ class AgentPresence:
             self._last_clock[env.agent_id] = now
         return offset_ms
 
-    async def remember_key(self, agent_id: str, data: Presence) -> None:
-        if not data.public_key:
-            return
-        verdict = await self._store.remember_agent_key(agent_id, data.public_key)
-        if verdict == "stored":
-            log.info("agent key stored (first seen) agent=%s", agent_id)
-        elif verdict == "refused":
-            log.error("agent key REFUSED: differs from the key first seen; kept out until an operator "
-                      "resets it (reset_agent_key) agent=%s", agent_id)
+    async def arrived(self, agent_id: str, env: Envelope, data: Presence, retained: bool) -> None:
+        """A presence message: online flag, last seen, clock offset and key in one transaction (a
+        retained one was sent who knows when: neither seen nor a clock reading)."""
+        offset_ms = None if retained else clock_offset_ms(env)
+        verdict = await self._store.record_presence(agent_id, data.online, seen=not retained,
+                                                    clock_offset_ms=offset_ms, public_key=data.public_key or None)
+        now = time.monotonic()
+        if not retained:
+            self._last_touch[agent_id] = now
+        if offset_ms is not None:
+            self._last_clock[agent_id] = now
+        _log_key(agent_id, verdict)
 
-    async def measure_clock(self, agent_id: str, env: Envelope, *, force: bool) -> None:
+    async def measure_clock(self, agent_id: str, env: Envelope) -> None:
         """clock_offset_ms = hub receive time - the agent's sent_at (positive: agent clock behind)."""
         now = time.monotonic()
         last = self._last_clock.get(agent_id)
-        if not force and last is not None and now - last < CLOCK_EVERY_S:
+        if last is not None and now - last < CLOCK_EVERY_S:
             return
         offset_ms = clock_offset_ms(env)
         if offset_ms is None:
             return
         await self._store.set_clock_offset(agent_id, offset_ms)
         self._last_clock[agent_id] = now
+
+
+def _log_key(agent_id: str, verdict: str | None) -> None:
+    if verdict == "stored":
+        log.info("agent key stored (first seen) agent=%s", agent_id)
+    elif verdict == "refused":
+        log.error("agent key REFUSED: differs from the key first seen; kept out until an operator "
+                  "resets it (reset_agent_key) agent=%s", agent_id)
 
 
 def clock_offset_ms(env: Envelope) -> int | None:

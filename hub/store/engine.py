@@ -1,11 +1,17 @@
 """Engines for the hub database: SQLite (default) or PostgreSQL, each set up the way it needs."""
 
+import time
 from typing import Any
 
-from sqlalchemy import Engine, NullPool, QueuePool, StaticPool, create_engine, event
+from sqlalchemy import Engine, NullPool, QueuePool, StaticPool, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
 SQLITE_BUSY_TIMEOUT_S = 30
+# A pooled PostgreSQL connection idle this long is pinged before use. Not every checkout, as
+# pool_pre_ping does: under load connections come back within milliseconds, and a ping per
+# checkout was a round trip and a commit per store call (half the hub's commits at 2,000 agents).
+PING_IDLE_S = 10.0
+RECYCLE_S = 1800  # idle-connection reapers and server-side timeouts never see a connection older
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -38,9 +44,33 @@ def make_engine(database_url: str, *, pool_size: int = 5, pooled: bool = True) -
         return engine
     if not pooled:
         return create_engine(url, poolclass=NullPool)
-    # pre_ping and recycle: a hub outlives database restarts and idle-connection reapers.
-    return create_engine(url, pool_size=pool_size, max_overflow=_overflow("postgresql", pool_size),
-                         pool_pre_ping=True, pool_recycle=1800)
+    # A hub outlives database restarts and idle-connection reapers: recycle, and ping what sat idle.
+    # A restart under load costs the statement that meets a dead connection (SQLAlchemy then
+    # drops every pooled connection at once): a batch the agents resend, or one HTTP 500.
+    engine = create_engine(url, pool_size=pool_size, max_overflow=_overflow("postgresql", pool_size),
+                           pool_recycle=RECYCLE_S)
+    event.listen(engine, "checkin", _mark_idle)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+def _mark_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    idle_since = record.info.pop("idle_since", None)
+    if idle_since is None or time.monotonic() - idle_since < PING_IDLE_S:
+        return  # new, or back in the pool a moment ago
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        dbapi_connection.rollback()  # end the ping's implicit transaction: the caller starts clean
+    except Exception as error:  # the pool discards this connection and checks out another
+        raise exc.DisconnectionError(f"pooled connection is dead: {error}") from error
 
 
 def _overflow(backend: str, pool_size: int) -> int:

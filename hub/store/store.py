@@ -118,10 +118,25 @@ class HubStore:
         row = {"id": agent_id, "name": agent_id, "created_at": now,
                "last_seen_at": now if seen else None, "online": bool(online)}
         with self._engine.begin() as conn:
-            if update:
-                upsert(conn, agents, row, ["id"], update)
-            else:
-                insert_ignore(conn, agents, row)
+            _touch_agent_in(conn, row, update)
+
+    async def record_presence(self, agent_id: str, online: bool, *, seen: bool, clock_offset_ms: int | None,
+                              public_key: str | None) -> str | None:
+        """A presence message in one transaction: online (and last_seen_at when `seen`), the clock
+        offset when measured, the key (trusted on first use: remember_agent_key's verdict, None
+        without a key)."""
+        return await self._run(self._record_presence, agent_id, online, seen, clock_offset_ms, public_key)
+
+    def _record_presence(self, agent_id: str, online: bool, seen: bool, clock_offset_ms: int | None,
+                         public_key: str | None) -> str | None:
+        now = _now()
+        update: dict[str, Any] = {"online": online, **({"last_seen_at": now} if seen else {}),
+                                  **({"clock_offset_ms": clock_offset_ms} if clock_offset_ms is not None else {})}
+        row = {"id": agent_id, "name": agent_id, "created_at": now, "last_seen_at": now if seen else None,
+               "online": online, "clock_offset_ms": clock_offset_ms}
+        with self._engine.begin() as conn:
+            _touch_agent_in(conn, row, update)
+            return _remember_agent_key_in(conn, agent_id, public_key) if public_key else None
 
     # --- reads ---
 
@@ -249,16 +264,7 @@ class HubStore:
         now = _now()
         with self._engine.begin() as conn:
             insert_ignore(conn, agents, {"id": agent_id, "name": agent_id, "created_at": now, "online": False})
-            stored = conn.execute(
-                update(agents).where(agents.c.id == agent_id, agents.c.public_key.is_(None))
-                .values(public_key=public_key, refused_key=None).returning(agents.c.id)).first()
-            if stored is not None:
-                return "stored"
-            known = conn.execute(select(agents.c.public_key).where(agents.c.id == agent_id)).scalar_one()
-            if known == public_key:
-                return "same"
-            conn.execute(update(agents).where(agents.c.id == agent_id).values(refused_key=public_key))
-            return "refused"
+            return _remember_agent_key_in(conn, agent_id, public_key)
 
     async def reset_agent_key(self, agent_id: str) -> bool:
         """Forget the agent's key (operator action, e.g. after a reinstall): the next presence
@@ -299,3 +305,25 @@ class HubStore:
         """ingest.apply_isolating on the store's threads: one outcome per item."""
         return await self._run(functools.partial(ingest.apply_isolating, self._engine, items, effects, rejects,
                                                  seen=seen, clocks=clocks))
+
+
+def _touch_agent_in(conn: Any, row: dict[str, Any], update: dict[str, Any]) -> None:
+    """The agent's row created if new, else `update` set on it."""
+    if update:
+        upsert(conn, agents, row, ["id"], update)
+    else:
+        insert_ignore(conn, agents, row)
+
+
+def _remember_agent_key_in(conn: Any, agent_id: str, public_key: str) -> str:
+    """Trust on first use on an existing agent row: "stored", "same" or "refused"."""
+    stored = conn.execute(
+        update(agents).where(agents.c.id == agent_id, agents.c.public_key.is_(None))
+        .values(public_key=public_key, refused_key=None).returning(agents.c.id)).first()
+    if stored is not None:
+        return "stored"
+    known = conn.execute(select(agents.c.public_key).where(agents.c.id == agent_id)).scalar_one()
+    if known == public_key:
+        return "same"
+    conn.execute(update(agents).where(agents.c.id == agent_id).values(refused_key=public_key))
+    return "refused"

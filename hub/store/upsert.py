@@ -55,6 +55,11 @@ def upsert_newer_many(conn: Connection, table: Table, rows: Sequence[Mapping[str
     row twice in a statement); the (keys..., by) of the rows written."""
     if not rows:
         return set()
+    if conn.dialect.name == "postgresql":  # one short statement, not one compiled for each row count
+        kept = ", ".join(f"{name} = EXCLUDED.{name}" for name in rows[0] if name not in keys)
+        conflict = (f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {kept}"
+                    f" WHERE {table.name}.{by} < EXCLUDED.{by}")
+        return set(insert_unnest(conn, table, rows, conflict=conflict, returning=", ".join([*keys, by])))
     stmt = dialect_insert(conn, table).values(list(rows))
     update = {name: stmt.excluded[name] for name in rows[0] if name not in keys}
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=update, where=table.c[by] < stmt.excluded[by])
@@ -85,14 +90,15 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
 
 
 def insert_unnest(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *,
-                  ignore_conflicts: bool = False, returning: str | None = None) -> list[Any]:
+                  ignore_conflicts: bool = False, conflict: str = "", returning: str | None = None) -> list[Any]:
     """PostgreSQL: INSERT ... SELECT FROM unnest(one array per column): one short statement for any
     number of rows, where a multi-row VALUES costs the driver a long query to parse each time.
     Values go to the driver as they are (the hub's column types need no conversion on PostgreSQL)."""
     columns = list(rows[0])
     casts = ", ".join(f"%b::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in columns)
     sql = (f'INSERT INTO {table.name} ({", ".join(columns)}) SELECT * FROM unnest({casts})'
-           f'{" ON CONFLICT DO NOTHING" if ignore_conflicts else ""}{f" RETURNING {returning}" if returning else ""}')
+           f'{" ON CONFLICT DO NOTHING" if ignore_conflicts else conflict}'
+           f'{f" RETURNING {returning}" if returning else ""}')
     # binary parameters (%b): text arrays in text form are escaped element by element, slowly
     with conn.connection.dbapi_connection.cursor() as cursor:
         cursor.execute(sql, tuple([row[c] for row in rows] for c in columns))

@@ -1,7 +1,9 @@
 """HubLink.process: what the hub does with each message, without a broker."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from contract import envelope, messages, topics
 from hub.config import HubConfig
@@ -82,7 +84,13 @@ async def test_a_burst_of_orders_writes_last_seen_once_but_presence_always(link,
         touches.append(online)
         await real_touch(agent_id, online, seen=seen)
 
+    async def counting_presence(agent_id, online, **kwargs):
+        touches.append(online)
+        return await real_presence(agent_id, online, **kwargs)
+
+    real_presence = store.record_presence
     monkeypatch.setattr(store, "touch_agent", counting_touch)
+    monkeypatch.setattr(store, "record_presence", counting_presence)
     for _ in range(20):  # a catch-up after hours offline
         await link.process(topics.up("agent-1", "order.placed"), encoded("agent-1", order_placed()))
     assert await store.count_orders("agent-1") == 20
@@ -91,3 +99,26 @@ async def test_a_burst_of_orders_writes_last_seen_once_but_presence_always(link,
     await link.process(topics.up("agent-1", "presence"), offline)
     assert touches == [None, False]  # a presence change is never skipped
     assert (await store.get_agent("agent-1"))["online"] is False
+
+
+async def test_a_presence_is_one_transaction_with_online_seen_clock_and_key(link, store):
+    commits = []
+
+    def count(conn) -> None:
+        commits.append(conn)
+
+    event.listen(store.engine, "commit", count)
+    sent = (datetime.now(UTC) - timedelta(seconds=3)).isoformat(timespec="milliseconds")
+    try:
+        body = envelope.encode("agent-2", 0, messages.Presence(online=True, public_key="key-2"), sent_at=sent)
+        assert await link.process(topics.up("agent-2", "presence"), body) is None
+        assert len(commits) == 1
+    finally:
+        event.remove(store.engine, "commit", count)
+    agent = await store.get_agent("agent-2")
+    assert agent["online"] is True and agent["last_seen_at"] is not None and agent["public_key"] == "key-2"
+    assert 2500 <= agent["clock_offset_ms"] <= 60_000  # the agent's clock is 3 s behind
+    other = envelope.encode("agent-2", 0, messages.Presence(online=False, public_key="not-key-2"))
+    await link.process(topics.up("agent-2", "presence"), other)
+    agent = await store.get_agent("agent-2")
+    assert agent["online"] is False and agent["public_key"] == "key-2" and agent["refused_key"] == "not-key-2"

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from contract import envelope, messages, topics
 from hub.config import HubConfig
@@ -11,7 +11,7 @@ from hub.enrollment.records import revoke_agent
 from hub.link import HubLink, roster
 from hub.link.applying import Incoming
 from hub.store.tables import agents, inbox, refused_senders, rejected_messages
-from tests.hub.factories import TOKEN, encoded, order_placed
+from tests.hub.factories import TOKEN, encoded, enroll, order_placed
 
 STRANGER = "agent-made-up"
 
@@ -81,9 +81,41 @@ async def test_other_workers_see_a_revoke_once_their_cache_ages(link, store, mon
     assert await link.roster.verdict("agent-3") == "enrolled"
     with store.engine.begin() as conn:
         revoke_agent(conn, "agent-3", "replaced", datetime.now(UTC))
-    assert await link.roster.verdict("agent-3") == "enrolled"  # cached for VERDICT_TTL_S
-    monkeypatch.setattr(roster, "VERDICT_TTL_S", 0.0)
+    monkeypatch.setattr(roster, "VERDICT_TTL_S", 0.0)  # "enrolled" is kept longer than the others
+    assert await link.roster.verdict("agent-3") == "enrolled"  # cached for ENROLLED_TTL_S
+    monkeypatch.setattr(roster, "ENROLLED_TTL_S", 0.0)
     assert await link.roster.verdict("agent-3") == "revoked"
+
+
+async def test_an_agent_enrolled_on_another_worker_is_heard_once_unknown_ages(link, store, monkeypatch):
+    assert await link.roster.verdict("agent-new") == "unknown"
+    enroll(store.engine, "agent-new")  # through another worker: this one is not told
+    assert await link.roster.verdict("agent-new") == "unknown"  # cached for VERDICT_TTL_S
+    monkeypatch.setattr(roster, "VERDICT_TTL_S", 0.0)
+    assert await link.roster.verdict("agent-new") == "enrolled"
+
+
+async def test_a_batch_asks_for_its_senders_verdicts_in_one_query(link, store):
+    senders = [f"agent-many-{n}" for n in range(40)]
+    enroll(store.engine, *senders[:30])  # ten strangers among them
+    batch = [Incoming(topics.up(a, "order.placed"), encoded(a, order_placed()), mid=n, qos=1)
+             for n, a in enumerate(senders + senders[:5])]
+    reads = []
+
+    def count_reads(_conn, _cursor, statement, *_args) -> None:
+        if "enrolled_at" in statement and statement.lstrip().upper().startswith("SELECT"):
+            reads.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", count_reads)
+    try:
+        acks, _ = await link.apply_many(batch)
+        assert len(reads) == 1
+        assert {agent for agent, _ in acks} == set(senders[:30])
+        assert link.outcomes[("order.placed", "refused")] == 10
+        await link.apply_many(batch[:3])  # cached now
+        assert len(reads) == 1
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count_reads)
 
 
 async def test_an_order_whose_lines_do_not_add_up_is_rejected(link, store):
