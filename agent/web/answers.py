@@ -125,14 +125,17 @@ class PlacedLine(Answer):
     note: str
 
 
-class PlacedOrderView(Answer):
-    """An order as placed (agent/orders/place.py)."""
+class OrderHead(Answer):
     id: str
     number: int
     status: OrderStatus
     currency: str
     total_minor: int
     created_at: str
+
+
+class PlacedOrderView(OrderHead):
+    """An order as placed (agent/orders/place.py)."""
     table: Named
     lines: list[PlacedLine]
 
@@ -155,14 +158,8 @@ class OrderLine(Answer):
     voided: bool
 
 
-class OrderView(Answer):
+class OrderView(OrderHead):
     """An order as diners and staff follow it (agent/orders/order_status.py)."""
-    id: str
-    number: int
-    status: OrderStatus
-    currency: str
-    total_minor: int
-    created_at: str
     session_id: str | None
     table: TableRef
     lines: list[OrderLine]

@@ -91,26 +91,22 @@ class PaymentList(Answer):
     payments: list[Payment]
 
 
-class RestaurantDay(Answer):
+class DayTotals(Answer):
+    currency: str
+    gross: int
+    tips: int
+    fees: int
+    fee_refunds: int
+    refunds: int
+    net: int
+
+
+class RestaurantDay(DayTotals):
     restaurant_id: str
     restaurant_name: str
-    currency: str
-    gross: int
-    tips: int
-    fees: int
-    fee_refunds: int
-    refunds: int
-    net: int
 
 
-class PlatformDay(Answer):
-    currency: str
-    gross: int
-    tips: int
-    fees: int
-    fee_refunds: int
-    refunds: int
-    net: int
+class PlatformDay(DayTotals):
     platform_fee_income: int
 
 
