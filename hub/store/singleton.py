@@ -22,9 +22,11 @@ log = logging.getLogger(__name__)
 CHECK_EVERY_S = 15.0
 
 
-def lock_key(name: str) -> int:
-    """A stable signed 64-bit key for pg_advisory_lock from the job's name."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+def lock_key(schema: str, name: str) -> int:
+    """A stable signed 64-bit key for pg_advisory_lock from the job's name and the hub's schema:
+    advisory locks are the whole database's, and two hubs in two schemas of one database (staging
+    beside production, or tests) each run their own jobs."""
+    return int.from_bytes(hashlib.sha256(f"{schema}:{name}".encode()).digest()[:8], "big", signed=True)
 
 
 async def run_as_singleton(engine: Engine, name: str, job: Callable[[], Awaitable[None]], *,
@@ -34,9 +36,8 @@ async def run_as_singleton(engine: Engine, name: str, job: Callable[[], Awaitabl
     if engine.dialect.name != "postgresql":
         await job()
         return
-    key = lock_key(name)
     while True:
-        conn = await _try_lock(engine, key)
+        conn, key = await _try_lock(engine, name)
         if conn is None:
             await asyncio.sleep(check_every)
             continue
@@ -58,24 +59,25 @@ async def run_as_singleton(engine: Engine, name: str, job: Callable[[], Awaitabl
             return  # the job ended by itself
 
 
-async def _try_lock(engine: Engine, key: int) -> Connection | None:
-    def attempt() -> Connection | None:
+async def _try_lock(engine: Engine, name: str) -> tuple[Connection | None, int]:
+    def attempt() -> tuple[Connection | None, int]:
         try:
             conn = engine.connect()
         except Exception:
             log.exception("singleton lock: no database connection")
-            return None
+            return None, 0
         try:
+            key = lock_key(conn.execute(text("SELECT current_schema()")).scalar_one(), name)
             got = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar_one()
             conn.commit()  # the lock is the session's, not the transaction's; leave no transaction open
         except Exception:
             conn.close()
             log.exception("singleton lock attempt failed")
-            return None
+            return None, 0
         if not got:
             conn.close()
-            return None
-        return conn
+            return None, 0
+        return conn, key
     return await asyncio.to_thread(attempt)
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from hub.store.engine import make_engine
 from hub.store.singleton import lock_key, run_as_singleton
-from tests.services import postgres_url
+from tests.services import postgres_schema, postgres_url
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.service
@@ -37,7 +37,9 @@ async def test_one_worker_at_a_time_and_another_takes_over_when_it_dies(postgres
         return run
 
     name = f"test.job.{uuid.uuid4()}"  # its own lock: other tests' and other runs' locks are not ours to break
-    key = lock_key(name) & 0xFFFFFFFFFFFFFFFF  # pg_locks shows a bigint key as two unsigned halves
+    with engines[0].connect() as conn:
+        schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+    key = lock_key(schema, name) & 0xFFFFFFFFFFFFFFFF  # pg_locks shows a bigint key as two unsigned halves
     tasks = [asyncio.create_task(run_as_singleton(e, name, job(i), check_every=CHECK_S))
              for i, e in enumerate(engines)]
     try:
@@ -74,3 +76,30 @@ async def test_on_sqlite_the_job_just_runs(tmp_path):
     await asyncio.wait_for(run_as_singleton(engine, "test.job", job), 5)
     assert ran.is_set()
     engine.dispose()
+
+
+async def test_hubs_in_two_schemas_of_one_database_each_run_their_jobs(postgres_only):
+    """Advisory locks are the database's: a hub in another schema (staging beside production, a
+    test's hub) must not hold this hub's job. Before the schema was in the key, the fuzz run's hub
+    held the reconciliation lock of every later test's hub."""
+    running: set[str] = set()
+
+    def job(schema_url: str):
+        async def run() -> None:
+            running.add(schema_url)
+            await asyncio.Event().wait()
+        return run
+
+    name = f"test.job.{uuid.uuid4()}"
+    with postgres_schema() as one, postgres_schema() as two:
+        engines = [make_engine(url, pool_size=2) for url in (one, two)]
+        tasks = [asyncio.create_task(run_as_singleton(e, name, job(url), check_every=CHECK_S))
+                 for e, url in zip(engines, (one, two), strict=True)]
+        try:
+            await eventually(lambda: running == {one, two}, within=10, what="each schema's hub running the job")
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for engine in engines:
+                engine.dispose()
