@@ -122,7 +122,7 @@ def _hub_run(args, root: Path, rate: float, mix: list, workers: int) -> dict:
     """One measurement: its own broker (no retained presence from the run before), database and hub."""
     with mosquitto(extra_config=BROKER_CONFIG) as broker:
         database_url = fresh_database()
-        hub = HubWorkers(root, workers, broker.port, database_url)
+        hub = HubWorkers(root, workers, broker.port, database_url, args.link)
         hub.start()
         try:
             return _measure_hub(args, hub, database_url, broker.port, rate, mix)
@@ -228,8 +228,11 @@ def main() -> int:
                         "agents, at least 2)")
     parser.add_argument("--window", type=int, default=WINDOW, help="unacked messages per agent (the agent's "
                         "link.window is 200; 2 x 200 agents = the issue's 400 unacked)")
+    parser.add_argument("--link", action="append", default=[], metavar="KEY=VALUE",
+                        help="a [link] setting for the hub, as TOML (e.g. apply_concurrency=1); repeatable")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare consumer")
     args = parser.parse_args()
+    args.link = dict(setting.split("=", 1) for setting in args.link)
     args.load_processes = args.load_processes or max(2, math.ceil(args.agents / 250))
     files = raise_open_files()  # mosquitto, started below, inherits it: one socket per agent
     if files < args.agents + 1000:

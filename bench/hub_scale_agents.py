@@ -36,6 +36,7 @@ from contract.messages import (
 )
 
 RESEND_AFTER_S = 15.0  # as the agent's link.resend_after
+RESEND_PATIENCE_MAX = 8  # as agent/link/pump.py
 PUBLISH_TIMEOUT_S = 120.0  # a busy broker is slow to PUBACK; the agent's outbox would wait too
 DRAIN_S = 90.0  # after the load, how long agents wait for their last acks
 TICK_S = 0.02  # a paced agent's shortest sleep
@@ -94,6 +95,7 @@ class _Agent:
         self.tasks: list[asyncio.Task] = []
         self.sending_done = False
         self.drained = asyncio.Event()  # set once sending is done and everything sent is acked
+        self.patience = 1  # x RESEND_AFTER_S before the next resend (agent/link/pump.py)
 
     def presence(self, online: bool) -> bytes:
         return envelope.encode(self.name, 0, Presence(online=online))
@@ -118,7 +120,9 @@ class _Agent:
                 self.resend(older_than=0)
             for message_id in data.ids:
                 at = self.sent.pop(message_id, None)
-                self.unacked.pop(message_id, None)
+                last = self.unacked.pop(message_id, None)
+                if last is not None and now - last[0] < RESEND_AFTER_S:
+                    self.patience = 1  # the hub keeps up again
                 if at is not None:
                     self.latency.append(now - at)
                     self.out["acked"].append(message_id)
@@ -136,9 +140,13 @@ class _Agent:
                 self.publish(topic, body)
 
     async def resend_overdue(self) -> None:
+        """As agent/link/pump.py: each resend that met no timely ack doubles the wait before the next."""
         while True:
             await asyncio.sleep(RESEND_AFTER_S / 3)
-            self.resend(RESEND_AFTER_S)
+            waited = RESEND_AFTER_S * self.patience
+            if any(time.monotonic() - at >= waited for at, _, _ in self.unacked.values()):
+                self.resend(waited)
+                self.patience = min(self.patience * 2, RESEND_PATIENCE_MAX)
 
     async def send(self, kind: str) -> None:
         self.seq += 1

@@ -58,7 +58,8 @@ def _free_ports(count: int) -> int:
 class HubWorkers:
     """`tableside hub run --workers N` (one plain `hub run` for N = 1) on one HTTP port."""
 
-    def __init__(self, root: Path, workers: int, broker_port: int, database_url: str) -> None:
+    def __init__(self, root: Path, workers: int, broker_port: int, database_url: str,
+                 link: dict[str, str] | None = None) -> None:
         self.root, self.workers = root, workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -66,6 +67,7 @@ class HubWorkers:
         self.metrics_port = _free_ports(workers)
         self.metrics_urls = [f"http://127.0.0.1:{self.metrics_port + n}/metrics" for n in range(workers)]
         self.config = root / "hub.toml"
+        settings = "".join(f"{key} = {value}\n" for key, value in (link or {}).items())
         self.config.write_text(f"""
 [hub]
 data_dir = "{root / 'hub'}"
@@ -78,7 +80,8 @@ port = {broker_port}
 client_id = "bench-hub"
 [metrics]
 port = {self.metrics_port}
-""")
+[link]
+{settings}""")
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:

@@ -4,6 +4,10 @@
 - After every (re)connect everything not acked is sent again; so is whatever waits longer than
   `resend_after` without an ack (the hub may have been down while the broker was up), and all of
   it at once when the hub says hello (an Ack with no ids) after it (re)connected.
+- A hub that acks late is busy, not gone: each resend that met no timely ack doubles the wait
+  before the next (up to RESEND_PATIENCE_MAX x `resend_after`), and an ack that comes within
+  `resend_after` of its send restores it. Without this, 2,000 agents resending their windows every
+  15 s at an overloaded hub tripled its load and it never caught up (bench/README.md).
 - Nothing relies on the broker or paho keeping messages: the outbox table is the truth.
 
 And the other way: messages from the hub go through the inbox (agent/inbox.py), applied once by
@@ -33,6 +37,7 @@ log = logging.getLogger(__name__)
 BACKOFF_START = 0.5
 BACKOFF_MAX = 15.0  # the uplink is back: a restaurant should not wait long to catch up
 PRUNE_EVERY_S = 3600.0
+RESEND_PATIENCE_MAX = 8  # x resend_after: 15 s becomes at most 2 minutes at a hub that acks late
 
 
 class AgentLink:
@@ -54,6 +59,7 @@ class AgentLink:
         self._reconnect = asyncio.Event()
         self._in_flight: dict[str, float] = {}  # message id -> when sent
         self._sent_up_to = 0  # highest seq published in this connection
+        self.resend_patience = 1  # x resend_after before unacked messages are sent again
 
     @property
     def offline_since(self) -> datetime | None:
@@ -133,9 +139,12 @@ class AgentLink:
         window, resend_after = self.config.link.window, self.config.link.resend_after
         while True:
             self._wake.clear()
-            if self._in_flight and time.monotonic() - min(self._in_flight.values()) > resend_after:
-                log.info("no ack in time, resending", extra={"in_flight": len(self._in_flight)})
+            waited = resend_after * self.resend_patience
+            if self._in_flight and time.monotonic() - min(self._in_flight.values()) > waited:
+                log.info("no ack in time, resending",
+                         extra={"in_flight": len(self._in_flight), "waited_s": round(waited, 1)})
                 self._in_flight.clear()
+                self.resend_patience = min(self.resend_patience * 2, RESEND_PATIENCE_MAX)
             if not self._in_flight:
                 # nothing awaits an ack: look from the start, so no undelivered row is ever skipped
                 self._sent_up_to = 0
@@ -216,8 +225,11 @@ class AgentLink:
     async def _acked(self, ids: list[str]) -> None:
         if ids:
             await self.database.write(outbox.mark_delivered, ids)
+        now = time.monotonic()
         for message_id in ids:
-            self._in_flight.pop(message_id, None)
+            sent = self._in_flight.pop(message_id, None)
+            if sent is not None and now - sent < self.config.link.resend_after:
+                self.resend_patience = 1  # the hub keeps up again
         self.last_ack_at = datetime.now(UTC)
         self._wake.set()  # room in the window
 

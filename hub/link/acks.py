@@ -1,35 +1,30 @@
 """Acks to agents, coalesced: one Ack per agent per ACK_EVERY_S, naming every id committed for it.
 
-Each Ack is a QoS 1 publish (a packet out, the broker's PUBACK back, a future in aiomqtt); with
-2,000 agents a batch of ~100 messages touches ~100 agents, so acking per batch cost nearly a
+With 2,000 agents a batch of ~100 messages touches ~100 agents, so acking per batch cost nearly a
 publish per message. Batches that commit within ACK_EVERY_S of each other share their publishes:
 ids committed meanwhile for one agent go in one Ack. Only ids already committed are ever handed
 in, so an Ack still means "applied" (the agent stops resending them); an Ack never goes out empty
-(an empty one is the hub's hello: "send everything again").
+(an empty one is the hub's hello: "send everything again"). Acks are QoS 0 (hub/link/wire.py says
+why): handed to paho for the socket at once, no future and no PUBACK each.
 """
 
 import asyncio
 import itertools
-from collections.abc import Callable, Coroutine
-
-import aiomqtt
 
 from contract import envelope, topics
 from contract.messages import Ack
+from hub.link.wire import Wire
 
 ACK_EVERY_S = 0.005  # a few ms: a batch's commit takes longer, so no ack waits long for company
-ACK_PUBLISH_TIMEOUT_S = 60.0  # a busy broker may take a while; past this the connection is taken for dead
 
 
 class AckCoalescer:
-    """One per connection. send() returns once the Acks naming those ids are published (the
-    broker PUBACKed them), or raises what the publish raised (the connection is gone)."""
+    """One per connection. send() returns once the Acks naming those ids are handed to paho, or
+    raises what publishing raised (the connection is gone)."""
 
-    def __init__(self, client: aiomqtt.Client, ack_seq: itertools.count,
-                 spawn: Callable[[Coroutine], None], *, every_s: float = ACK_EVERY_S) -> None:
-        self._client = client
+    def __init__(self, wire: Wire, ack_seq: itertools.count, *, every_s: float = ACK_EVERY_S) -> None:
+        self._wire = wire
         self._ack_seq = ack_seq
-        self._spawn = spawn
         self._every_s = every_s
         self._pending: dict[str, dict[str, None]] = {}  # agent -> ids (ordered, each once)
         self._published: asyncio.Future[None] | None = None  # for what _pending holds
@@ -59,24 +54,13 @@ class AckCoalescer:
     def _flush(self) -> None:
         pending, published = self._pending, self._published
         self._pending, self._published, self._timer = {}, None, None
-        self._spawn(self._publish(pending, published))
-
-    async def _publish(self, pending: dict[str, dict[str, None]], published: asyncio.Future[None]) -> None:
         try:
-            # at once, not one after another: each publish waits for the broker's PUBACK
-            await asyncio.gather(*(
-                self._client.publish(topics.down(agent_id, Ack.TYPE),
-                                     envelope.encode(agent_id, next(self._ack_seq), Ack(ids=list(ids))), qos=1,
-                                     timeout=ACK_PUBLISH_TIMEOUT_S)
-                for agent_id, ids in pending.items()))
-            self.publishes += len(pending)
-        except asyncio.CancelledError:
-            published.cancel()
-            raise
-        except BaseException as exc:
-            if not published.done():
-                published.set_exception(exc)
-                published.exception()  # retrieved here: with no waiter left it must not warn
-            raise
-        if not published.done():
-            published.set_result(None)
+            for agent_id, ids in pending.items():
+                self._wire.publish_now(topics.down(agent_id, Ack.TYPE),
+                                       envelope.encode(agent_id, next(self._ack_seq), Ack(ids=list(ids))))
+                self.publishes += 1
+        except Exception as exc:
+            published.set_exception(exc)
+            published.exception()  # retrieved here: with no waiter left it must not warn
+            return
+        published.set_result(None)

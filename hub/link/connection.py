@@ -20,10 +20,11 @@ from hub.backoff import Backoff
 from hub.config import HubConfig
 from hub.link.applying import Handler, Incoming, UpApplier
 from hub.link.downlink import DOWN_RESEND_AFTER_S, DOWN_WINDOW, DownPump
-from hub.link.intake import Intake, manual_acks
+from hub.link.intake import Intake
 from hub.link.presence import AgentPresence
 from hub.link.pruning import prune_periodically
 from hub.link.roster import Roster
+from hub.link.wire import manual_acks
 from hub.metrics import HubMetrics
 from hub.store import HubStore
 from hub.store.singleton import run_as_singleton
@@ -31,7 +32,7 @@ from hub.store.singleton import run_as_singleton
 log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 30  # notice a dead broker within about a minute
-OUT_IN_FLIGHT = 1000  # QoS 1 publishes (acks, down messages) awaiting the broker's PUBACK
+OUT_IN_FLIGHT = 1000  # QoS 1 publishes (down messages, the hello) awaiting the broker's PUBACK
 
 
 class HubLink:

@@ -1,7 +1,7 @@
 """The intake: up-messages taken from the broker, applied in batches and concurrently, acked after commit.
 
-One per connection. The reader takes messages from aiomqtt while fewer than `max_in_flight` are
-unfinished. The batcher waits for one of `concurrency` apply slots, then takes everything queued
+One per connection. paho's callback hands each message straight to the intake (hub/link/wire.py:
+no aiomqtt Message, queue or iterator per message). The batcher waits for one of `concurrency` apply slots, then takes everything queued
 (up to `max_batch`) as one batch: at a low rate each message goes alone at once; under load,
 batches grow while earlier ones commit, and commits per message fall. After a batch commits, each
 agent's ids go into the next coalesced Ack (hub/link/acks.py: one per agent per few ms, across
@@ -9,9 +9,10 @@ batches); once it is published, each message is PUBACKed to the broker.
 
 Back-pressure: paho sends PUBACK only when told (manual ack), so the broker counts the messages
 this worker has not finished against its in-flight limit for us (Mosquitto's
-max_inflight_messages) and keeps the rest in its queue rather than in our memory; aiomqtt's own
-queue never holds more than that (its max_queued_incoming_messages would drop messages paho had
-already acked, so it is not used). docs/scaling.md says how the limits fit together.
+max_inflight_messages) and keeps the rest in its queue rather than in our memory: what waits here
+for a batch never exceeds that limit, and at most `max_in_flight` are in batches at once.
+(aiomqtt's max_queued_incoming_messages would drop messages paho had already acked, so it is not
+used.) docs/scaling.md says how the limits fit together.
 
 A message whose prerequisite has not arrived (PrerequisiteMissing: a refund for a payment still in
 flight, maybe on another worker) is PUBACKed, kept here and tried again with growing pauses for
@@ -23,11 +24,13 @@ import asyncio
 import itertools
 import logging
 import time
+from collections import deque
 
 import aiomqtt
 
 from hub.link.acks import AckCoalescer
 from hub.link.applying import Incoming, UpApplier
+from hub.link.wire import Wire
 from hub.metrics import HubMetrics
 
 log = logging.getLogger(__name__)
@@ -49,23 +52,27 @@ class Intake:
         self._concurrency = concurrency
         self.in_flight = 0  # taken from the broker, not finished
         self.waiting = 0  # parked for a prerequisite
+        self._queued: deque[Incoming] = deque()  # taken, not yet in a batch
+        self._arrived = asyncio.Event()  # set when _queued gains a message
         self._tasks: set[asyncio.Task] = set()
         self._ended: asyncio.Future[None] | None = None
 
     async def run(self, client: aiomqtt.Client) -> None:
         """Consume until the connection ends (its MqttError is raised) or cancelled. Call
-        manual_acks(client) before connecting."""
-        queue: asyncio.Queue[Incoming] = asyncio.Queue()
-        room = asyncio.Semaphore(self._max_in_flight)
+        wire.manual_acks(client) before connecting."""
+        wire = Wire(client)
         slots = asyncio.Semaphore(self._concurrency)
         self.in_flight = self.waiting = 0
+        self._queued.clear()
         self._ended = asyncio.get_running_loop().create_future()
-        self._acks = AckCoalescer(client, self._ack_seq, self._spawn)
-        self._spawn(self._read(client, queue, room))
-        self._spawn(self._batches(client, queue, slots, room))
+        self._acks = AckCoalescer(wire, self._ack_seq)
+        wire.take(self._take)
+        self._spawn(wire.ended())
+        self._spawn(self._batches(wire, slots))
         try:
             await self._ended  # the first task to fail ends the lot (a lost connection, mostly)
         finally:
+            wire.take(_dropped)  # anything still arriving is the broker's to send again
             self._acks.close()
             tasks = list(self._tasks)
             for task in tasks:
@@ -82,25 +89,29 @@ class Intake:
         if not task.cancelled() and task.exception() is not None and not self._ended.done():
             self._ended.set_exception(task.exception())
 
-    async def _read(self, client: aiomqtt.Client, queue: asyncio.Queue, room: asyncio.Semaphore) -> None:
-        async for message in client.messages:
-            await room.acquire()
-            self.in_flight += 1
-            queue.put_nowait(_incoming(message))
-        if not self._ended.done():
-            self._ended.set_result(None)
+    def _take(self, incoming: Incoming) -> None:
+        self._queued.append(incoming)
+        self.in_flight += 1
+        self._arrived.set()
 
-    async def _batches(self, client: aiomqtt.Client, queue: asyncio.Queue, slots: asyncio.Semaphore,
-                       room: asyncio.Semaphore) -> None:
+    async def _batches(self, wire: Wire, slots: asyncio.Semaphore) -> None:
+        working = 0  # in batches now, at most max_in_flight
+
+        def done(size: int) -> None:
+            nonlocal working
+            working -= size
+
         while True:
             await slots.acquire()
-            batch = [await queue.get()]
-            while len(batch) < self._max_batch and not queue.empty():
-                batch.append(queue.get_nowait())
-            self._spawn(self._apply(client, batch, slots, room))
+            while not self._queued or working >= self._max_in_flight:
+                self._arrived.clear()
+                await self._arrived.wait()
+            size = min(len(self._queued), self._max_batch, self._max_in_flight - working)
+            batch = [self._queued.popleft() for _ in range(size)]
+            working += size
+            self._spawn(self._apply(wire, batch, slots, done))
 
-    async def _apply(self, client: aiomqtt.Client, batch: list[Incoming], slots: asyncio.Semaphore,
-                     room: asyncio.Semaphore) -> None:
+    async def _apply(self, wire: Wire, batch: list[Incoming], slots: asyncio.Semaphore, done) -> None:
         try:
             started = time.perf_counter()
             try:
@@ -113,25 +124,26 @@ class Intake:
                 acks, waiting = [], []
             await self._acks.send(acks)  # a broken connection -> reconnect, resend
             for incoming in waiting:
-                self._park(client, incoming)
+                self._park(incoming)
         finally:
             for incoming in batch:  # only now does the broker count them done (back-pressure)
-                _puback(client, incoming)
-                room.release()
+                wire.puback(incoming)
             self.in_flight -= len(batch)
+            done(len(batch))
             # held until the acks are out: meanwhile the queue fills and the next batch is larger
             # (freed at commit instead, the 2,000-agent bench ran batches of 11, not ~150)
             slots.release()
+            self._arrived.set()  # the batcher may be waiting for room
 
-    def _park(self, client: aiomqtt.Client, incoming: Incoming) -> None:
+    def _park(self, incoming: Incoming) -> None:
         if self.waiting >= MAX_WAITING:
             log.warning("too many messages waiting for a prerequisite; left to the agent's resend topic=%s",
                         incoming.topic)
             return
         self.waiting += 1
-        self._spawn(self._retry(client, incoming))
+        self._spawn(self._retry(incoming))
 
-    async def _retry(self, client: aiomqtt.Client, incoming: Incoming) -> None:
+    async def _retry(self, incoming: Incoming) -> None:
         loop = asyncio.get_running_loop()
         give_up, pause = loop.time() + PREREQUISITE_WAIT_S, RETRY_FIRST_S
         try:
@@ -148,17 +160,5 @@ class Intake:
             self.waiting -= 1
 
 
-def manual_acks(client: aiomqtt.Client) -> None:
-    """PUBACK only when the intake is done with a message (see the module's note on back-pressure).
-    aiomqtt 2 has no option for it; its paho client does."""
-    client._client.manual_ack_set(True)  # noqa: SLF001
-
-
-def _puback(client: aiomqtt.Client, incoming: Incoming) -> None:
-    if incoming.qos > 0:
-        client._client.ack(incoming.mid, incoming.qos)  # noqa: SLF001
-
-
-def _incoming(message: aiomqtt.Message) -> Incoming:
-    payload = message.payload if isinstance(message.payload, bytes) else str(message.payload or "").encode()
-    return Incoming(message.topic.value, payload, bool(message.retain), message.mid, message.qos)
+def _dropped(incoming: Incoming) -> None:
+    """After the intake ended: not PUBACKed, so the broker redelivers it (or the agent resends)."""

@@ -93,6 +93,27 @@ async def test_unacked_message_is_sent_again(linked, broker):
         await eventually(lambda: _none_waiting(linked), what="delivered")
 
 
+async def test_a_hub_that_acks_late_is_sent_again_less_and_less_often(linked, broker):
+    """resend_after 1 s: sent at 0, again after 1 s, then after 2 s, then 4 s (not every second,
+    which would be 5 copies by 5.5 s); a late ack leaves it so, an ack in time restores it."""
+    link = linked.app[STATE].link
+    async with FakeHubEnd(broker.port) as hub:
+        token = (await table_tokens(linked))["Table 1"]
+        await place(linked, token, [SOUP])
+        await eventually(hub.orders, what="order published")
+        await asyncio.sleep(5.5)
+        assert len(hub.orders()) == 3 and len({e.id for e in hub.orders()}) == 1
+        assert link.resend_patience == 4
+        await hub.ack("test-agent", [e.id for e in hub.received])  # 2 s after the last copy: still late
+        await eventually(lambda: _none_waiting(linked), what="delivered")
+        assert link.resend_patience == 4
+        await place(linked, token, [SOUP])
+        await eventually(lambda: len(hub.orders()) == 4, what="the next order published")
+        await hub.ack("test-agent", [e.id for e in hub.received])  # at once
+        await eventually(lambda: _none_waiting(linked), what="delivered")
+        assert link.resend_patience == 1
+
+
 async def test_orders_taken_while_broker_down_arrive_after_it_returns(linked, broker):
     broker.stop()
     await eventually(lambda: not linked.app[STATE].link.connected, what="link down")
