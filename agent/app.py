@@ -30,7 +30,7 @@ from agent.paired import read_pairing
 from agent.state import STATE, AgentState
 from agent.store.database import Database
 from agent.store.migrations import migrate
-from agent.visits import tables
+from agent.visits import bill_feed, tables
 from agent.visits.visit_ends import end_visits_when_over
 from agent.web import openapi, pos_webhook
 from agent.web.compressed import HOT, HOT_SIZE, Cache
@@ -177,7 +177,8 @@ async def _lifecycle(config: AgentConfig, app: web.Application) -> AsyncIterator
         tasks = [asyncio.create_task(dispatcher.run(), name="dispatcher"), link_task,
                  asyncio.create_task(feed.run(), name="device-feed"),
                  asyncio.create_task(end_visits_when_over(database, events, current_config, link.wake),
-                                     name="visit-ends")]
+                                     name="visit-ends"),
+                 asyncio.create_task(bill_feed.run(database, current_config, link.wake), name="bill-reports")]
         tasks += await _start_backups(app, config, database, events, link.wake)
         if renewal is not None:
             tasks.append(asyncio.create_task(renewal.run(), name="certificate-renewal"))

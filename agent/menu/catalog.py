@@ -219,6 +219,8 @@ class Item:
     modifier_group_ids: tuple[str, ...]
     translations: dict
     photo: dict | None = None  # {"path", "width", "height"}; path is under /static/photos/
+    tax_rate_bp: int | None = None  # its own rate, else the restaurant's; copied onto each order line
+    pos_id: str | None = None  # the POS's id for it (menu_pos_ids), told to the POS instead of ours
 
 
 PHOTOS_URL = "/static/photos/"
@@ -291,7 +293,11 @@ def read_menu(db: sqlite_utils.Database) -> Menu:
     items = {r["id"]: Item(r["id"], r["category_id"], r["name"], r["description"], r["price_minor"],
                            bool(r["available"]), tuple(json.loads(r["allergens"])), tuple(json.loads(r["tags"])),
                            tuple(json.loads(r["stations"])), r["course"], tuple(json.loads(r["modifier_groups"])),
-                           json.loads(r["translations"]), json.loads(r["photo"]) if r["photo"] else None)
-             for r in db.query("""SELECT i.* FROM menu_items i JOIN menu_categories c ON c.id = i.category_id
+                           json.loads(r["translations"]), json.loads(r["photo"]) if r["photo"] else None,
+                           r["tax_rate_bp"], r["pos_id"])
+             # the rate and the POS id with the rest, so an order takes them from memory, from the same
+             # menu that priced it, rather than a query per line in its transaction
+             for r in db.query("""SELECT i.*, p.pos_id FROM menu_items i JOIN menu_categories c ON c.id = i.category_id
+                                  LEFT JOIN menu_pos_ids p ON p.item_id = i.id
                                   ORDER BY c.position, i.position""")}
     return Menu(restaurant, categories, items, groups, modifiers)

@@ -54,6 +54,8 @@ class PricedLine:
     note: str
     stations: tuple[str, ...]
     course: str
+    tax_rate_bp: int | None = None  # the item's own rate (None: the restaurant's)
+    pos_id: str | None = None
 
     @property
     def line_total_minor(self) -> int:
@@ -131,4 +133,5 @@ def _price_line(menu: Menu, line: LineRequest, i: int) -> PricedLine:
         raise OrderRejected(422, "invalid_order", f"{where}: the line would cost less than nothing", where)
     if unit > MAX_MINOR:  # a price stored before prices were bounded
         raise OrderRejected(422, "invalid_order", f"{where}: {item.name} is priced more than an order can take", where)
-    return PricedLine(item.id, item.name, line.qty, unit, tuple(priced), line.note.strip(), item.stations, item.course)
+    return PricedLine(item.id, item.name, line.qty, unit, tuple(priced), line.note.strip(), item.stations, item.course,
+                      item.tax_rate_bp, item.pos_id)

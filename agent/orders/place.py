@@ -64,7 +64,8 @@ def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, pr
     line_dicts = [_line_dict(line) for line in priced.lines]
     rows = [{**d, "order_id": order_id, "position": i, "modifiers": json.dumps(d["modifiers"]),
              "stations": json.dumps(line.stations), "course": line.course, "status": "received", "voided_at": None,
-             "tax_rate_bp": _tax_rate(db, line.item_id, config.restaurant.tax_rate_bp)}
+             # the rate is kept on the line: a later menu change never alters a bill already run up
+             "tax_rate_bp": config.restaurant.tax_rate_bp if line.tax_rate_bp is None else line.tax_rate_bp}
             for i, (d, line) in enumerate(zip(line_dicts, priced.lines, strict=True))]
     # plain executemany, not sqlite-utils' insert_all: that asks SQLite for the table's columns on
     # every call, the biggest cost of the whole transaction
@@ -83,30 +84,18 @@ def place_order(db: sqlite_utils.Database, config: AgentConfig, table: Table, pr
     if config.pos is not None:
         add_job(db, POS_DEVICE, "pos_order", {
             **ticket_base, "visit_id": session.id, "currency": priced.currency, "total_minor": priced.total_minor,
-            "lines": [{**d, "pos_id": _pos_id(db, d["item_id"])} for d in line_dicts]}, order_id)
+            "lines": [{**d, "pos_id": line.pos_id} for d, line in zip(line_dicts, priced.lines, strict=True)]},
+            order_id)
 
     outbox.append(db, config.agent.id, messages.OrderPlaced(
         order_id=order_id, number=number, table_id=table.id, table_name=table.name, placed_at=now,
         currency=priced.currency, total_minor=priced.total_minor,
         lines=[msgspec.convert(d, messages.OrderLine) for d in line_dicts]))
-    bill_feed.report(db, config, session.id)
+    bill_feed.report_soon(db, session.id)  # summed once a second for all its orders, not per order
     # both answers from what was just written, not read back
     row = (order_id, number, "received", priced.currency, priced.total_minor, now, session.id, table.id, table.name)
     return PlacedOrder(_public(row, rows), replayed=False, visit_key=session.visit_key,
                        view=order_status.view(row, rows))
-
-
-def _tax_rate(db: sqlite_utils.Database, item_id: str, default_bp: int) -> int:
-    """The item's own rate (e.g. reduced rate for food), else the restaurant's; kept on the line so a
-    later menu change does not alter a bill already run up."""
-    row = db.execute("SELECT tax_rate_bp FROM menu_items WHERE id = ?", [item_id]).fetchone()
-    return row[0] if row and row[0] is not None else default_bp
-
-
-def _pos_id(db: sqlite_utils.Database, item_id: str) -> str | None:
-    """The POS's own id for an item imported from it; the POS is told its ids, not ours."""
-    row = db.execute("SELECT pos_id FROM menu_pos_ids WHERE item_id = ?", [item_id]).fetchone()
-    return row[0] if row else None
 
 
 def get_order(db: sqlite_utils.Database, order_id: str) -> dict | None:

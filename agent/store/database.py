@@ -34,6 +34,11 @@ class WriterDb(sqlite_utils.Database):
     def __init__(self, conn: sqlite3.Connection) -> None:
         super().__init__(conn)
         self.before_commit: dict[Any, Callable[[sqlite_utils.Database], None]] = {}
+        # what the writer knows of the file without asking it again (the outbox's last seq): only this
+        # connection writes, so it stays true until a write is undone or another connection commits,
+        # and then it is forgotten (_commit_group)
+        self.memo: dict[str, Any] = {}
+        self.data_version: int | None = None
 
 
 def once_before_commit(db: sqlite_utils.Database, key: Any, fn: Callable[[sqlite_utils.Database], None]) -> None:
@@ -130,26 +135,34 @@ class Database:
         every caller hears only after the COMMIT that made its write durable."""
         done: list[tuple[Future, Any]] = []
         failed: list[tuple[Future, BaseException]] = []
+        conn = db.conn  # our own BEGIN/SAVEPOINT/COMMIT straight to sqlite3, past sqlite-utils' layer
         try:
-            db.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE")
+            # another connection (a restore tool) committed since our last transaction: forget the memo
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != db.data_version:
+                db.memo.clear()
+                db.data_version = version
             for fn, args, future in writes:
-                db.execute("SAVEPOINT one_write")
+                conn.execute("SAVEPOINT one_write")
                 try:
                     result = fn(db, *args)
                 except BaseException as exc:
-                    db.execute("ROLLBACK TO one_write")  # raises if the transaction itself is gone
-                    db.execute("RELEASE one_write")
+                    db.memo.clear()  # what the undone write remembered is not in the file
+                    conn.execute("ROLLBACK TO one_write")  # raises if the transaction itself is gone
+                    conn.execute("RELEASE one_write")
                     failed.append((future, exc))
                 else:
-                    db.execute("RELEASE one_write")
+                    conn.execute("RELEASE one_write")
                     done.append((future, result))
             while db.before_commit:  # in the order asked; one may ask for more (a report that reports)
                 db.before_commit.pop(next(iter(db.before_commit)))(db)
-            db.execute("COMMIT")
+            conn.execute("COMMIT")
             self.commits += 1
             self.writes += len(done)
         except BaseException as exc:  # nothing of the group is on disk: every caller gets the error
             db.before_commit.clear()
+            db.memo.clear()
             with contextlib.suppress(sqlite3.Error):
                 if db.conn.in_transaction:
                     db.execute("ROLLBACK")

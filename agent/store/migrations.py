@@ -219,6 +219,13 @@ def m0011_ending_visits(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX table_sessions_ending ON table_sessions(settled_at) WHERE closed_at IS NULL")
 
 
+def m0012_bill_reports_due(db: sqlite_utils.Database) -> None:
+    """Bills an order changed whose report to the hub is still to be made (visits/bill_feed.py):
+    written in the order's transaction, so a report owed survives a restart; the report itself is
+    made once for all the orders of the last second."""
+    db.execute("CREATE TABLE bill_reports_due (session_id TEXT PRIMARY KEY, due_since TEXT NOT NULL) WITHOUT ROWID")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_menu", m0001_menu),
     ("0002_tables_and_orders", m0002_tables_and_orders),
@@ -231,6 +238,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0009_outbox_state_messages", m0009_outbox_state_messages),
     ("0010_scoped_idempotency_keys", m0010_scoped_idempotency_keys),
     ("0011_ending_visits", m0011_ending_visits),
+    ("0012_bill_reports_due", m0012_bill_reports_due),
 ]
 
 

@@ -28,13 +28,19 @@ def append(db: sqlite_utils.Database, agent_id: str, data: msgspec.Struct, *, re
     dropped, so hours offline send a bill's latest totals once rather than every step. The seq is
     taken first, so it is never one the dropped message (perhaps already in flight) had.
     """
-    seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox").fetchone()[0]
+    memo = getattr(db, "memo", None)  # the writer's (database.WriterDb): the last seq it appended
+    last = memo.get("outbox_seq") if memo is not None else None
+    if last is None:
+        last = db.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0]
+    seq = last + 1
     if replaces is not None:
         db.execute("DELETE FROM outbox WHERE replaces = ? AND delivered_at IS NULL", [replaces])
     message_id = uuid7()
     payload = envelope.encode(agent_id, seq, data, id=message_id)
     db.execute("INSERT INTO outbox (id, seq, type, payload, created_at, replaces) VALUES (?, ?, ?, ?, ?, ?)",
                [message_id, seq, data.TYPE, payload, datetime.now(UTC).isoformat(), replaces])
+    if memo is not None:
+        memo["outbox_seq"] = seq
     return message_id
 
 

@@ -186,10 +186,19 @@ def version(db: sqlite_utils.Database, session_id: str, now: str) -> str:
     status, and the newest of them: ids are time-ordered) and refund; a line's price never changes."""
     lines, voided = db.execute("""SELECT COUNT(*), COUNT(l.voided_at) FROM order_lines l JOIN orders o ON o.id = l.order_id
                                   WHERE o.session_id = ?""", [session_id]).fetchone()
-    shares = db.execute("""SELECT status, COUNT(*), MAX(id), SUM(refunded_minor) FROM bill_shares
-                           WHERE session_id = ? AND NOT (status = 'held' AND expires_at <= ?)
-                           GROUP BY status ORDER BY status""", [session_id, now]).fetchall()
-    seen = json.dumps([lines, voided, [list(s) for s in shares]])
+    shares = db.execute(_SHARES_SEEN_SQL, [session_id, now]).fetchall()
+    return _version_of(lines, voided, shares)
+
+
+# the shares that count, per status (a hold that ran out does not): what version() names, and
+# (the last column) their amounts, for bill_event
+_SHARES_SEEN_SQL = """SELECT status, COUNT(*), MAX(id), SUM(refunded_minor), SUM(amount_minor) FROM bill_shares
+                      WHERE session_id = ? AND NOT (status = 'held' AND expires_at <= ?)
+                      GROUP BY status ORDER BY status"""
+
+
+def _version_of(lines: int, voided: int, shares: list[tuple]) -> str:
+    seen = json.dumps([lines, voided, [list(s[:4]) for s in shares]])
     return hashlib.blake2b(seen.encode(), digest_size=8).hexdigest()
 
 
@@ -235,13 +244,23 @@ def totals(db: sqlite_utils.Database, session_id: str, tax_mode: str, now: str) 
 def bill_event(db: sqlite_utils.Database, session_id: str, tax_mode: str) -> tuple[str, dict, str] | None:
     """What open pages hear when a bill changes: its totals and version, not its lines, so a long
     tab's event costs what a short one's does (summed by SQLite, built and sent small). A phone that
-    shows the bill fetches it (GET .../bill) when the version is not the one it shows."""
+    shows the bill fetches it (GET .../bill) when the version is not the one it shows.
+
+    The same figures as totals() and version(), in three statements rather than their seven: every
+    order on a table that someone is watching asks for one."""
     now = now_iso()
-    row = db.execute("SELECT table_id FROM table_sessions WHERE id = ?", [session_id]).fetchone()
-    bill = totals(db, session_id, tax_mode, now)
-    if row is None or bill is None:
+    row = db.execute("SELECT table_id, (SELECT currency FROM orders WHERE session_id = ? LIMIT 1) "
+                     "FROM table_sessions WHERE id = ?", [session_id, session_id]).fetchone()
+    if row is None:
         return None
-    return ("bill", {"id": session_id, "version": version(db, session_id, now), "currency": bill.currency,
+    total, lines, voided = db.execute(f"""SELECT COALESCE(SUM(CASE WHEN l.voided_at IS NULL THEN {_AMOUNT_SQL[tax_mode]} END), 0),
+                                                 COUNT(*), COUNT(l.voided_at)
+                                          FROM order_lines l JOIN orders o ON o.id = l.order_id
+                                          WHERE o.session_id = ?""", [session_id]).fetchone()
+    shares = db.execute(_SHARES_SEEN_SQL, [session_id, now]).fetchall()
+    amounts = {s[0]: s[4] or 0 for s in shares}
+    bill = Totals(row[1] or restaurant_currency(db), total, amounts.get("paid", 0), amounts.get("held", 0))
+    return ("bill", {"id": session_id, "version": _version_of(lines, voided, shares), "currency": bill.currency,
                      "total_minor": bill.total_minor, "paid_minor": bill.paid_minor, "held_minor": bill.held_minor,
                      "left_minor": bill.left_minor, "settled": bill.settled}, row[0])
 

@@ -272,6 +272,11 @@ async def test_summed_totals_match_the_full_bill(aiohttp_client, tmp_path, tax_m
         full.total_minor, full.paid_minor, full.held_minor, full.left_minor, full.settled)
     assert full.paid_minor == 1234 and full.held_minor == 500 and full.total_minor > 0
     assert summed.currency == full.currency == "EUR"
+    # the live event sums the same bill in fewer statements: the same figures and version
+    _, news, _ = await state.database.read(bills.bill_event, session_id, tax_mode)
+    assert (news["total_minor"], news["paid_minor"], news["held_minor"], news["left_minor"], news["settled"],
+            news["currency"], news["version"]) == (full.total_minor, full.paid_minor, full.held_minor,
+                                                  full.left_minor, full.settled, full.currency, full.version)
 
 
 async def _news(client, token) -> dict:
