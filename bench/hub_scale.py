@@ -83,6 +83,14 @@ def _latency(load: dict) -> str:
             f"median {median * 1000:.0f} ms, slowest {slowest * 1000:.0f} ms")
 
 
+def _timeline(load: dict) -> str:
+    """Latency by the second the message was published (from the rush's start): where it stalled."""
+    start, seconds = load["start"], {}
+    for published, latency in load["timeline"]:
+        seconds.setdefault(int(published - start), []).append(latency)
+    return " ".join(f"{s}:{len(v)}/{_q(v, 0.99):.0f}" for s, v in sorted(seconds.items()))
+
+
 def _rates(load: dict) -> tuple[float, float]:
     """(acked a second, offered a second) in the rush's hold (at saturation: the middle three fifths)."""
     begin, end = load["hold"]
@@ -194,6 +202,8 @@ def _measure_hub(args, hub: HubWorkers, database_url: str, broker_port: int, rat
           f", mean batch {batch:.1f} messages{pays}; sent {load['kinds']}, hub outcomes {outcomes}, "
           f"connect retries {load['connect_failures']}", flush=True)
     print(f"    check: {'OK' if ok else 'FAILED'}: {found}", flush=True)
+    if args.timeline:
+        print(f"    timeline (second of the rush: acked/p99 ms): {_timeline(load)}", flush=True)
     return {"label": f"{hub.workers} worker{'s' if hub.workers > 1 else ''}", "acked": len(load["acked"]),
             "rate": acked, "offered": offered, **_latency_row(load), "cpu": cpu / n * 1000, "pg_cpu": pg_cpu / n * 1000, "commits": commits / n,
             "link_tx": transactions / max(inbox_rows, 1), "rss": memory.peak / 2**20, "ok": ok,
@@ -230,6 +240,8 @@ def main() -> int:
                         "link.window is 200; 2 x 200 agents = the issue's 400 unacked)")
     parser.add_argument("--link", action="append", default=[], metavar="KEY=VALUE",
                         help="a [link] setting for the hub, as TOML (e.g. apply_concurrency=1); repeatable")
+    parser.add_argument("--timeline", action="store_true", help="print each second's count and p99 (by "
+                        "publish time) for the hub's runs: where the latency comes from")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare consumer")
     args = parser.parse_args()
     args.link = dict(setting.split("=", 1) for setting in args.link)

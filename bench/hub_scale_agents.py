@@ -79,7 +79,8 @@ def _message(kind: str, n: int):
 
 def _empty() -> dict:
     return {"latency": [], "acked": [], "ack_times": [], "orders": [], "cash": [], "kinds": {}, "unacked": 0,
-            "resent": 0, "offered_times": [], "per_agent_p99": [], "recorded": [], "connect_failures": 0}
+            "resent": 0, "offered_times": [], "per_agent_p99": [], "recorded": [], "connect_failures": 0,
+            "timeline": []}
 
 
 class _Agent:
@@ -126,7 +127,9 @@ class _Agent:
                 if at is not None:
                     self.latency.append(now - at)
                     self.out["acked"].append(message_id)
-                    self.out["ack_times"].append(time.time())
+                    wall = time.time()
+                    self.out["ack_times"].append(wall)
+                    self.out["timeline"].append((wall - (now - at), now - at))  # (published, latency)
                     self.room.release()
             if self.sending_done and not self.sent:
                 self.drained.set()
@@ -276,6 +279,7 @@ def run_load(agents: int, processes: int, port: int, rate: float, seconds: float
                     merged[key][kind] = merged[key].get(kind, 0) + count
             else:
                 merged[key] += value
+    merged["start"] = start_at.value
     merged["hold"] = (start_at.value + seconds / 5, start_at.value + seconds * 4 / 5)  # the rush's hold, by the clock
     return merged
 
