@@ -178,16 +178,17 @@ def wrk(url: str, connections: int, duration: int, *, script: Path | None = None
 
 
 @contextmanager
-def profiled(pid: int, out: Path | None):
+def profiled(pid: int, out: Path | None, *, gil: bool = False):
     """py-spy (a profiling tool, not a dependency) sampling the agent while the block runs: a flame
-    graph and the raw stacks, whose top functions are then printed."""
+    graph and the raw stacks, whose top functions are then printed. gil: only the thread holding
+    the GIL, so where the CPU goes, not who waits on a socket."""
     if out is None:
         yield
         return
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     raw = out.with_suffix(".txt")
     procs = [subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "200", "--nonblocking", "--format", fmt,
-                               "--output", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "--output", str(path), *(["--gil"] if gil else [])], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for fmt, path in (("flamegraph", out), ("raw", raw))]
     try:
         yield

@@ -23,6 +23,7 @@ payment latency; then the exactly-once check (bench/hub_scale_checks.py).
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import sys
@@ -35,6 +36,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import hub_scale_diners as diners_process  # noqa: E402
+from agent_http import profiled  # noqa: E402
 from hub_scale_agents import MIX, agent_names, raise_open_files, run_load  # noqa: E402
 from hub_scale_bare import BareConsumer  # noqa: E402
 from hub_scale_checks import (  # noqa: E402
@@ -164,16 +166,22 @@ def _measure_hub(args, hub: HubWorkers, database_url: str, broker_port: int, rat
     asyncio.run(enroll(hub.url, names, database_url, paying))
     asyncio.run(_link_up(hub.url, hub.workers))
     costs, samples, diners = _Costs(hub, database_url), [], {}
+    profiling = contextlib.ExitStack()
 
     def ready() -> None:  # the hub has every agent online: the rush is what gets measured
         wait_until(lambda: agents_online(database_url) >= args.agents, 120, "every agent online at the hub")
         samples.append(costs.sample())
 
     def started() -> None:
+        if args.profile is not None:  # the first worker, over the rush
+            args.profile.mkdir(parents=True, exist_ok=True)
+            out = args.profile / f"hub-w{hub.workers}-r{rate:.0f}.svg"
+            profiling.enter_context(profiled(hub.worker_pids()[0], out, gil=True))
         if args.diners > 0:
             diners["collect"] = diners_process.start(hub.url, paying, args.diners, args.seconds)
 
     def drained() -> None:  # every up-message acked; the diners' payments must reach their agents too
+        profiling.close()
         if "collect" in diners:
             diners["out"] = diners["collect"]()
             wait_until(lambda: down_undelivered(database_url) == 0, DOWN_DRAIN_S, "payments acked by the agents")
@@ -242,6 +250,8 @@ def main() -> int:
                         help="a [link] setting for the hub, as TOML (e.g. apply_concurrency=1); repeatable")
     parser.add_argument("--timeline", action="store_true", help="print each second's count and p99 (by "
                         "publish time) for the hub's runs: where the latency comes from")
+    parser.add_argument("--profile", type=Path, metavar="DIR", help="record the first worker with py-spy over "
+                        "the rush: DIR/hub-w<workers>-r<rate>.svg and its top functions")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare consumer")
     args = parser.parse_args()
     args.link = dict(setting.split("=", 1) for setting in args.link)

@@ -29,6 +29,7 @@ from contract.messages import (
 from hub.link.downlink import DownPump
 from hub.link.presence import AgentPresence
 from hub.link.roster import Roster
+from hub.payments.taken_batch import PaymentsTaken
 from hub.store import HubStore, agent_state, ingest
 from hub.store.agent_state import ReportRejected
 
@@ -86,7 +87,7 @@ class UpApplier:
             OrderPlaced.TYPE: _never,
             BillChanged.TYPE: agent_state.BILLS,  # many in one statement (write_many)
             DeviceStatus.TYPE: agent_state.DEVICES,
-            PaymentTaken.TYPE: _payment_taken_in_batch,
+            PaymentTaken.TYPE: PaymentsTaken(MessageRejected),  # many in one statement too
         }
         self._rejects: tuple[type[Exception], ...] = (MessageRejected, ReportRejected)
         self.outcomes: Counter[tuple[str, str]] = Counter()  # (type, outcome) -> messages
@@ -297,15 +298,6 @@ def outcome_word(outcome: object) -> str:
 
 def _never(conn, env, data):  # order.placed is stored by ingest.apply_batch itself
     raise AssertionError("order.placed has no per-message effect")
-
-
-def _payment_taken_in_batch(conn, env: Envelope, data: PaymentTaken) -> bool:
-    from hub.payments.service import PaymentMessageRejected, apply_payment_taken_in
-
-    try:
-        return apply_payment_taken_in(conn, env, data)
-    except PaymentMessageRejected as exc:
-        raise MessageRejected(str(exc)) from exc
 
 
 def check(where: topics.Topic, env: Envelope) -> tuple[object | None, str | None]:

@@ -332,9 +332,8 @@ class PaymentService(RefundsMixin):
         return applied
 
     @staticmethod
-    def _apply_payment_taken(conn: Connection, env: Envelope, data: messages.PaymentTaken, *,
-                             record_id: bool = True) -> bool:
-        # record_id=False: the batch intake (hub/link/intake.py) recorded the message id already
+    def _apply_payment_taken(conn: Connection, env: Envelope, data: messages.PaymentTaken) -> bool:
+        # the batch intake applies these many at once (hub/payments/taken_batch.py), recording the same
         restaurant = records.restaurant_of_agent(conn, env.agent_id)
         if restaurant is None:
             raise PaymentMessageRejected(f"agent {env.agent_id!r} belongs to no restaurant: no fee plan to apply")
@@ -342,7 +341,7 @@ class PaymentService(RefundsMixin):
             exponent(data.currency)
         except ValueError as exc:
             raise PaymentMessageRejected(str(exc)) from None
-        if record_id and not insert_ignore(conn, inbox, {
+        if not insert_ignore(conn, inbox, {
                 "message_id": env.id, "agent_id": env.agent_id, "type": env.type, "seq": env.seq,
                 "received_at": records.now()}):
             return False
@@ -394,9 +393,3 @@ def entry_sets(rows: Iterable[Row]) -> dict[str, list[ledger.Entry]]:
         sets.setdefault(row["entry_set_id"], []).append(
             ledger.Entry(row["account"], row["amount_minor"], row["currency"], row["kind"]))
     return sets
-
-
-def apply_payment_taken_in(conn: Connection, env: Envelope, data: messages.PaymentTaken) -> bool:
-    """payment.taken inside the caller's transaction, its message id already in the inbox: the
-    batch intake's effect. False for a duplicate payment; PaymentMessageRejected as above."""
-    return PaymentService._apply_payment_taken(conn, env, data, record_id=False)

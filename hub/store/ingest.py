@@ -4,8 +4,9 @@ The intake (hub/link/intake.py) gathers messages while earlier batches commit, s
 messages share one commit. Ids are recorded first in one multi-row INSERT ... ON CONFLICT DO
 NOTHING RETURNING; only the messages it returns (new ids) take effect, so a resend is a
 duplicate whichever worker applies it. Orders, the hot type, go in as multi-row INSERTs too;
-state reports (bill.changed, device.status) as one upsert per kind; other types run their effect
-one by one, in key order too. Rows are written in key order so two workers' batches
+state reports (bill.changed, device.status) as one upsert per kind and cash payments as one
+insert (effects with `row` and `write_many`); other types run their effect one by one, in key
+order too. Rows are written in key order so two workers' batches
 lock them in the same order and never deadlock each other.
 
 An effect that raises sinks the transaction; ItemFailed says which message did it, so the intake
@@ -30,6 +31,15 @@ from hub.store.upsert import dialect_insert, insert_many, insert_many_ignore
 Effect = Callable[[Connection, Envelope, Any], object]
 DUPLICATE = "duplicate"
 APPLIED = "applied"
+
+
+class RowFailed(Exception):
+    """Raised by an effect's write_many: rows[index] cannot be written (`cause`); the transaction is lost."""
+
+    def __init__(self, index: int, cause: BaseException) -> None:
+        super().__init__(f"row {index} failed: {cause!r}")
+        self.index = index
+        self.cause = cause
 
 
 @dataclass(frozen=True)
@@ -68,14 +78,18 @@ def apply_batch(conn: Connection, items: Sequence[Item], effects: dict[str, Effe
             continue
         effect = effects[item.env.type]
         try:
-            if hasattr(effect, "write_many"):  # state reports (hub/store/agent_state.LatestState)
+            if hasattr(effect, "write_many"):  # state reports (agent_state.LatestState), cash payments
                 many.setdefault(item.env.type, []).append((i, effect.row(item.env, item.data)))
             else:
                 outcomes[i] = effect(conn, item.env, item.data)
         except Exception as exc:
             raise ItemFailed(i, exc) from exc
     for type_, rows in sorted(many.items()):
-        for (i, _), outcome in zip(rows, effects[type_].write_many(conn, [row for _, row in rows]), strict=True):
+        try:
+            written = effects[type_].write_many(conn, [row for _, row in rows])
+        except RowFailed as failed:
+            raise ItemFailed(rows[failed.index][0], failed.cause) from failed.cause
+        for (i, _), outcome in zip(rows, written, strict=True):
             outcomes[i] = outcome
     return outcomes
 
