@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, delete, func, select
 from contract.envelope import Envelope
 from contract.messages import OrderPlaced
 from hub.store.tables import agents, inbox, order_lines, orders
-from hub.store.upsert import dialect_insert, insert_many, insert_many_ignore
+from hub.store.upsert import dialect_insert, insert_many, insert_many_ignore, insert_unnest
 
 # The effect of one new message inside the batch's transaction (its id is in the inbox already);
 # returns an outcome word ("applied", "duplicate", "stale", ...), raises to refuse it.
@@ -114,18 +114,32 @@ def _touch(conn: Connection, seen: set[str], clocks: dict[str, int], talking: se
     exist and are neither seen nor measured are not written at all: an INSERT ... DO NOTHING
     still waits for another transaction's update of the row."""
     others = talking - seen - set(clocks)
-    existing = set(conn.execute(select(agents.c.id).where(agents.c.id.in_(sorted(others)))).scalars()) \
-        if others else set()
+    existing = _existing_agents(conn, sorted(others)) if others else set()
     due = sorted(seen | set(clocks) | (others - existing))
     if not due:
+        return
+    rows = [{"id": a, "name": a, "created_at": now, "online": False,
+             "last_seen_at": now if a in seen or a in others else None,
+             "clock_offset_ms": clocks.get(a)} for a in due]
+    if conn.dialect.name == "postgresql":  # one short statement, nothing compiled per batch
+        insert_unnest(conn, agents, rows, conflict=(
+            " ON CONFLICT (id) DO UPDATE SET"
+            " last_seen_at = coalesce(EXCLUDED.last_seen_at, agents.last_seen_at),"
+            " clock_offset_ms = coalesce(EXCLUDED.clock_offset_ms, agents.clock_offset_ms)"))
         return
     stmt = dialect_insert(conn, agents)
     stmt = stmt.on_conflict_do_update(index_elements=["id"], set_={
         "last_seen_at": func.coalesce(stmt.excluded.last_seen_at, agents.c.last_seen_at),
         "clock_offset_ms": func.coalesce(stmt.excluded.clock_offset_ms, agents.c.clock_offset_ms)})
-    conn.execute(stmt, [{"id": a, "name": a, "created_at": now, "online": False,
-                         "last_seen_at": now if a in seen or a in others else None,
-                         "clock_offset_ms": clocks.get(a)} for a in due])
+    conn.execute(stmt, rows)
+
+
+def _existing_agents(conn: Connection, ids: list[str]) -> set[str]:
+    if conn.dialect.name == "postgresql":
+        with conn.connection.dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM agents WHERE id = ANY(%b::varchar[])", (ids,))
+            return {row[0] for row in cursor.fetchall()}
+    return set(conn.execute(select(agents.c.id).where(agents.c.id.in_(ids))).scalars())
 
 
 def _insert_orders(conn: Connection, items: list[Item], now: datetime) -> list[str]:
