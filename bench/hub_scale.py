@@ -82,7 +82,8 @@ def _latency(load: dict) -> str:
     row = _latency_row(load)
     median, slowest = _agents_p99(load)
     return (f"p50 {row['p50']:.0f} ms, p99 {row['p99']:.0f} ms, max {row['max']:.0f} ms; agents' p99: "
-            f"median {median * 1000:.0f} ms, slowest {slowest * 1000:.0f} ms")
+            f"median {median * 1000:.0f} ms, slowest {slowest * 1000:.0f} ms; the load generator's cpu "
+            f"{load['load_cpu'] / max(len(load['acked']), 1) * 1000:.2f} s/1k msg")
 
 
 def _timeline(load: dict) -> str:

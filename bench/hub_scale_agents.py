@@ -21,6 +21,7 @@ import time
 from datetime import UTC, datetime
 
 import aiomqtt
+import psutil
 
 from contract import envelope, topics
 from contract.ids import uuid7
@@ -90,7 +91,6 @@ class _Agent:
         self.unacked: dict[str, tuple[float, str, bytes]] = {}  # id -> (last sent, topic, body)
         self.room = asyncio.Semaphore(window)
         self.latency: list[float] = []
-        self.publishing: set[asyncio.Task] = set()
         self.seq = 0
         self.client: aiomqtt.Client | None = None
         self.tasks: list[asyncio.Task] = []
@@ -102,37 +102,41 @@ class _Agent:
         return envelope.encode(self.name, 0, Presence(online=online))
 
     def publish(self, topic: str, body: bytes) -> None:
-        # not awaited one by one: each publish waits for its PUBACK, an agent's outbox does not
-        task = asyncio.create_task(self.client.publish(topic, body, qos=1, timeout=PUBLISH_TIMEOUT_S))
-        self.publishing.add(task)
-        task.add_done_callback(self.publishing.discard)
+        """Straight to paho, as the hub's wire does (hub/link/wire.py): no task, future or PUBACK to
+        wait for per message (aiomqtt's cost a millisecond of this process's CPU per message, more
+        than the hub's own). What is not acked is resent, as an agent's outbox would."""
+        self.client._client.publish(topic, body, qos=1)  # noqa: SLF001
 
-    async def read(self) -> None:
-        async for message in self.client.messages:
-            env = envelope.decode(message.payload)
-            data = envelope.decode_data(env)
-            if not isinstance(data, Ack):
-                if isinstance(data, PaymentRecorded):
-                    self.out["recorded"].append(data.share_id)
-                self.publish(topics.up(self.name, Ack.TYPE), envelope.encode(self.name, 0, Ack(ids=[env.id])))
-                continue
-            now = time.monotonic()
-            if not data.ids:  # a hub worker (re)started: resend now, as agent/link/pump.py does
-                self.resend(older_than=0)
-            for message_id in data.ids:
-                at = self.sent.pop(message_id, None)
-                last = self.unacked.pop(message_id, None)
-                if last is not None and now - last[0] < RESEND_AFTER_S:
-                    self.patience = 1  # the hub keeps up again
-                if at is not None:
-                    self.latency.append(now - at)
-                    self.out["acked"].append(message_id)
-                    wall = time.time()
-                    self.out["ack_times"].append(wall)
-                    self.out["timeline"].append((wall - (now - at), now - at))  # (published, latency)
-                    self.room.release()
-            if self.sending_done and not self.sent:
-                self.drained.set()
+    def take(self) -> None:
+        """From now on what the hub sends comes to received(), from paho's callback (no aiomqtt
+        Message, queue or iterator per message)."""
+        self.client._client.on_message = lambda _client, _userdata, message: self.received(message.payload)  # noqa: SLF001
+
+    def received(self, payload: bytes) -> None:
+        env = envelope.decode(payload)
+        data = envelope.decode_data(env)
+        if not isinstance(data, Ack):
+            if isinstance(data, PaymentRecorded):
+                self.out["recorded"].append(data.share_id)
+            self.publish(topics.up(self.name, Ack.TYPE), envelope.encode(self.name, 0, Ack(ids=[env.id])))
+            return
+        now = time.monotonic()
+        if not data.ids:  # a hub worker (re)started: resend now, as agent/link/pump.py does
+            self.resend(older_than=0)
+        for message_id in data.ids:
+            at = self.sent.pop(message_id, None)
+            last = self.unacked.pop(message_id, None)
+            if last is not None and now - last[0] < RESEND_AFTER_S:
+                self.patience = 1  # the hub keeps up again
+            if at is not None:
+                self.latency.append(now - at)
+                self.out["acked"].append(message_id)
+                wall = time.time()
+                self.out["ack_times"].append(wall)
+                self.out["timeline"].append((wall - (now - at), now - at))  # (published, latency)
+                self.room.release()
+        if self.sending_done and not self.sent:
+            self.drained.set()
 
     def resend(self, older_than: float) -> None:
         now = time.monotonic()
@@ -185,6 +189,7 @@ async def _connect(agent: _Agent, connecting: asyncio.Semaphore, stack: contextl
         await asyncio.sleep(random.uniform(0.5, 2))
     else:
         raise RuntimeError(f"{agent.name} could not connect to the broker")
+    agent.take()  # before subscribing: nothing the hub sends may go to aiomqtt's queue
     await agent.client.subscribe(topics.agent_subscription(agent.name), qos=1)
     await agent.client.publish(topics.up(agent.name, "presence"), agent.presence(True), qos=1, retain=True)
 
@@ -192,7 +197,7 @@ async def _connect(agent: _Agent, connecting: asyncio.Semaphore, stack: contextl
 async def _run_agent(agent: _Agent, rate: float, seconds: float, mix: list, start_at: float) -> None:
     """Offer this agent's share of the rush, then wait (bounded) for the acks of what it sent."""
     kinds, weights = zip(*mix, strict=True)
-    agent.tasks = [asyncio.create_task(agent.read()), asyncio.create_task(agent.resend_overdue())]
+    agent.tasks = [asyncio.create_task(agent.resend_overdue())]
     await asyncio.sleep(max(0.0, start_at - time.time()) + random.uniform(0, TICK_S))
     # a random start of credit spreads agents' messages evenly, or all would send at the same instants
     begin, credit = time.monotonic(), random.random()
@@ -226,9 +231,6 @@ async def _leave(agent: _Agent) -> None:
     with contextlib.suppress(Exception):  # leave as a box would: offline, retained
         await agent.client.publish(topics.up(agent.name, "presence"), agent.presence(False), qos=1, retain=True,
                                    timeout=5)
-    for task in list(agent.publishing):
-        task.cancel()
-    await asyncio.gather(*agent.publishing, return_exceptions=True)
 
 
 def _p99(values: list[float]) -> float:
@@ -258,11 +260,13 @@ def run_load(agents: int, processes: int, port: int, rate: float, seconds: float
     _each(connected, procs, "connected")
     if on_ready is not None:
         on_ready()
+    load_cpu = _cpu(procs)
     start_at.value = time.time() + 0.5  # all begin together
     go.set()
     if on_started is not None:
         on_started()
     _each(drained, procs, "drained")
+    load_cpu = _cpu(procs) - load_cpu
     if on_drained is not None:
         on_drained()
     stop.set()
@@ -280,8 +284,13 @@ def run_load(agents: int, processes: int, port: int, rate: float, seconds: float
             else:
                 merged[key] += value
     merged["start"] = start_at.value
+    merged["load_cpu"] = load_cpu  # the load generator's own CPU seconds over the rush
     merged["hold"] = (start_at.value + seconds / 5, start_at.value + seconds * 4 / 5)  # the rush's hold, by the clock
     return merged
+
+
+def _cpu(procs: list) -> float:
+    return sum(sum(psutil.Process(p.pid).cpu_times()[:2]) for p in procs)
 
 
 def _each(semaphore, procs: list, what: str) -> None:
