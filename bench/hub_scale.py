@@ -52,6 +52,10 @@ from hub_scale_hub import HubWorkers, PeakMemory, cpu_seconds, enroll, fresh_dat
 from tests.services import mosquitto  # noqa: E402
 
 WINDOW = 200  # unacked messages per agent, as the agent's link.window
+# Fewer, fuller load processes compete less with the hub for the two cores: 2,000 agents in 4
+# processes took 0.63 CPU ms a message and the hub's p99 was 203 ms; in 8, 0.80 ms and 420 ms
+# (bench/README.md, 2026-12-06).
+AGENTS_PER_PROCESS = 500
 BROKER_CONFIG = "max_inflight_messages 1000\nmax_queued_messages 0\nmax_connections -1\n"
 # A PostgreSQL 15 backend publishes its counters at most once a second while busy, and one that goes
 # idle with counts pending waits PGSTAT_IDLE_INTERVAL (10 s): sample only after that, or the connect
@@ -243,7 +247,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20, help="the rush: ramp up, hold, ramp down")
     parser.add_argument("--mix", choices=sorted(MIX), default="dinner")
     parser.add_argument("--diners", type=float, default=10, help="diners paying by card a second; 0: none")
-    parser.add_argument("--load-processes", type=int, default=0, help="load-generator processes (0: one per 250 "
+    parser.add_argument("--load-processes", type=int, default=0, help="load-generator processes (0: one per 500 "
                         "agents, at least 2)")
     parser.add_argument("--window", type=int, default=WINDOW, help="unacked messages per agent (the agent's "
                         "link.window is 200; 2 x 200 agents = the issue's 400 unacked)")
@@ -256,7 +260,7 @@ def main() -> int:
     parser.add_argument("--no-bare", action="store_true", help="skip the bare consumer")
     args = parser.parse_args()
     args.link = dict(setting.split("=", 1) for setting in args.link)
-    args.load_processes = args.load_processes or max(2, math.ceil(args.agents / 250))
+    args.load_processes = args.load_processes or max(2, math.ceil(args.agents / AGENTS_PER_PROCESS))
     files = raise_open_files()  # mosquitto, started below, inherits it: one socket per agent
     if files < args.agents + 1000:
         print(f"open files limited to {files}: not enough for {args.agents} agents", file=sys.stderr)
