@@ -13,11 +13,28 @@ from tests.hub.factories import TOKEN
 from tests.services import free_port
 
 
+def _taken_after_a_free_one() -> tuple[socket.socket, int]:
+    """A listening socket on port p + 1 whose port p was free a moment ago (checked, not assumed:
+    another test's server on p made worker 0 fail instead of worker 1)."""
+    for _ in range(100):
+        taken = socket.socket()
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1] - 1
+        probe = socket.socket()
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            taken.close()
+            continue
+        finally:
+            probe.close()
+        taken.listen()
+        return taken, port
+    raise RuntimeError("no free port below a free one")
+
+
 def test_a_taken_metrics_port_stops_the_workers_with_the_reason(tmp_path):
-    taken = socket.socket()
-    taken.bind(("127.0.0.1", 0))
-    taken.listen()
-    metrics_port = taken.getsockname()[1] - 1  # worker 1 serves on metrics_port + 1: the taken one
+    taken, metrics_port = _taken_after_a_free_one()  # worker 1 serves on metrics_port + 1: the taken one
     config = tmp_path / "hub.toml"
     config.write_text(f"""
 [hub]
