@@ -262,7 +262,7 @@ class _Recording(Device):
 
 async def test_a_rush_of_jobs_goes_out_in_batches_in_order_and_a_failure_puts_the_rest_back(tmp_path):
     """Under a rush a worker marks the waiting jobs sending together, delivers them in order and
-    marks each done without waiting: the kitchen keeps up with the orders. A job that fails sends
+    marks those delivered done together: the kitchen keeps up with the orders. A job that fails sends
     the untried rest of its batch back to the queue, their attempt not counted."""
     from agent.config import DispatchSection
     from agent.devices import dispatch
@@ -294,8 +294,8 @@ async def test_a_rush_of_jobs_goes_out_in_batches_in_order_and_a_failure_puts_th
         assert [r[3] for r in stored] == [f"check-{n}" for n in range(jobs)]
         # 7 was tried twice; the ones after it in its batch were put back untried, so once each
         assert {r[0]: r[2] for r in stored if r[2] != 1} == {"job-007": 2}
-        # a mark per job (done) plus a few per batch, not two round trips per job
-        assert database.writes - writes < jobs + 12
+        # a few writes per batch (sending, done; the failure's), not one per job
+        assert database.writes - writes < 16
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
