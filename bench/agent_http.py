@@ -11,7 +11,8 @@ wrk for --duration seconds; then everything again with the agent pinned to one c
 wrk and the rest on the other, as the stand-in for a small box. Orders use a fresh
 Idempotency-Key per request; afterwards the bench checks that every 201 wrk counted is an order on
 disk exactly once, counts the device jobs (tickets, POS orders) not yet delivered when wrk stopped
-and waits until they are (at most 30 s) before the next case. Beside the orders, SQLite's own
+and waits until they are (at most 30 s) before the next case, then flushes the disk (`sync`), so
+no case's fsyncs wait behind the writeback of the one before. Beside the orders, SQLite's own
 fsynced commits per second on the same disk are the reference.
 """
 
@@ -304,6 +305,7 @@ def run(root: Path, duration: int, connections: list[int], pinned: bool, *, read
             script.write_text(ORDER_SCRIPT % json.dumps(ORDER).replace("'", "\\'"))
             if reads:
                 rows += reads_beside_nginx(root, base, menu, tokens[0], connections, duration, agent_cpus, load_cpus)
+            os.sync()  # the reference too measures this disk, not the writeback of the run before
             if agent_cpus:
                 reference = subprocess.run(["taskset", "-c", agent_cpus, sys.executable, __file__, "--fsync-reference",
                                             str(data)], capture_output=True, text=True, check=True).stdout
@@ -314,6 +316,9 @@ def run(root: Path, duration: int, connections: list[int], pinned: bool, *, read
                                                        "non2xx": 0, "socket_errors": "reference, same disk"}))
             for label, spread in (("orders, 100 tables", tokens), ("orders, one table", tokens[:1])):
                 c = 20
+                # what the case before wrote (tens of thousands of ticket files, the last run's
+                # database) goes to disk now, not in the background under this case's fsyncs
+                os.sync()
                 before = count_orders(data / "agent.sqlite")
                 flame = profile / f"{'pinned' if pinned else 'both'}-{'one' if len(spread) == 1 else 'many'}.svg" \
                     if profile else None
