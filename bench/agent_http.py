@@ -283,7 +283,7 @@ def reads_beside_nginx(root: Path, base: str, menu: bytes, token: str, connectio
 
 
 def run(root: Path, duration: int, connections: list[int], pinned: bool, *, reads: bool = True,
-        profile: Path | None = None) -> list[tuple]:
+        orders: bool = True, profile: Path | None = None) -> list[tuple]:
     agent_cpus, load_cpus = ("0", "1") if pinned else (None, None)
     printer_port, agent_port = free_port(), free_port()
     tableside = [sys.executable, "-m", "tableside.cli"]
@@ -319,7 +319,7 @@ def run(root: Path, duration: int, connections: list[int], pinned: bool, *, read
                 rate = fsynced_commits_per_second(data)
             rows.append(("SQLite fsynced commits", 1, {"rps": rate, "requests": 0, "p50": "", "p99": "",
                                                        "non2xx": 0, "socket_errors": "reference, same disk"}))
-            for label, spread in (("orders, 100 tables", tokens), ("orders, one table", tokens[:1])):
+            for label, spread in (("orders, 100 tables", tokens), ("orders, one table", tokens[:1])) if orders else ():
                 c = 20
                 # what the case before wrote (tens of thousands of ticket files, the last run's
                 # database) goes to disk now, not in the background under this case's fsyncs
@@ -344,8 +344,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", default="100,500")
     parser.add_argument("--no-pinned", action="store_true", help="skip the run with the agent on one core")
-    parser.add_argument("--only", choices=("all", "orders"), default="all",
-                        help="orders: only the order cases (no nginx, no menu or table page)")
+    parser.add_argument("--only", choices=("all", "orders", "reads"), default="all",
+                        help="orders: only the order cases (no nginx, no menu or table page); reads: no orders")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="record the agent with py-spy during each order case: DIR/<case>.svg, top functions")
     parser.add_argument("--fsync-reference", type=Path, help=argparse.SUPPRESS)  # the bench's own child
@@ -365,7 +365,7 @@ def main() -> None:
         print(f"{'case':28} {'conns':>5} {'req/s':>9} {'p50':>9} {'p99':>9} {'non-2xx':>8}  notes")
         if args.profile:
             args.profile.mkdir(parents=True, exist_ok=True)
-        for label, c, r in run(root, args.duration, connections, pinned, reads=args.only == "all",
+        for label, c, r in run(root, args.duration, connections, pinned, reads=args.only != "orders", orders=args.only != "reads",
                                profile=args.profile):
             notes = r["socket_errors"]
             if "on_disk" in r:
