@@ -15,12 +15,13 @@ def restored_gc():
     gc.set_threshold(*threshold)
 
 
-def test_settle_freezes_what_is_alive(restored_gc, monkeypatch):
+def test_settle_freezes_what_is_alive_and_collects_the_young_less_often(restored_gc, monkeypatch):
     monkeypatch.delenv("TABLESIDE_GC", raising=False)
     gc.unfreeze()
     kept = [object() for _ in range(100)]
     collector.settle()
     assert gc.get_freeze_count() >= len(kept)
+    assert gc.get_threshold()[0] == collector.YOUNG_THRESHOLD
     assert gc.is_tracked(kept) and not any(kept is o for o in gc.get_objects())  # out of the collector's sight
 
 
