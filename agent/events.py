@@ -92,6 +92,10 @@ class EventBus:
         finally:
             self._subscribers.discard(subscription)
 
+    def watched(self, table_id: str | None) -> bool:
+        """Whether any open stream would receive an event about this table (staff see every table)."""
+        return any(s.staff or s.table_id == table_id for s in self._subscribers)
+
     @property
     def subscribers(self) -> int:
         return len(self._subscribers)

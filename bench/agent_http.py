@@ -11,7 +11,8 @@ wrk for --duration seconds; then everything again with the agent pinned to one c
 wrk and the rest on the other, as the stand-in for a small box. Orders use a fresh
 Idempotency-Key per request; afterwards the bench checks that every 201 wrk counted is an order on
 disk exactly once, counts the device jobs (tickets, POS orders) not yet delivered when wrk stopped
-and waits until they are (at most 30 s) before the next case. Beside the orders, SQLite's own
+and waits until they are (at most 30 s) before the next case, then flushes the disk (`sync`), so
+no case's fsyncs wait behind the writeback of the one before. Beside the orders, SQLite's own
 fsynced commits per second on the same disk are the reference.
 """
 
@@ -283,12 +284,17 @@ def reads_beside_nginx(root: Path, base: str, menu: bytes, token: str, connectio
 
 
 def run(root: Path, duration: int, connections: list[int], pinned: bool, *, reads: bool = True,
-        profile: Path | None = None) -> list[tuple]:
+        orders: bool = True, profile: Path | None = None) -> list[tuple]:
     agent_cpus, load_cpus = ("0", "1") if pinned else (None, None)
     printer_port, agent_port = free_port(), free_port()
     tableside = [sys.executable, "-m", "tableside.cli"]
     data = root / "data"
+    # a fresh restaurant each run: the run before's database, tickets and POS checks gone (the
+    # simulator POS reads all its checks back at its first order: 10,000 of them stalled the pinned
+    # run's first case for half a second)
     shutil.rmtree(data, ignore_errors=True)
+    shutil.rmtree(root / "tickets", ignore_errors=True)
+    (root / "pos.jsonl").unlink(missing_ok=True)
     rows = []
     with process(tableside + ["printer", "emulator", "--port", str(printer_port), "--out-dir", str(root / "tickets")],
                  root / "printer.log"):
@@ -305,6 +311,7 @@ def run(root: Path, duration: int, connections: list[int], pinned: bool, *, read
             script.write_text(ORDER_SCRIPT % json.dumps(ORDER).replace("'", "\\'"))
             if reads:
                 rows += reads_beside_nginx(root, base, menu, tokens[0], connections, duration, agent_cpus, load_cpus)
+            os.sync()  # the reference too measures this disk, not the writeback of the run before
             if agent_cpus:
                 reference = subprocess.run(["taskset", "-c", agent_cpus, sys.executable, __file__, "--fsync-reference",
                                             str(data)], capture_output=True, text=True, check=True).stdout
@@ -313,8 +320,11 @@ def run(root: Path, duration: int, connections: list[int], pinned: bool, *, read
                 rate = fsynced_commits_per_second(data)
             rows.append(("SQLite fsynced commits", 1, {"rps": rate, "requests": 0, "p50": "", "p99": "",
                                                        "non2xx": 0, "socket_errors": "reference, same disk"}))
-            for label, spread in (("orders, 100 tables", tokens), ("orders, one table", tokens[:1])):
+            for label, spread in (("orders, 100 tables", tokens), ("orders, one table", tokens[:1])) if orders else ():
                 c = 20
+                # what the case before wrote (tens of thousands of ticket files, the last run's
+                # database) goes to disk now, not in the background under this case's fsyncs
+                os.sync()
                 before = count_orders(data / "agent.sqlite")
                 flame = profile / f"{'pinned' if pinned else 'both'}-{'one' if len(spread) == 1 else 'many'}.svg" \
                     if profile else None
@@ -335,8 +345,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", default="100,500")
     parser.add_argument("--no-pinned", action="store_true", help="skip the run with the agent on one core")
-    parser.add_argument("--only", choices=("all", "orders"), default="all",
-                        help="orders: only the order cases (no nginx, no menu or table page)")
+    parser.add_argument("--only", choices=("all", "orders", "reads"), default="all",
+                        help="orders: only the order cases (no nginx, no menu or table page); reads: no orders")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="record the agent with py-spy during each order case: DIR/<case>.svg, top functions")
     parser.add_argument("--fsync-reference", type=Path, help=argparse.SUPPRESS)  # the bench's own child
@@ -356,7 +366,7 @@ def main() -> None:
         print(f"{'case':28} {'conns':>5} {'req/s':>9} {'p50':>9} {'p99':>9} {'non-2xx':>8}  notes")
         if args.profile:
             args.profile.mkdir(parents=True, exist_ok=True)
-        for label, c, r in run(root, args.duration, connections, pinned, reads=args.only == "all",
+        for label, c, r in run(root, args.duration, connections, pinned, reads=args.only != "orders", orders=args.only != "reads",
                                profile=args.profile):
             notes = r["socket_errors"]
             if "on_disk" in r:

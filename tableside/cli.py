@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from tableside import exits, logs
+from tableside import collector, exits, logs
 from tableside.configs import loaded
 
 
@@ -100,6 +100,7 @@ async def _serve_until_signal(start, stop) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, done.set)
     await start()
+    collector.settle()  # after start-up, so what it made is frozen
     try:
         await done.wait()
     finally:

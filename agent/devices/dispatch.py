@@ -6,11 +6,10 @@ found `sending` at the next start: a retry-safe device (POS) gets it again; a pr
 for staff, because printing it again could give the kitchen the order twice.
 
 Under a rush a worker takes the jobs waiting for its device together (up to BATCH): one write
-marks them all `sending`, they are delivered one by one in order, and each one's `done` mark joins
-the next group commit without the worker waiting for it (the marks of a batch are awaited once, at
-its end). A job costs its delivery, not two commit round trips, so the kitchen keeps up with the
-orders. The price: a crash in a rush holds the batch's undelivered tickets for staff too (they are
-`sending`), not only the one being printed. When it is quiet a batch is one job, as before.
+marks them all `sending`, they are delivered one by one in order, and one more write marks those
+delivered `done` at its end (or where one failed). A job costs its delivery, not two commit round
+trips nor two writes of its own, so the kitchen keeps up with the orders. The price: a crash in a rush holds the batch's tickets for staff, delivered or not (they are
+`sending` until its end), not only the one being printed; none is printed twice. When it is quiet a batch is one job, as before.
 """
 
 import asyncio
@@ -42,6 +41,11 @@ CANNOT_PRINT = frozenset(state.value for state in NOT_PRINTING)  # device states
 # never take (a payment on a check someone closed by hand) cannot hold up every order behind it.
 # A device that does not answer (PosUnavailable) keeps its queue waiting in order instead.
 HOLD_REFUSED_AFTER = 5
+# While orders are being placed (a rush), a worker pauses this long before each job, so device
+# work (rendering, sockets, the POS) leaves the box to the orders: the diner's 201 waits less, and a
+# device still gets a job every few tens of ms (a real printer takes longer than that to print
+# one). Measured in bench/README.md, "Orders, fourth pass".
+RUSH_PAUSE = 0.02
 BATCH = 32  # jobs of one device marked sending together: bounds what a crash mid-rush holds for staff
 
 
@@ -95,6 +99,10 @@ class Job:
         return datetime.now(UTC) - self.created_at > timedelta(seconds=seconds)
 
 
+async def _give_way() -> None:
+    await asyncio.sleep(RUSH_PAUSE)
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -136,9 +144,11 @@ def mark_unsent(db: sqlite_utils.Database, job_ids: list[str]) -> None:
                            WHERE id = ? AND status = 'sending'""", [(job_id,) for job_id in job_ids])
 
 
-def mark_done(db: sqlite_utils.Database, job_id: str, result: str | None = None) -> None:
-    db.execute("UPDATE device_jobs SET status = 'done', done_at = ?, last_error = NULL, result = ? WHERE id = ?",
-               [_now(), result, job_id])
+def mark_done(db: sqlite_utils.Database, delivered: list[tuple[str, str | None]]) -> None:
+    """Jobs delivered, each with the device's reference for it (a POS check) or None."""
+    now = _now()
+    db.conn.executemany("UPDATE device_jobs SET status = 'done', done_at = ?, last_error = NULL, result = ? WHERE id = ?",
+                        [(now, result, job_id) for job_id, result in delivered])
 
 
 def with_check_refs(db: sqlite_utils.Database, payload: dict) -> dict:
@@ -194,6 +204,16 @@ class Dispatcher:
         self.settings = settings or DispatchSection()
         self._wake = {name: asyncio.Event() for name in devices}
         self.health = {name: DeviceHealth() for name in devices}
+        self._placing = 0  # orders being placed now (placing)
+
+    @contextlib.contextmanager
+    def placing(self):
+        """Around an order's placing: while any is, workers give way between jobs (RUSH_PAUSE)."""
+        self._placing += 1
+        try:
+            yield
+        finally:
+            self._placing -= 1
 
     def wake(self, device: str | None = None) -> None:
         """New jobs were written: let the worker(s) look now instead of at the next poll."""
@@ -249,17 +269,20 @@ class Dispatcher:
                 continue
             batch = together(jobs)
             await self.database.write(mark_sending, [job.id for job in batch])
-            marks = []  # each delivered job's done mark, on its way to the next group commit
+            done: list[tuple[str, str | None]] = []  # delivered jobs and their results, marked in one write
             try:
                 for i, job in enumerate(batch):
+                    if self._placing:  # orders first
+                        await _give_way()
                     delivered, result = await self._deliver(name, job)
                     if not delivered:
                         if batch[i + 1:]:
                             await self.database.write(mark_unsent, [later.id for later in batch[i + 1:]])
                         break
-                    marks.append(asyncio.ensure_future(self.database.write(mark_done, job.id, result)))
+                    done.append((job.id, result))
             finally:
-                await asyncio.gather(*marks)
+                if done:
+                    await self.database.write(mark_done, done)
             if delivered:
                 backoff = BACKOFF_START
                 continue

@@ -27,18 +27,22 @@ async def publish_order(state: AgentState, order_id: str) -> None:
     order = await state.database.read(order_status.order_view, order_id)
     publish(state, order_event(order))
     if order["session_id"]:
-        bill_soon(state, order["session_id"])
+        bill_soon(state, order["session_id"], order["table"]["id"])
 
 
 def order_placed(state: AgentState, view: dict) -> None:
     """A new order's news, from the view its write made (publish_order without reading it again)."""
     publish(state, order_event(view))
     if view["session_id"]:
-        bill_soon(state, view["session_id"])
+        bill_soon(state, view["session_id"], view["table"]["id"])
 
 
-def bill_soon(state: AgentState, session_id: str) -> None:
-    if session_id not in state.bill_news:
+def bill_soon(state: AgentState, session_id: str, table_id: str) -> None:
+    """The bill's news after an order, if a page is open to hear it: in a rush over many tables each
+    order would otherwise sum its bill on a reader for nobody. A page opened later loads the bill
+    itself, and an order never settles a bill (the payment's news did), so listeners that wait for
+    that (backups) miss nothing."""
+    if session_id not in state.bill_news and state.events.watched(table_id):
         state.bill_news[session_id] = asyncio.create_task(_bill_after_a_moment(state, session_id),
                                                           name=f"bill-news:{session_id}")
 

@@ -96,8 +96,9 @@ async def post_order(request: web.Request) -> web.Response:
     try:
         order_request = decode_request(body)
         priced = price(state.menu, order_request)
-        placed = await state.database.write(place.place_order, state.config, table, priced, key,
-                                            request_hash(order_request), visit_cookie.key_of(request))
+        with state.dispatcher.placing():  # tickets give way to the orders they are for
+            placed = await state.database.write(place.place_order, state.config, table, priced, key,
+                                                request_hash(order_request), visit_cookie.key_of(request))
     except OrderRejected as exc:
         return _rejected(exc)
     if not placed.replayed:

@@ -76,3 +76,29 @@ async def test_a_payment_reported_at_once_settles_what_its_bill_owed(agent_clien
     assert paid.status == 201, await paid.text()
     [report] = await _reports(agent_client)
     assert report.status == "settled" and await _owed(agent_client) == []
+
+
+async def test_a_round_reports_every_bill_owed_a_few_per_write(agent_client, monkeypatch):
+    """Orders waiting for the writer go between a round's writes, not behind all its bills' sums."""
+    from agent.visits import bill_feed
+
+    _background_reports().cancel()
+    monkeypatch.setattr(bill_feed, "REPORTS_PER_WRITE", 1)
+    tokens = await table_tokens(agent_client)
+    for name in ("Table 1", "Table 2"):
+        assert (await place(agent_client, tokens[name], [{"item_id": SOUP, "qty": 1}])).status == 201
+    sessions = {await session_id_of(agent_client, tokens[name]) for name in ("Table 1", "Table 2")}
+    database = agent_client.app[STATE].database
+    writes, write = [], database.write
+
+    async def counted(fn, *args):
+        if fn is bill_feed.report_due:
+            writes.append(args[1])
+        return await write(fn, *args)
+
+    monkeypatch.setattr(database, "write", counted)
+    assert await bill_feed.report_round(database, agent_client.app[STATE].config) == 2
+    assert sorted(writes) == sorted([s] for s in sessions)  # one bill per write
+    assert {r.bill_id for r in await _reports(agent_client)} == sessions
+    assert await _owed(agent_client) == []
+    assert await bill_feed.report_round(database, agent_client.app[STATE].config) == 0  # nothing twice

@@ -80,3 +80,26 @@ async def test_requests_reach_staff_and_tapping_twice_pages_once(agent_client):
     junk = await agent_client.post(f"/api/v1/tables/{token}/requests", data=b"{",
                                    headers={"Content-Type": "application/json"})
     assert junk.status == 400
+
+
+async def test_an_order_sums_its_bill_for_open_pages_only(agent_client, monkeypatch):
+    """In a rush over many tables, a bill nobody watches is not worked out after every order; a
+    page open on the table (or staff's board) still hears it."""
+    from agent.visits import bills
+
+    sums = []
+    real = bills.bill_event
+    monkeypatch.setattr(bills, "bill_event", lambda *args: sums.append(args[1]) or real(*args))
+    tokens = await table_tokens(agent_client)
+    watching = await agent_client.get(f"/api/v1/tables/{tokens['Table 2']}/events")
+    stream = _events(watching)
+    await _next(stream, "hello")
+
+    assert (await place(agent_client, tokens["Table 1"], [{"item_id": "onion-soup", "qty": 1}])).status == 201
+    await asyncio.sleep(live.BILL_NEWS_DELAY * 4)
+    assert sums == [] and not agent_client.app[STATE].bill_news  # nobody has Table 1 open
+
+    assert (await place(agent_client, tokens["Table 2"], [{"item_id": "onion-soup", "qty": 1}])).status == 201
+    assert (await _next(stream, "bill"))["total_minor"] == 950
+    assert len(sums) == 1
+    watching.close()
