@@ -56,6 +56,11 @@ def counts(root: DebianRoot) -> dict[str, int]:
             for table in ("orders", "order_lines", "outbox", "device_jobs", "tables", "settings")}
 
 
+def reports_owed(root: DebianRoot) -> int:
+    """Bill reports to the hub the agent owes and makes once a second (each adds an outbox row)."""
+    return _query(root, "SELECT count(*) FROM bill_reports_due")[0][0]
+
+
 def migrations(root: DebianRoot) -> set[str]:
     return {row[0] for row in _query(root, "SELECT name FROM _migrations")}
 

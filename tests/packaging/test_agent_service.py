@@ -13,6 +13,7 @@ from tests.packaging.agent_box import (
     counts,
     migrations,
     place_order,
+    reports_owed,
     wait_for_ticket,
 )
 from tests.packaging.booted import BootedRoot, nspawn_missing
@@ -88,6 +89,9 @@ def test_agent_runs_hardened_under_systemd_and_is_upgraded_while_running(debian_
         crashed = box.main_pid(UNIT)
         box.run("systemctl", "kill", "--kill-whom=main", "--signal=SIGKILL", UNIT)  # as a crash would
         _until(lambda: box.main_pid(UNIT) not in (0, crashed) and _healthy(port), 60, "the agent restarted")
+        # the running agent makes the order's bill report within a second (an outbox row): made
+        # before the count, so what the upgrade must keep stays still
+        _until(lambda: reports_owed(debian_root) == 0, 60, "the owed bill report made")
         before = counts(debian_root)
 
         # an upgrade over the running agent: stopped, backed up, migrated, started again
