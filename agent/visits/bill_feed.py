@@ -44,19 +44,13 @@ def report_soon(db: sqlite_utils.Database, session_id: str) -> None:
         noted.add(session_id)
 
 
-def report_due(db: sqlite_utils.Database, config: AgentConfig, only: list[str] | None = None) -> int:
-    """On the writer: report every bill owed one (or those of `only` still owed), once; how many."""
-    if only is None:
-        due = [row[0] for row in db.execute("SELECT session_id FROM bill_reports_due").fetchall()]
-    else:
-        marks = ",".join("?" * len(only))
-        due = [row[0] for row in db.execute(
-            f"SELECT session_id FROM bill_reports_due WHERE session_id IN ({marks})", only).fetchall()]
+def report_due(db: sqlite_utils.Database, config: AgentConfig, session_ids: list[str]) -> int:
+    """On the writer: report those of `session_ids` still owed one, once; how many."""
+    marks = ",".join("?" * len(session_ids))
+    due = [row[0] for row in db.execute(
+        f"SELECT session_id FROM bill_reports_due WHERE session_id IN ({marks})", session_ids).fetchall()]
     for session_id in due:
-        _report_now(db, config, session_id)
-    noted = _noted(db)
-    if noted is not None and only is None:
-        noted.clear()
+        _report_now(db, config, session_id)  # forgets it in the writer's memory too
     return len(due)
 
 

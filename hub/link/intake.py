@@ -76,7 +76,7 @@ class Intake:
     async def run_on(self, wire: Wire) -> None:
         """run() on a wire of one's own (the tests' stand-in for the broker)."""
         slots = asyncio.Semaphore(self._concurrency)
-        self.in_flight = self.waiting = 0
+        self.in_flight = self.waiting = self._working = 0
         self._queued.clear()
         self._ended = asyncio.get_running_loop().create_future()
         self._acks = AckCoalescer(wire, self._ack_seq)
@@ -109,7 +109,6 @@ class Intake:
         self._arrived.set()
 
     async def _batches(self, wire: Wire, slots: asyncio.Semaphore) -> None:
-        self._working = 0  # in batches now, at most max_in_flight
         while True:
             await slots.acquire()
             while not self._queued or self._working >= self._max_in_flight:

@@ -33,15 +33,6 @@ DUPLICATE = "duplicate"
 APPLIED = "applied"
 
 
-class RowFailed(Exception):
-    """Raised by an effect's write_many: rows[index] cannot be written (`cause`); the transaction is lost."""
-
-    def __init__(self, index: int, cause: BaseException) -> None:
-        super().__init__(f"row {index} failed: {cause!r}")
-        self.index = index
-        self.cause = cause
-
-
 @dataclass(frozen=True)
 class Item:
     env: Envelope
@@ -55,6 +46,10 @@ class ItemFailed(Exception):
         super().__init__(f"item {index} failed: {cause!r}")
         self.index = index
         self.cause = cause
+
+
+class RowFailed(ItemFailed):
+    """Raised by an effect's write_many: index is into the rows it was given, not the batch's items."""
 
 
 def apply_batch(conn: Connection, items: Sequence[Item], effects: dict[str, Effect], *,

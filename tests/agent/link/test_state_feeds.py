@@ -33,7 +33,7 @@ def _stop_background_reports() -> None:
 async def _bill_reports(client) -> list[messages.BillChanged]:
     """The bill reports waiting, after a round of the background reports (what orders owe)."""
     state = client.app[STATE]
-    await state.database.write(bill_feed.report_due, state.config)
+    await bill_feed.report_round(state.database, state.config)
     return [data for _, data in await _waiting_reports(client, messages.BillChanged.TYPE)]
 
 
